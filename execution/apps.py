@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class ExecutionConfig(AppConfig):
+    name = "execution"
+    verbose_name = _("Execution")
+    nav_items: tuple = ()

@@ -1,0 +1,1 @@
+"""Models of this app: added by the issue that builds it."""

@@ -1,0 +1,87 @@
+"""The audit log: one mechanism for who, when, what (before/after) and why.
+
+Services call `audit_record` explicitly, inside their transaction, for every create, change and
+state transition of a domain record. Nothing is recorded from signals.
+"""
+
+import datetime
+import decimal
+import uuid
+from collections.abc import Iterable
+
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+
+from mes.models import AuditEntry
+from mes.request_context import current_request_id
+
+
+def _jsonable(value):
+    if isinstance(value, datetime.datetime | datetime.date | datetime.time):
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal):
+        return str(value)
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, models.Model):
+        return value.pk
+    if isinstance(value, list | tuple | set):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    return value
+
+
+def snapshot(instance: models.Model, fields: Iterable[str] | None = None) -> dict:
+    """A JSON-able dict of the instance's concrete field values (foreign keys as ids)."""
+    out = {}
+    for field in instance._meta.concrete_fields:
+        if fields is not None and field.name not in fields:
+            continue
+        out[field.name] = _jsonable(field.value_from_object(instance))
+    return out
+
+
+def audit_record(
+    *,
+    actor,
+    instance: models.Model,
+    action: str,
+    before: dict | None = None,
+    after: dict | None = None,
+    reason: str = "",
+) -> AuditEntry:
+    """Write one audit entry. Call inside the service's transaction, after the change.
+
+    For `create`, `after` defaults to a snapshot of the instance; for `update` and
+    `transition`, pass `before` (a snapshot taken before the change) and `after` defaults to a
+    snapshot now; only the fields that differ are kept in `changed_fields`.
+    """
+    if after is None and action != AuditEntry.Action.DELETE:
+        after = snapshot(instance)
+    before = _jsonable(before) if before is not None else None
+    after = _jsonable(after) if after is not None else None
+    keys = set(before or {}) | set(after or {})
+    changed = sorted(k for k in keys if (before or {}).get(k) != (after or {}).get(k))
+    authenticated = actor is not None and getattr(actor, "is_authenticated", False)
+    return AuditEntry.objects.create(
+        actor=actor if authenticated else None,
+        actor_repr=str(actor) if authenticated else "system",
+        action=action,
+        content_type=ContentType.objects.get_for_model(instance, for_concrete_model=False),
+        object_id=str(instance.pk),
+        object_repr=str(instance)[:200],
+        before=before,
+        after=after,
+        changed_fields=changed,
+        reason=reason,
+        request_id=current_request_id(),
+    )
+
+
+def audit_entries_for(instance: models.Model):
+    """The history of one record, newest first."""
+    return AuditEntry.objects.filter(
+        content_type=ContentType.objects.get_for_model(instance, for_concrete_model=False),
+        object_id=str(instance.pk),
+    ).select_related("actor")

@@ -1,0 +1,88 @@
+"""The event outbox and the short list of domain events apps use to talk upwards.
+
+`event_emit` writes an outbox row in the caller's transaction; after commit it publishes the
+new id on Redis (when configured) so open streams wake at once. Without Redis, streams poll.
+
+Lower apps never import higher ones. When a higher app must react to something a lower app
+did, the lower app calls `domain_event_publish(KIND, ...)` and the higher app registers a
+handler with `domain_event_subscribe(KIND)` in its AppConfig.ready(). Handlers run
+synchronously, inside the publisher's transaction, so the reaction is all-or-nothing with it.
+"""
+
+import logging
+from collections import defaultdict
+from collections.abc import Callable
+
+from django.conf import settings
+from django.db import transaction
+
+from mes.models import Event
+
+log = logging.getLogger(__name__)
+
+# --- Topics: what a live page subscribes to -------------------------------------------------
+TOPIC_PLANT = "plant"            # everything boards care about
+TOPIC_DEMO = "demo"              # the foundation's live demo page
+
+
+def topic_work_center(work_center_id) -> str:
+    return f"wc:{work_center_id}"
+
+
+def topic_user(user_id) -> str:
+    return f"user:{user_id}"
+
+
+# --- Domain events: the whole list, in one place --------------------------------------------
+# (Issues add their kinds here as they are built; keep it short.)
+DOMAIN_EVENTS = {
+    "demo.message": "A message posted on the live demo page (foundation).",
+}
+
+_subscribers: dict[str, list[Callable]] = defaultdict(list)
+
+
+def domain_event_subscribe(kind: str):
+    if kind not in DOMAIN_EVENTS:
+        raise ValueError(f"Unknown domain event {kind!r}: add it to mes.events.DOMAIN_EVENTS")
+
+    def register(handler: Callable) -> Callable:
+        if handler not in _subscribers[kind]:
+            _subscribers[kind].append(handler)
+        return handler
+
+    return register
+
+
+def domain_event_publish(kind: str, **data) -> None:
+    if kind not in DOMAIN_EVENTS:
+        raise ValueError(f"Unknown domain event {kind!r}: add it to mes.events.DOMAIN_EVENTS")
+    for handler in list(_subscribers[kind]):
+        handler(**data)
+
+
+# --- The outbox -----------------------------------------------------------------------------
+def event_emit(*, topic: str, kind: str, payload: dict | None = None, actor=None) -> Event:
+    """Append one event to the outbox, in the current transaction.
+
+    Must be called inside the transaction of the change it announces. The Redis wake-up is
+    sent only after that transaction commits, so no stream ever sees an uncommitted event.
+    """
+    event = Event.objects.create(
+        topic=topic,
+        kind=kind,
+        payload=payload or {},
+        actor=actor if actor is not None and getattr(actor, "is_authenticated", False) else None,
+    )
+    if settings.REDIS_URL:
+        transaction.on_commit(lambda: _publish_wakeup(event.id))
+    return event
+
+
+def _publish_wakeup(event_id: int) -> None:
+    from mes.redis import redis_client
+
+    try:
+        redis_client().publish(settings.MES_EVENT_CHANNEL, str(event_id))
+    except Exception:  # Redis down: streams fall back to polling; nothing is lost
+        log.warning("Could not publish event %s wake-up on Redis", event_id, exc_info=True)

@@ -1,0 +1,100 @@
+"""Start the whole system: web server (ASGI), Celery worker and Celery beat, together.
+
+Ctrl-C (or SIGTERM) stops all of them. If one of them dies, the others are stopped too, so a
+half-running system never pretends to be whole.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+from mes.demo import demo_users_ensure
+
+
+class Command(BaseCommand):
+    help = "Migrate, create demo accounts, then run web server + worker + beat until Ctrl-C."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+        parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+        parser.add_argument("--no-worker", action="store_true", help="web server only")
+        parser.add_argument("--no-demo", action="store_true",
+                            default=os.environ.get("MES_DEMO", "1") == "0",
+                            help="do not create demo accounts and data (MES_DEMO=0)")
+        parser.add_argument("--web-workers", type=int,
+                            default=int(os.environ.get("WEB_CONCURRENCY", "1")))
+
+    def handle(self, *args, host, port, no_worker, no_demo, web_workers, **options):
+        call_command("migrate", interactive=False, verbosity=0)
+        logins = [] if no_demo else demo_users_ensure()
+        py = sys.executable
+        commands = {
+            "web": [py, "-m", "uvicorn", "mes.asgi:application", "--host", host, "--port",
+                    str(port), "--workers", str(web_workers), "--lifespan", "off",
+                    "--no-access-log", "--timeout-graceful-shutdown", "3"],
+        }
+        if not no_worker:
+            commands["worker"] = [py, "-m", "celery", "-A", "mes", "worker", "-l", "warning",
+                                  "--concurrency", os.environ.get("CELERY_CONCURRENCY", "2"),
+                                  "-n", f"worker-{os.getpid()}@%h"]
+            commands["beat"] = [py, "-m", "celery", "-A", "mes", "beat", "-l", "warning",
+                                "-s", settings.CELERY_BEAT_SCHEDULE_FILENAME]
+        procs: dict[str, subprocess.Popen] = {}
+        stopping = False
+
+        def stop(signum=None, frame=None):
+            nonlocal stopping
+            stopping = True
+
+        signal.signal(signal.SIGINT, stop)
+        signal.signal(signal.SIGTERM, stop)
+        for name, cmd in commands.items():
+            procs[name] = subprocess.Popen(cmd, start_new_session=True)  # noqa: S603
+        self._banner(host, port, logins, sorted(procs))
+        exit_code = 0
+        try:
+            while not stopping:
+                for name, proc in procs.items():
+                    if proc.poll() is not None:
+                        self.stderr.write(f"{name} exited with {proc.returncode}; stopping.")
+                        exit_code = 1
+                        stopping = True
+                time.sleep(0.3)
+        finally:
+            self.stdout.write("Stopping ...")
+            for proc in procs.values():
+                if proc.poll() is None:
+                    proc.send_signal(signal.SIGTERM)
+            deadline = time.monotonic() + 15
+            for proc in procs.values():
+                try:
+                    proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+            self.stdout.write("Stopped.")
+        sys.exit(exit_code)
+
+    def _banner(self, host, port, logins, running):
+        shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104
+        db = settings.DATABASES["default"]
+        lines = [
+            "",
+            f"  MES is running: http://{shown}:{port}/   (Ctrl-C stops it)",
+            f"  database: {db['ENGINE'].rsplit('.', 1)[-1]} {db['NAME']}",
+            f"  broker:   {'redis' if settings.REDIS_URL else 'embedded (files in var/broker)'}",
+            f"  running:  {', '.join(running)}",
+        ]
+        if logins:
+            lines.append("  demo logins (role, username, password):")
+            lines += [f"    {role:<14} {username:<10} {password}" for username, role, password
+                      in logins]
+        lines.append("")
+        self.stdout.write("\n".join(lines))
+        self.stdout.flush()

@@ -1,0 +1,108 @@
+"""Cross-cutting records: people and their badges, the audit log and the event outbox."""
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class User(AbstractUser):
+    """A person who works in the plant. Operators may never log in; they scan their badge."""
+
+    display_name = models.CharField(_("name"), max_length=100, blank=True)
+    badge_code = models.CharField(
+        _("badge code"), max_length=64, unique=True, null=True, blank=True,
+        help_text=_("Printed on the employee's badge and scanned at stations."),
+    )
+    phone = models.CharField(_("phone"), max_length=32, blank=True)
+
+    class Meta:
+        verbose_name = _("employee")
+        verbose_name_plural = _("employees")
+        ordering = ["username"]
+        # Capabilities the roles are made of (see mes/roles.py). Apps check these, not groups.
+        permissions = [
+            ("view_planning", _("Can view plans, orders and master data")),
+            ("manage_planning", _("Can change plans, orders and master data")),
+            ("report_work", _("Can report work at stations")),
+            ("view_execution", _("Can view stations and dispatch lists")),
+            ("inspect_quality", _("Can record inspections and nonconformances")),
+            ("approve_quality", _("Can approve use-as-is and re-open archives")),
+            ("accept_work", _("Can accept finished work orders")),
+            ("handle_alerts", _("Can acknowledge and resolve alerts")),
+            ("configure_alerts", _("Can configure alert rules")),
+            ("view_dashboards", _("Can view boards and KPI pages")),
+            ("view_audit", _("Can browse the audit log")),
+            ("manage_users", _("Can manage employees and roles")),
+        ]
+
+    def __str__(self) -> str:
+        return self.display_name or self.get_full_name() or self.username
+
+    @property
+    def role_names(self) -> list[str]:
+        return sorted(g.name for g in self.groups.all())
+
+
+class AuditEntry(models.Model):
+    """One change to one record: who, when, what (before/after) and why. Never updated."""
+
+    class Action(models.TextChoices):
+        CREATE = "create", _("created")
+        UPDATE = "update", _("changed")
+        TRANSITION = "transition", _("state changed")
+        DELETE = "delete", _("deleted")
+
+    at = models.DateTimeField(_("when"), default=timezone.now, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("who"), null=True, blank=True,
+        on_delete=models.SET_NULL, related_name="+",
+    )
+    actor_repr = models.CharField(_("who"), max_length=150, blank=True)
+    action = models.CharField(_("action"), max_length=16, choices=Action.choices)
+    content_type = models.ForeignKey(
+        ContentType, verbose_name=_("record type"), on_delete=models.PROTECT, related_name="+"
+    )
+    object_id = models.CharField(_("record id"), max_length=64)
+    object_repr = models.CharField(_("record"), max_length=200)
+    before = models.JSONField(_("before"), null=True, blank=True)
+    after = models.JSONField(_("after"), null=True, blank=True)
+    changed_fields = models.JSONField(_("changed fields"), default=list, blank=True)
+    reason = models.TextField(_("why"), blank=True)
+    request_id = models.CharField(_("request"), max_length=36, blank=True)
+
+    class Meta:
+        verbose_name = _("audit entry")
+        verbose_name_plural = _("audit log")
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["content_type", "object_id", "-at"])]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.actor_repr} {self.action} {self.object_repr}"
+
+
+class Event(models.Model):
+    """Append-only outbox: written in the same transaction as the change it announces.
+
+    Live pages stream it (SSE, resuming from Last-Event-ID) and background work reads it.
+    The id is the stream position, so it must only ever grow.
+    """
+
+    topic = models.CharField(max_length=100, db_index=True)
+    kind = models.CharField(max_length=64)
+    payload = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("event")
+        verbose_name_plural = _("events")
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"#{self.id} {self.topic} {self.kind}"

@@ -1,0 +1,51 @@
+"""Table base class and the core app's tables (django-tables2)."""
+
+import django_tables2 as tables
+from django.utils.translation import gettext_lazy as _
+
+from mes.models import AuditEntry, User
+from mes.roles import ROLE_LABELS
+
+
+class BaseTable(tables.Table):
+    """Every list page's table: htmx sorting and paging come from the shared template."""
+
+    class Meta:
+        template_name = "django_tables2/table.html"
+        attrs = {"class": "table"}
+        per_page = 50
+
+
+class AuditEntryTable(BaseTable):
+    at = tables.DateTimeColumn(format="Y-m-d H:i:s")
+    object_repr = tables.Column(verbose_name=_("record"))
+    content_type = tables.Column(verbose_name=_("record type"), accessor="content_type__model")
+    changed_fields = tables.Column(verbose_name=_("changed fields"), orderable=False)
+    reason = tables.Column()
+
+    class Meta(BaseTable.Meta):
+        model = AuditEntry
+        fields = ("at", "actor_repr", "action", "content_type", "object_id", "object_repr",
+                  "changed_fields", "reason", "request_id")
+
+    def render_changed_fields(self, value):
+        return ", ".join(value)
+
+    def value_changed_fields(self, value):
+        return ", ".join(value)
+
+
+class UserTable(BaseTable):
+    username = tables.Column(linkify=False)
+    roles = tables.Column(verbose_name=_("roles"), empty_values=(), orderable=False)
+
+    class Meta(BaseTable.Meta):
+        model = User
+        fields = ("username", "display_name", "badge_code", "roles", "is_active", "last_login")
+
+    def render_roles(self, record):
+        # groups are prefetched by the view: no query per row
+        return ", ".join(str(ROLE_LABELS.get(g.name, g.name)) for g in record.groups.all())
+
+    def value_roles(self, record):
+        return self.render_roles(record)
