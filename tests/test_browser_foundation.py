@@ -1,0 +1,61 @@
+"""The foundation in a real browser: log in as each role, and live events across processes."""
+
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests.conftest import ROOT, browser_login, screenshot, subprocess_env
+from tests.factories import PASSWORD
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+ROLES = ["planner", "workshop_lead", "operator", "qc_inspector", "manager", "admin"]
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_each_role_logs_in_and_sees_home(asgi_server, page, make_user, role):
+    user = make_user(role, username=f"u_{role}")
+    browser_login(page, asgi_server, user.username, PASSWORD)
+    assert page.get_by_test_id("current-user").inner_text() == str(user)
+    nav = page.locator("nav.nav a").all_inner_texts()
+    assert "Home" in nav
+    # navigation shows only what the role may use
+    assert ("Audit log" in nav) == (role in {"planner", "workshop_lead", "manager", "admin"})
+    assert ("Employees" in nav) == (role == "admin")
+    screenshot(page, f"home-{role}")
+
+
+def test_language_switch_to_chinese(asgi_server, page, make_user):
+    user = make_user("planner", username="lang")
+    browser_login(page, asgi_server, user.username, PASSWORD)
+    page.select_option("select[name=language]", "zh-hans")
+    page.wait_for_load_state("load")
+    assert page.locator("html").get_attribute("lang") == "zh-hans"
+    assert "首页" in page.locator("nav.nav").inner_text()
+    screenshot(page, "home-zh-hans")
+
+
+def test_event_from_another_process_appears_live(asgi_server, page, make_user):
+    user = make_user("operator", username="live")
+    browser_login(page, asgi_server, user.username, PASSWORD)
+    page.goto(asgi_server.url + "/live/")
+    # wait until the stream is connected
+    page.wait_for_function("() => document.querySelector('[sse-connect]') && "
+                           "htmx.find('[sse-connect]')['htmx-internal-data'] && "
+                           "htmx.find('[sse-connect]')['htmx-internal-data'].sseEventSource && "
+                           "htmx.find('[sse-connect]')['htmx-internal-data'].sseEventSource"
+                           ".readyState === 1")
+    for n in range(3):
+        text = f"from another process {n} {time.time()}"
+        started = time.monotonic()
+        subprocess.run(  # noqa: S603
+            [sys.executable, "manage.py", "emit_event", text], cwd=ROOT, env=subprocess_env(),
+            check=True, capture_output=True,
+        )
+        written = time.monotonic()
+        page.locator(".event-text", has_text=text).wait_for(timeout=2_000)
+        assert time.monotonic() - written <= 2.0, f"took {time.monotonic() - written:.2f}s"
+        assert written - started < 30
+    screenshot(page, "live-events")
