@@ -32,14 +32,23 @@ def _jsonable(value):
     return value
 
 
+# Never copied into the log: secrets stay where they are.
+NEVER_AUDITED = frozenset({"password"})
+
+
 def snapshot(instance: models.Model, fields: Iterable[str] | None = None) -> dict:
     """A JSON-able dict of the instance's concrete field values (foreign keys as ids)."""
     out = {}
+    excluded = NEVER_AUDITED | set(getattr(instance, "audit_exclude", ()))
     for field in instance._meta.concrete_fields:
-        if fields is not None and field.name not in fields:
+        if field.name in excluded or (fields is not None and field.name not in fields):
             continue
         out[field.name] = _jsonable(field.value_from_object(instance))
     return out
+
+
+def _scrub(values: dict) -> dict:
+    return {k: v for k, v in values.items() if k not in NEVER_AUDITED}
 
 
 def audit_record(
@@ -59,8 +68,8 @@ def audit_record(
     """
     if after is None and action != AuditEntry.Action.DELETE:
         after = snapshot(instance)
-    before = _jsonable(before) if before is not None else None
-    after = _jsonable(after) if after is not None else None
+    before = _scrub(_jsonable(before)) if before is not None else None
+    after = _scrub(_jsonable(after)) if after is not None else None
     keys = set(before or {}) | set(after or {})
     changed = sorted(k for k in keys if (before or {}).get(k) != (after or {}).get(k))
     authenticated = actor is not None and getattr(actor, "is_authenticated", False)

@@ -5,8 +5,15 @@ from django.db import transaction
 
 from mes.audit import audit_record
 from mes.models import User
-from mes.roles import ADMIN, MANAGER, OPERATOR, PLANNER, QC_INSPECTOR, WORKSHOP_LEAD, \
-    sync_role_groups
+from mes.roles import (
+    ADMIN,
+    MANAGER,
+    OPERATOR,
+    PLANNER,
+    QC_INSPECTOR,
+    WORKSHOP_LEAD,
+    sync_role_groups,
+)
 
 DEMO_PASSWORD = "mes-demo-2026"  # noqa: S105 - demo accounts, printed at start by design
 

@@ -7,6 +7,7 @@ what it missed from the table, then continues live, so a blink of the network lo
 """
 
 import asyncio
+import contextlib
 import json
 import logging
 import weakref
@@ -97,9 +98,11 @@ def safe_prefix(rows: list[Row], cursor: int, now, grace_seconds: float) -> list
     Ids are taken at insert, not at commit: a gap may be a transaction still open. A gap is
     waited for until the row after it is `grace_seconds` old; then it is a rollback.
     """
-    out, expected = [], cursor + 1
+    # cursor 0: the outbox was empty, so there is no position to have a gap after.
+    out, expected = [], (cursor + 1 if cursor else None)
     for row in rows:
-        if row.id != expected and (now - row.created_at).total_seconds() < grace_seconds:
+        if expected is not None and row.id != expected and \
+                (now - row.created_at).total_seconds() < grace_seconds:
             break
         out.append(row)
         expected = row.id + 1
@@ -145,10 +148,8 @@ class EventHub:
                 delay = await self._poll_once()
                 if delay is None:
                     continue
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.wake.wait(), delay)
-                except TimeoutError:
-                    pass
                 self.wake.clear()
         except Exception:
             log.exception("Event hub stopped; streams will reconnect")

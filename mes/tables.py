@@ -1,10 +1,24 @@
 """Table base class and the core app's tables (django-tables2)."""
 
 import django_tables2 as tables
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from mes.models import AuditEntry, User
 from mes.roles import ROLE_LABELS
+
+
+class LocalDateTimeColumn(tables.DateTimeColumn):
+    """Shows and exports plant-local time (exports carry no offset: Excel has none)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("format", "Y-m-d H:i")
+        super().__init__(*args, **kwargs)
+
+    def value(self, value, **kwargs):
+        if value is None:
+            return ""
+        return timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S")
 
 
 class BaseTable(tables.Table):
@@ -17,7 +31,7 @@ class BaseTable(tables.Table):
 
 
 class AuditEntryTable(BaseTable):
-    at = tables.DateTimeColumn(format="Y-m-d H:i:s")
+    at = LocalDateTimeColumn(format="Y-m-d H:i:s")
     object_repr = tables.Column(verbose_name=_("record"))
     content_type = tables.Column(verbose_name=_("record type"), accessor="content_type__model")
     changed_fields = tables.Column(verbose_name=_("changed fields"), orderable=False)
@@ -42,6 +56,8 @@ class UserTable(BaseTable):
     class Meta(BaseTable.Meta):
         model = User
         fields = ("username", "display_name", "badge_code", "roles", "is_active", "last_login")
+
+    last_login = LocalDateTimeColumn()
 
     def render_roles(self, record):
         # groups are prefetched by the view: no query per row

@@ -1,14 +1,13 @@
 from django.contrib.auth.decorators import login_not_required
+from django.contrib.auth.models import Group
 from django.db import connection
 from django.db.models import Prefetch
-from django.contrib.auth.models import Group
 from django.http import HttpResponse, HttpResponseBadRequest, JsonResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from mes import selectors, services
-from mes.events import TOPIC_DEMO
 from mes.filtersets import AuditEntryFilterSet, UserFilterSet
 from mes.generic import ObjectListView
 from mes.models import AuditEntry, User

@@ -13,6 +13,17 @@ import pytest
 # around it are still synchronous and safe.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
+
+def pytest_configure(config):
+    from django.conf import settings
+
+    # Fast hashing for the many test users, here and in the servers the tests start.
+    os.environ["MES_TEST_FAST_HASHER"] = "1"
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # The test client speaks plain HTTP whichever database the suite runs on.
+    settings.SECURE_SSL_REDIRECT = False
+    settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = False
+
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "artifacts"
 CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
@@ -68,6 +79,7 @@ def database_url_for_tests() -> str:
 
 def subprocess_env(**extra) -> dict:
     env = dict(os.environ)
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)  # the server runs with async safety on
     env["DATABASE_URL"] = database_url_for_tests()
     env.setdefault("MES_DB_POOL", "0")
     env.setdefault("MES_INSECURE_HTTP", "1")  # the test server speaks plain HTTP
@@ -155,3 +167,16 @@ def screenshot(page, name: str) -> None:
     folder = ARTIFACTS / "screenshots"
     folder.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _close_db_pools(django_db_setup, django_db_blocker):
+    """Close psycopg pools before the test database is dropped (else: 'being accessed')."""
+    yield
+    from django.db import connections
+
+    with django_db_blocker.unblock():
+        for conn in connections.all(initialized_only=True):
+            conn.close()
+            if hasattr(conn, "close_pool"):
+                conn.close_pool()

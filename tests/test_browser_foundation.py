@@ -9,7 +9,7 @@ import pytest
 from tests.conftest import ROOT, browser_login, screenshot, subprocess_env
 from tests.factories import PASSWORD
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.embedded, pytest.mark.django_db(transaction=True)]
 
 ROLES = ["planner", "workshop_lead", "operator", "qc_inspector", "manager", "admin"]
 
@@ -30,8 +30,8 @@ def test_each_role_logs_in_and_sees_home(asgi_server, page, make_user, role):
 def test_language_switch_to_chinese(asgi_server, page, make_user):
     user = make_user("planner", username="lang")
     browser_login(page, asgi_server, user.username, PASSWORD)
-    page.select_option("select[name=language]", "zh-hans")
-    page.wait_for_load_state("load")
+    with page.expect_navigation():
+        page.select_option("select[name=language]", "zh-hans")
     assert page.locator("html").get_attribute("lang") == "zh-hans"
     assert "首页" in page.locator("nav.nav").inner_text()
     screenshot(page, "home-zh-hans")

@@ -1,0 +1,58 @@
+"""Roles are groups made by a data migration; pages refuse (403) what a role may not do."""
+
+import pytest
+from django.contrib.auth.models import Group
+from django.urls import reverse
+
+from mes.roles import ROLE_CAPABILITIES, ROLE_LABELS
+
+pytestmark = [pytest.mark.django_db, pytest.mark.embedded]
+
+# (url name, roles allowed) for every foundation page that needs more than a login.
+MATRIX = [
+    ("audit_list", {"planner", "workshop_lead", "manager", "admin"}),
+    ("user_list", {"admin"}),
+]
+
+
+def test_migration_creates_every_role_with_its_capabilities():
+    assert set(Group.objects.values_list("name", flat=True)) >= set(ROLE_LABELS)
+    for role, caps in ROLE_CAPABILITIES.items():
+        have = set(Group.objects.get(name=role).permissions.values_list("codename", flat=True))
+        assert have == set(caps), role
+
+
+@pytest.mark.parametrize("role", sorted(ROLE_CAPABILITIES))
+@pytest.mark.parametrize(("url_name", "allowed"), MATRIX)
+def test_permission_matrix(client_as, role, url_name, allowed):
+    response = client_as(role).get(reverse(url_name))
+    assert response.status_code == (200 if role in allowed else 403)
+
+
+@pytest.mark.parametrize("url_name", ["home", "live", "audit_list", "user_list", "whoami"])
+def test_login_required_everywhere(client, url_name):
+    response = client.get(reverse(url_name))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
+
+
+def test_healthz_and_login_page_are_public(client):
+    assert client.get(reverse("healthz")).content == b"ok"
+    assert client.get(reverse("login")).status_code == 200
+
+
+def test_stream_refuses_someone_elses_notifications(client_as):
+    c = client_as("operator")
+    other = c.user.pk + 1000
+    assert c.get(reverse("events_stream"), {"topics": f"user:{other}"}).status_code == 403
+    assert c.get(reverse("events_stream"), {"topics": ""}).status_code == 400
+    assert c.get(reverse("events_stream"), {"topics": "demo"},
+                 HTTP_LAST_EVENT_ID="abc").status_code == 400
+
+
+def test_csrf_is_enforced(make_user):
+    from django.test import Client
+
+    c = Client(enforce_csrf_checks=True)
+    c.force_login(make_user("operator"))
+    assert c.post(reverse("live_post"), {"text": "hi"}).status_code == 403
