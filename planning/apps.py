@@ -5,4 +5,8 @@ from django.utils.translation import gettext_lazy as _
 class PlanningConfig(AppConfig):
     name = "planning"
     verbose_name = _("Planning")
-    nav_items: tuple = ()
+    nav_items = (
+        ("planning:order_list", _("Production orders"), "view_planning"),
+        ("planning:item_list", _("Items & BOMs"), "view_planning"),
+        ("planning:work_center_list", _("Plant"), "view_planning"),
+    )
