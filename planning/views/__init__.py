@@ -1,0 +1,1 @@
+"""Planning pages: thin views over planning.services and planning.selectors."""
