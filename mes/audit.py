@@ -94,3 +94,30 @@ def audit_entries_for(instance: models.Model):
         content_type=ContentType.objects.get_for_model(instance, for_concrete_model=False),
         object_id=str(instance.pk),
     ).select_related("actor")
+
+
+def audit_transitions_bulk(*, actor, instances, before: dict, reason: str = "",
+                           fields=("status",)) -> list[AuditEntry]:
+    """One transition entry per instance, written in one insert (bulk releases).
+
+    `before` maps pk -> {field: old value}; the after values are read from the instances.
+    """
+    instances = list(instances)
+    if not instances:
+        return []
+    authenticated = actor is not None and getattr(actor, "is_authenticated", False)
+    ct = ContentType.objects.get_for_model(instances[0], for_concrete_model=False)
+    request_id = current_request_id()
+    entries = []
+    for obj in instances:
+        after = {f: _jsonable(getattr(obj, f)) for f in fields}
+        old = _jsonable(before.get(obj.pk, {}))
+        entries.append(AuditEntry(
+            actor=actor if authenticated else None,
+            actor_repr=str(actor) if authenticated else "system",
+            action=AuditEntry.Action.TRANSITION, content_type=ct, object_id=str(obj.pk),
+            object_repr=str(obj)[:200], before=old, after=after,
+            changed_fields=sorted(k for k in after if old.get(k) != after[k]),
+            reason=reason, request_id=request_id,
+        ))
+    return AuditEntry.objects.bulk_create(entries, batch_size=2000)
