@@ -1,0 +1,106 @@
+"""`make bench`: run every benchmark and rewrite BENCHMARKS.md.
+
+Each benchmark module has `run() -> list[dict]` with keys benchmark, figure, bar, baseline,
+meets (bool). Benchmarks that need the database run on PostgreSQL (BENCH_DATABASE_URL, default
+a fresh `mes_bench` database on 127.0.0.1) as DESIGN.md requires.
+
+    python -m tests.benchmarks                 # all
+    python -m tests.benchmarks explosion jssp  # some (module names without bench_)
+"""
+
+import contextlib
+import datetime
+import importlib
+import os
+import platform
+import subprocess
+import sys
+import time
+import traceback
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+MODULES = ["explosion", "jssp", "plant_schedule"]
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = ""
+    try:
+        kb = int(Path("/proc/meminfo").read_text().split()[1])
+        mem = f", {kb / 1024 / 1024:.0f} GiB RAM"
+    except (OSError, ValueError, IndexError):
+        pass
+    pg = ""
+    with contextlib.suppress(OSError):
+        pg = subprocess.run(["psql", "--version"], capture_output=True,  # noqa: S607
+                            text=True, check=False).stdout.strip()
+    return (f"{os.cpu_count()} cores ({cpu}){mem}; {platform.system()} {platform.release()}; "
+            f"Python {platform.python_version()}; {pg}")
+
+
+def main(argv: list[str]) -> int:
+    wanted = argv or MODULES
+    rows, failures = [], []
+    started = time.monotonic()
+    for name in wanted:
+        print(f"--- bench_{name}", flush=True)
+        try:
+            module = importlib.import_module(f"tests.benchmarks.bench_{name}")
+            got = module.run()
+        except Exception:  # one broken benchmark must not hide the others' figures
+            traceback.print_exc()
+            failures.append(name)
+            rows.append({"benchmark": name, "figure": "failed (see make bench output)",
+                         "bar": "", "baseline": "", "meets": False})
+            continue
+        for row in got:
+            print(f"  {row['benchmark']}: {row['figure']} (bar {row['bar']}) "
+                  f"{'meets' if row['meets'] else 'MISSES'}", flush=True)
+        rows.extend(got)
+    if argv:
+        print("(partial run: BENCHMARKS.md not rewritten)")
+        return 1 if failures else 0
+    write(rows, time.monotonic() - started)
+    return 1 if failures else 0
+
+
+def write(rows: list[dict], seconds: float) -> None:
+    lines = [
+        "# Benchmarks",
+        "",
+        "| benchmark | figure | bar | baseline | meets |",
+        "|---|---|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(f"| {r['benchmark']} | {r['figure']} | {r['bar']} | {r['baseline']} | "
+                     f"{'yes' if r['meets'] else 'no'} |")
+    lines += [
+        "",
+        "## How and when",
+        "",
+        f"Measured by `make bench` (`python -m tests.benchmarks`) on "
+        f"{datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC, in {seconds:.0f} s.",
+        f"Machine: {machine()}.",
+        "Database benchmarks run on PostgreSQL (a fresh `mes_bench` database each run); "
+        "figures are medians of repeated runs where a benchmark says so. Baselines are "
+        "measured in the same run where the bar compares against one; published figures of "
+        "other systems are quoted as references.",
+        "",
+    ]
+    for r in rows:
+        if r.get("notes"):
+            lines.append(f"- {r['benchmark']}: {r['notes']}")
+    (ROOT / "BENCHMARKS.md").write_text("\n".join(lines) + "\n")
+    print(f"wrote {ROOT / 'BENCHMARKS.md'}")
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
