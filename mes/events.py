@@ -37,6 +37,10 @@ def topic_user(user_id) -> str:
 # (Issues add their kinds here as they are built; keep it short.)
 DOMAIN_EVENTS = {
     "demo.message": "A message posted on the live demo page (foundation).",
+    # execution → quality, alerts: kwargs report_id
+    "task.reported": "Good/scrap quantity was reported on a task.",
+    # execution → quality, alerts: kwargs work_order_id
+    "work_order.completed": "A work order's last operation completed: it awaits acceptance.",
 }
 
 _subscribers: dict[str, list[Callable]] = defaultdict(list)

@@ -242,5 +242,12 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
 
+# --- Shop floor rules ------------------------------------------------------------------------
+# A report entered more than this long after the work ended is a late entry (补报).
+MES_REPORT_GRACE_MINUTES = int(os.environ.get("MES_REPORT_GRACE_MINUTES", "30"))
+# Operators may only report at work centers they are assigned to (work centers with no
+# assigned operators accept anyone).
+MES_ENFORCE_OPERATOR_ASSIGNMENT = env_bool("MES_ENFORCE_OPERATOR_ASSIGNMENT", True)
+
 DJANGO_TABLES2_TEMPLATE = "django_tables2/table.html"
 DJANGO_TABLES2_TABLE_ATTRS = {"class": "table"}

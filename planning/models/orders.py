@@ -169,6 +169,10 @@ class Task(models.Model):
     qty_good = models.DecimalField(_("good"), max_digits=14, decimal_places=4, default=0)
     qty_scrap = models.DecimalField(_("scrap"), max_digits=14, decimal_places=4, default=0)
     qty_rework = models.DecimalField(_("rework"), max_digits=14, decimal_places=4, default=0)
+    # For a step whose next step waits for QC: the good quantity inspection has passed, which
+    # is all the next step may work on.
+    qty_qc_accepted = models.DecimalField(_("accepted by QC"), max_digits=14, decimal_places=4,
+                                          default=0)
     status = models.CharField(_("status"), max_length=16, choices=Status.choices,
                               default=Status.PLANNED, db_index=True)
     held_from = models.CharField(max_length=16, blank=True)

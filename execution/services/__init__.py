@@ -1,0 +1,1 @@
+"""Execution writes: reporting, equipment state and downtime, material issue."""

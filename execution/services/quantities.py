@@ -1,0 +1,35 @@
+"""Parsing and checking quantities typed or scanned at a station."""
+
+from decimal import Decimal, InvalidOperation
+
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+
+MAX_QUANTITY = Decimal("10000000")
+
+
+def parse_quantity(raw, *, field: str, discrete: bool, allow_zero: bool = True) -> Decimal:
+    """A quantity from user input, or ValidationError naming the field and the problem."""
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        if allow_zero:
+            return Decimal(0)
+        raise ValidationError({field: _("Enter a quantity.")})
+    try:
+        value = Decimal(str(raw).strip())
+    except (InvalidOperation, ValueError):
+        raise ValidationError({field: _("“%(value)s” is not a number.") % {
+            "value": str(raw)[:20]}}) from None
+    if not value.is_finite():
+        raise ValidationError({field: _("“%(value)s” is not a number.") % {"value": raw}})
+    if value < 0:
+        raise ValidationError({field: _("The quantity cannot be negative.")})
+    if value == 0 and not allow_zero:
+        raise ValidationError({field: _("The quantity must be greater than zero.")})
+    if value > MAX_QUANTITY:
+        raise ValidationError({field: _("%(value)s is too large.") % {"value": raw}})
+    if discrete and value != value.to_integral_value():
+        raise ValidationError({field: _("Whole units only: %(value)s is a fraction.") % {
+            "value": raw}})
+    if value.as_tuple().exponent < -4:
+        raise ValidationError({field: _("At most four decimal places.")})
+    return value

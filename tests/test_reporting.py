@@ -1,0 +1,244 @@
+"""Scan reporting: every refusal says why, nothing counts twice, concurrent reports both count."""
+
+import datetime
+import threading
+import uuid
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import connection
+from django.utils import timezone
+
+from execution.models import TaskActivity, WorkReport
+from execution.services.reporting import (
+    operator_by_badge,
+    task_complete,
+    task_pause,
+    task_report_quantity,
+    task_resume,
+    task_start,
+)
+from mes.models import AuditEntry, Event
+from planning.models import Task, WorkOrder
+from planning.services.orders import work_order_hold
+from tests.factories import WorkCenterFactory
+from tests.factories_execution import released_order, scrap_reason
+
+pytestmark = pytest.mark.django_db
+
+
+def tok():
+    return uuid.uuid4().hex
+
+
+@pytest.fixture
+def op(make_user):
+    return make_user("operator", badge_code="B-OP-9")
+
+
+def report(task, op, wc, good=0, scrap=0, token=None, **kw):
+    return task_report_quantity(operator=op, task=task, work_center=wc,
+                                client_token=token or tok(), good=good, scrap=scrap, **kw)
+
+
+def test_full_run_of_a_work_order(op):
+    wo, (t1, t2, t3), wc = released_order(steps=3, qty="10")
+    task_start(operator=op, task=t1, work_center=wc, client_token=tok())
+    report(t1, op, wc, good=8, scrap=2, scrap_reason=scrap_reason())
+    t1.refresh_from_db()
+    assert (t1.qty_good, t1.qty_scrap, t1.status) == (8, 2, "done")
+    report(t2, op, wc, good=5)
+    report(t2, op, wc, good=3)
+    report(t3, op, wc, good=8)
+    wo.refresh_from_db()
+    assert wo.status == WorkOrder.Status.AWAITING_ACCEPTANCE
+    assert wo.actual_start and wo.actual_end
+    assert set(wo.tasks.values_list("status", flat=True)) == {"done"}
+    assert Event.objects.filter(kind="task.reported", topic=f"wc:{wc.id}").count() == 4
+    assert Event.objects.filter(kind="work_order.completed").exists()
+
+
+def test_step_cannot_report_more_than_previous_passed_on(op):
+    _wo, (t1, t2, _t3), wc = released_order(steps=3, qty="10")
+    with pytest.raises(ValidationError, match="Only 10 left"):
+        report(t1, op, wc, good=9, scrap=2, scrap_reason=scrap_reason())
+    report(t1, op, wc, good=6)
+    with pytest.raises(ValidationError, match="Only 6 left.*previous step passed on 6"):
+        report(t2, op, wc, good=7)
+    report(t2, op, wc, good=4)
+    with pytest.raises(ValidationError, match="Only 2 left"):
+        report(t2, op, wc, good=3)
+    assert WorkReport.objects.count() == 2
+
+
+@pytest.mark.parametrize(("good", "scrap", "message"), [
+    ("abc", 0, "not a number"), ("-1", 0, "negative"), ("1.5", 0, "Whole units"),
+    ("99999999999", 0, "too large"), (0, 0, "Enter a good or scrap"),
+    ("NaN", 0, "not a number"), (0, 1, "scrap reason"),
+])
+def test_bad_quantities_refused_with_reason(op, good, scrap, message):
+    _wo, (t1, *_), wc = released_order()
+    with pytest.raises(ValidationError, match=message):
+        report(t1, op, wc, good=good, scrap=scrap)
+    assert not WorkReport.objects.exists()
+
+
+def test_refusals_for_task_state_station_and_assignment(op, make_user):
+    wo, (t1, t2, _), wc = released_order()
+    other_wc = WorkCenterFactory()
+    with pytest.raises(ValidationError, match="not to this station"):
+        report(t1, op, other_wc, good=1)
+    wc.operators.add(make_user("operator"))
+    with pytest.raises(ValidationError, match="not assigned"):
+        report(t1, op, wc, good=1)
+    wc.operators.add(op)
+    work_order_hold(actor=make_user("planner"), work_order=wo, reason="no material")
+    with pytest.raises(ValidationError, match="on hold"):
+        report(t1, op, wc, good=1)
+    Task.objects.filter(pk=t2.pk).update(status="planned")
+    t2.refresh_from_db()
+    with pytest.raises(ValidationError, match="not been released"):
+        report(t2, op, wc, good=1)
+
+
+def test_done_task_refused(op):
+    _wo, (t1, *_), wc = released_order(qty="2")
+    report(t1, op, wc, good=2)
+    with pytest.raises(ValidationError, match="already done"):
+        report(t1, op, wc, good=1)
+
+
+def test_same_token_counts_once(op):
+    _wo, (t1, *_), wc = released_order()
+    token = tok()
+    first = report(t1, op, wc, good=3, token=token)
+    again = report(t1, op, wc, good=3, token=token)
+    assert first.created and not again.created and again.report.pk == first.report.pk
+    t1.refresh_from_db()
+    assert t1.qty_good == 3 and WorkReport.objects.count() == 1
+    start_token = tok()
+    task_pause(operator=op, task=t1, work_center=wc, client_token=start_token)
+    task_pause(operator=op, task=t1, work_center=wc, client_token=start_token)
+    assert TaskActivity.objects.filter(kind="pause").count() == 1
+
+
+def test_late_entry_marked_and_times_recorded(op, settings):
+    settings.MES_REPORT_GRACE_MINUTES = 30
+    _wo, (t1, *_), wc = released_order()
+    end = timezone.now() - datetime.timedelta(hours=2)
+    r = report(t1, op, wc, good=2, work_start=end - datetime.timedelta(hours=1), work_end=end)
+    assert r.report.late
+    r2 = report(t1, op, wc, good=2)
+    assert not r2.report.late and r2.report.work_start == end  # continues from the last end
+    with pytest.raises(ValidationError, match="future"):
+        report(t1, op, wc, good=1, work_end=timezone.now() + datetime.timedelta(hours=1))
+
+
+def test_pause_resume_complete_and_audit(op):
+    wo, (t1, *_), wc = released_order()
+    task_start(operator=op, task=t1, work_center=wc, client_token=tok())
+    with pytest.raises(ValidationError, match="already running"):
+        task_start(operator=op, task=t1, work_center=wc, client_token=tok())
+    task_pause(operator=op, task=t1, work_center=wc, client_token=tok())
+    task_resume(operator=op, task=t1, work_center=wc, client_token=tok())
+    with pytest.raises(ValidationError, match="Report the quantity"):
+        task_complete(operator=op, task=t1, work_center=wc, client_token=tok())
+    report(t1, op, wc, good=4)
+    task_complete(operator=op, task=t1, work_center=wc, client_token=tok())
+    t1.refresh_from_db()
+    assert t1.status == "done"
+    kinds = list(AuditEntry.objects.filter(object_id=str(t1.pk), content_type__model="task")
+                 .values_list("action", flat=True))
+    assert kinds.count("transition") >= 4 and "update" in kinds
+    wo.refresh_from_db()
+    assert wo.status == "in_progress"
+
+
+def test_badges():
+    with pytest.raises(ValidationError, match="Unknown badge"):
+        operator_by_badge("NOPE")
+    with pytest.raises(ValidationError, match="Scan your badge"):
+        operator_by_badge("  ")
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_stations_at_the_same_moment_both_count(make_user):
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks are proven on PostgreSQL")
+    op1, op2 = make_user("operator"), make_user("operator")
+    _wo, (t1, *_), wc = released_order(qty="1000")
+    barrier = threading.Barrier(8)
+    errors = []
+
+    def worker(op, n):
+        from django.db import connections
+
+        try:
+            barrier.wait()
+            for _ in range(n):
+                report(t1, op, wc, good=1)
+        except Exception as exc:  # noqa: BLE001 - collected and asserted below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=worker, args=(op1 if i % 2 else op2, 25))
+               for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    t1.refresh_from_db()
+    assert t1.qty_good == Decimal(200) == WorkReport.objects.filter(task=t1).count()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_duplicates_and_overreports_on_postgres(make_user):
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks are proven on PostgreSQL")
+    op = make_user("operator")
+    _wo, (t1, *_), wc = released_order(qty="10")
+    barrier = threading.Barrier(6)
+    token = tok()
+    outcomes = []
+
+    def dup():
+        from django.db import connections
+
+        try:
+            barrier.wait()
+            outcomes.append(report(t1, op, wc, good=3, token=token).created)
+        except ValidationError:
+            outcomes.append("refused")
+        finally:
+            connections.close_all()
+
+    def over():
+        from django.db import connections
+
+        try:
+            barrier.wait()
+            outcomes.append(report(t1, op, wc, good=4).created)
+        except ValidationError:
+            outcomes.append("refused")
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=dup) for _ in range(3)] + \
+        [threading.Thread(target=over) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    t1.refresh_from_db()
+    reports = list(WorkReport.objects.filter(task=t1).values_list("good", flat=True))
+    # the duplicated submission counts at most once, whatever order the six arrived in
+    assert WorkReport.objects.filter(client_token=token).count() <= 1
+    # nothing beyond the work-order quantity, and the task holds exactly what was recorded
+    assert t1.qty_good == sum(reports) <= 10
+    assert outcomes.count(True) == len(reports)
+    assert len(outcomes) == 6
