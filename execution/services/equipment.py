@@ -1,0 +1,116 @@
+"""Equipment state and downtime. Entering `down` opens an unplanned downtime event; leaving it
+closes the event. Leads may correct a downtime afterwards; each correction is audit-logged."""
+
+import datetime
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from execution.models import DowntimeEvent, DowntimeReason, EquipmentState, EquipmentStateChange
+from mes.audit import audit_record, snapshot
+from mes.events import TOPIC_PLANT, event_emit, topic_work_center
+from mes.models import AuditEntry
+from planning.models import Equipment
+
+S = EquipmentState.State
+STOPPED = (S.DOWN, S.MAINTENANCE)
+
+
+@transaction.atomic
+def equipment_set_state(*, actor, equipment: Equipment, state: str,
+                        reason: DowntimeReason | None = None, note: str = "", at=None,
+                        client_token: str | None = None) -> EquipmentState:
+    """Set the current state. Before: `down` needs a reason. After: a state change row; an
+    unplanned downtime opened (down) or closed (leaving down/maintenance); events emitted.
+    Maintenance opens a planned downtime. A token already used changes nothing."""
+    if client_token and EquipmentStateChange.objects.filter(client_token=client_token).exists():
+        return EquipmentState.objects.get(equipment=equipment)
+    if state not in S.values:
+        raise ValidationError({"state": _("Unknown state “%(s)s”.") % {"s": state}})
+    if state == S.DOWN and reason is None:
+        raise ValidationError({"reason": _("Say why the equipment is down.")})
+    if reason is not None and not reason.active:
+        raise ValidationError({"reason": _("Reason %(code)s is no longer in use.")
+                               % {"code": reason.code}})
+    if not equipment.active:
+        raise ValidationError(_("%(eq)s is inactive.") % {"eq": equipment.code})
+    at = at or timezone.now()
+    current, _created = EquipmentState.objects.select_for_update().get_or_create(
+        equipment=equipment, defaults={"state": S.IDLE, "since": at})
+    previous = current.state
+    if previous == state and (reason is None or reason == current.reason):
+        return current
+    if at < current.since:
+        raise ValidationError({"at": _("The change cannot be before the current state began.")})
+    open_stop = DowntimeEvent.objects.select_for_update().filter(equipment=equipment,
+                                                                 end__isnull=True).first()
+    if open_stop is not None and (state not in STOPPED or state != previous):
+        open_stop.end = max(at, open_stop.start + datetime.timedelta(seconds=1))
+        open_stop.save(update_fields=["end"])
+        event_emit(topic=topic_work_center(equipment.work_center_id), kind="downtime.ended",
+                   payload={"equipment": equipment.code, "downtime": open_stop.pk},
+                   actor=actor)
+    if state in STOPPED:
+        stop = DowntimeEvent.objects.create(equipment=equipment, reason=reason, start=at,
+                                            planned=state == S.MAINTENANCE, note=note[:200],
+                                            reported_by=_user(actor))
+        event_emit(topic=topic_work_center(equipment.work_center_id), kind="downtime.started",
+                   payload={"equipment": equipment.code, "downtime": stop.pk,
+                            "planned": stop.planned, "reason": reason.code if reason else ""},
+                   actor=actor)
+    current.state, current.reason, current.since = state, reason, at
+    current.updated_by = _user(actor)
+    current.save()
+    EquipmentStateChange.objects.create(equipment=equipment, state=state, previous=previous,
+                                        reason=reason, at=at, by=_user(actor),
+                                        client_token=client_token or None)
+    payload = {"equipment": equipment.code, "state": state, "previous": previous,
+               "work_center": equipment.work_center_id}
+    event_emit(topic=topic_work_center(equipment.work_center_id), kind="equipment.state",
+               payload=payload, actor=actor)
+    event_emit(topic=TOPIC_PLANT, kind="equipment.state", payload=payload, actor=actor)
+    return current
+
+
+def _user(actor):
+    return actor if actor is not None and getattr(actor, "is_authenticated", False) else None
+
+
+@transaction.atomic
+def downtime_edit(*, actor, downtime: DowntimeEvent, start=None, end=None,
+                  reason: DowntimeReason | None = None, planned: bool | None = None,
+                  note: str | None = None, why: str) -> DowntimeEvent:
+    """Correct a recorded downtime (a lead's job). Before: a reason for the correction.
+    After: the event changed, one audit entry with before/after and why."""
+    if not (why or "").strip():
+        raise ValidationError({"why": _("Say why the downtime is corrected.")})
+    stop = DowntimeEvent.objects.select_for_update().get(pk=downtime.pk)
+    before = snapshot(stop)
+    if start is not None:
+        stop.start = start
+    if end is not None:
+        stop.end = end
+    if reason is not None:
+        stop.reason = reason
+    if planned is not None:
+        stop.planned = planned
+    if note is not None:
+        stop.note = note[:200]
+    if stop.end is not None and stop.end <= stop.start:
+        raise ValidationError({"end": _("The end must be after the start.")})
+    if stop.end is not None and stop.end > timezone.now() + datetime.timedelta(minutes=5):
+        raise ValidationError({"end": _("The end cannot be in the future.")})
+    overlap = DowntimeEvent.objects.filter(equipment=stop.equipment_id).exclude(pk=stop.pk)
+    overlap = overlap.filter(start__lt=stop.end or timezone.now() + datetime.timedelta(days=3650))
+    overlap = overlap.exclude(end__isnull=False, end__lte=stop.start)
+    if overlap.exists():
+        raise ValidationError(_("The corrected times overlap another downtime of %(eq)s.")
+                              % {"eq": stop.equipment.code})
+    stop.save()
+    audit_record(actor=actor, instance=stop, action=AuditEntry.Action.UPDATE, before=before,
+                 reason=why)
+    event_emit(topic=TOPIC_PLANT, kind="downtime.corrected", actor=actor,
+               payload={"downtime": stop.pk, "equipment": stop.equipment.code})
+    return stop

@@ -1,0 +1,81 @@
+import datetime
+import uuid
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from execution.models import DowntimeEvent, DowntimeReason, MaterialConsumption
+from execution.services.equipment import downtime_edit, equipment_set_state
+from execution.services.materials import material_issue
+from mes.models import AuditEntry
+from planning.models import Equipment, MaterialRequirement
+from tests.factories_execution import released_order
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def reason():
+    return DowntimeReason.objects.create(code="BRK", name="设备故障", name_en="Breakdown")
+
+
+def test_down_opens_and_running_closes_unplanned_downtime(make_user, reason):
+    op = make_user("operator")
+    _wo, _tasks, wc = released_order()
+    eq = Equipment.objects.create(code="EQ1", name="车床1", work_center=wc)
+    with pytest.raises(ValidationError, match="why"):
+        equipment_set_state(actor=op, equipment=eq, state="down")
+    t0 = timezone.now() - datetime.timedelta(minutes=40)
+    equipment_set_state(actor=op, equipment=eq, state="running", at=t0)
+    equipment_set_state(actor=op, equipment=eq, state="down", reason=reason,
+                        at=t0 + datetime.timedelta(minutes=10))
+    stop = DowntimeEvent.objects.get()
+    assert stop.end is None and not stop.planned and stop.reason == reason
+    equipment_set_state(actor=op, equipment=eq, state="running",
+                        at=t0 + datetime.timedelta(minutes=35))
+    stop.refresh_from_db()
+    assert stop.end - stop.start == datetime.timedelta(minutes=25)
+    token = uuid.uuid4().hex
+    equipment_set_state(actor=op, equipment=eq, state="maintenance", client_token=token)
+    equipment_set_state(actor=op, equipment=eq, state="maintenance", client_token=token)
+    assert DowntimeEvent.objects.filter(planned=True).count() == 1
+
+
+def test_lead_corrects_downtime_with_audit(make_user, reason):
+    lead = make_user("workshop_lead")
+    _wo, _tasks, wc = released_order()
+    eq = Equipment.objects.create(code="EQ2", name="铣床", work_center=wc)
+    start = timezone.now() - datetime.timedelta(hours=3)
+    stop = DowntimeEvent.objects.create(equipment=eq, reason=reason, start=start,
+                                        end=start + datetime.timedelta(hours=1))
+    with pytest.raises(ValidationError, match="why"):
+        downtime_edit(actor=lead, downtime=stop, end=start + datetime.timedelta(minutes=30),
+                      why="")
+    with pytest.raises(ValidationError, match="after the start"):
+        downtime_edit(actor=lead, downtime=stop, end=start, why="typo")
+    downtime_edit(actor=lead, downtime=stop, end=start + datetime.timedelta(minutes=30),
+                  why="operator forgot to restart")
+    entry = AuditEntry.objects.get(object_id=str(stop.pk), content_type__model="downtimeevent")
+    assert entry.changed_fields == ["end"] and entry.reason == "operator forgot to restart"
+
+
+def test_material_issue_records_lots(make_user):
+    op = make_user("operator")
+    wo, (t1, *_), wc = released_order()
+    req = MaterialRequirement.objects.filter(work_order=wo).first()
+    token = uuid.uuid4().hex
+    for _ in range(2):
+        material_issue(operator=op, task=t1, work_center=wc, item_code=req.item.code,
+                       lot_code="LOT-2026-001", quantity="5", client_token=token)
+    assert MaterialConsumption.objects.get().quantity == Decimal(5)
+    with pytest.raises(ValidationError, match="not on the material list"):
+        material_issue(operator=op, task=t1, work_center=wc, item_code=wo.item.code,
+                       lot_code="X", quantity="1", client_token=uuid.uuid4().hex)
+    with pytest.raises(ValidationError, match="Scan the component lot"):
+        material_issue(operator=op, task=t1, work_center=wc, item_code=req.item.code,
+                       lot_code=" ", quantity="1", client_token=uuid.uuid4().hex)
+    with pytest.raises(ValidationError, match="greater than zero"):
+        material_issue(operator=op, task=t1, work_center=wc, item_code=req.item.code,
+                       lot_code="L", quantity="0", client_token=uuid.uuid4().hex)
