@@ -6,3 +6,9 @@ class QualityConfig(AppConfig):
     name = "quality"
     verbose_name = _("Quality")
     nav_items: tuple = ()
+
+    def ready(self):
+        from mes.events import domain_event_subscribe
+        from quality.services.inspections import on_task_reported
+
+        domain_event_subscribe("task.reported")(on_task_reported)

@@ -13,6 +13,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -339,9 +340,20 @@ def _work_started(task: Task, work_end) -> datetime.datetime:
 
 
 def _earlier_steps_done(task: Task) -> bool:
-    return not Task.objects.filter(work_order_id=task.work_order_id, kind=Task.Kind.NORMAL,
-                                   seq__lt=task.seq).exclude(
-        status__in=(T.DONE, T.CANCELLED)).exists()
+    """No more quantity can arrive from earlier steps: they are done, nothing of theirs is in
+    rework, and a step the next one waits on has had all its good quantity inspected."""
+    earlier = Task.objects.filter(work_order_id=task.work_order_id, seq__lt=task.seq)
+    if task.kind == Task.Kind.REWORK:
+        return True
+    open_steps = earlier.filter(kind=Task.Kind.NORMAL).exclude(status__in=(T.DONE, T.CANCELLED))
+    in_rework = earlier.filter(kind=Task.Kind.NORMAL, qty_rework__gt=0)
+    uninspected = earlier.filter(kind=Task.Kind.NORMAL, wait_for_qc=True,
+                                 qty_qc_accepted__lt=F("qty_good"))
+    open_rework = Task.objects.filter(work_order_id=task.work_order_id, kind=Task.Kind.REWORK,
+                                      origin__seq__lt=task.seq).exclude(
+        status__in=(T.DONE, T.CANCELLED))
+    return not (open_steps.exists() or in_rework.exists() or uninspected.exists()
+                or open_rework.exists())
 
 
 def scan_refusal_log(*, work_center=None, operator=None, action: str, payload: str,

@@ -1,0 +1,1 @@
+"""Quality writes: inspections, nonconformance and rework, acceptance and archive."""

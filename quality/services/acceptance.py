@@ -1,0 +1,167 @@
+"""Acceptance (验收) of finished work orders, the immutable archive (归档), and re-opening."""
+
+import hashlib
+import json
+from decimal import Decimal
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from mes.audit import audit_record, snapshot
+from mes.events import TOPIC_PLANT, event_emit
+from mes.models import AuditEntry
+from mes.roles import perm
+from planning.models import ProductionOrder, Task, WorkOrder
+from planning.states import next_status
+from quality.models import Acceptance, ArchivedRecord, Inspection, Nonconformance
+
+WO = WorkOrder.Status
+
+
+def _fmt(value: Decimal) -> str:
+    return f"{value.normalize():f}"
+
+
+def reconciliation(work_order: WorkOrder, tasks: list[Task] | None = None) -> list[str]:
+    """Step-by-step quantity balance problems (empty when every unit is accounted for).
+
+    For each operation: what the previous step passed on (the work-order quantity for the
+    first) = good + scrap, with nothing still in rework; a QC checkpoint's good quantity has
+    all passed inspection (or been accepted as is). Rework tasks must be finished.
+    """
+    tasks = tasks if tasks is not None else list(
+        work_order.tasks.exclude(status=Task.Status.CANCELLED).order_by("seq", "id"))
+    problems = []
+    passed_on = work_order.quantity
+    for task in tasks:
+        if task.kind == Task.Kind.REWORK:
+            if task.status != Task.Status.DONE:
+                problems.append(_("rework task “%(t)s” is not finished") % {"t": task.name})
+            continue
+        accounted = task.qty_good + task.qty_scrap
+        if task.qty_rework:
+            problems.append(_("step %(seq)s: %(q)s units still in rework") % {
+                "seq": task.seq, "q": _fmt(task.qty_rework)})
+        if accounted != passed_on:
+            problems.append(_("step %(seq)s: %(input)s passed on, but %(good)s good + "
+                              "%(scrap)s scrap reported") % {
+                "seq": task.seq, "input": _fmt(passed_on), "good": _fmt(task.qty_good),
+                "scrap": _fmt(task.qty_scrap)})
+        if task.is_qc_checkpoint and task.qty_qc_accepted != task.qty_good:
+            problems.append(_("step %(seq)s: %(good)s good, but %(ok)s passed inspection") % {
+                "seq": task.seq, "good": _fmt(task.qty_good), "ok": _fmt(task.qty_qc_accepted)})
+        passed_on = task.qty_qc_accepted if task.wait_for_qc else task.qty_good
+    return problems
+
+
+def acceptance_blockers(work_order: WorkOrder) -> list[str]:
+    """Everything that stops the work order from being accepted now, in plain words."""
+    blockers = []
+    if work_order.status != WO.AWAITING_ACCEPTANCE:
+        blockers.append(_("it is %(s)s, not awaiting acceptance") % {
+            "s": work_order.get_status_display()})
+    for nc in Nonconformance.objects.filter(work_order=work_order).exclude(
+            status=Nonconformance.Status.CLOSED):
+        blockers.append(_("nonconformance %(nc)s is %(s)s (%(d)s)") % {
+            "nc": nc.number, "s": nc.get_status_display(), "d": nc.get_disposition_display()})
+    pending = Inspection.objects.filter(work_order=work_order,
+                                        status=Inspection.Status.PENDING).count()
+    if pending:
+        blockers.append(_("%(n)d inspection(s) not yet recorded") % {"n": pending})
+    blockers += reconciliation(work_order)
+    return blockers
+
+
+@transaction.atomic
+def work_order_accept(*, actor, work_order: WorkOrder, reason: str = "") -> ArchivedRecord:
+    """Accept a finished work order and archive it. Before: no blockers and the actor may
+    accept. After: accepted, an Acceptance row, a frozen ArchivedRecord, audit entries."""
+    if not actor.has_perm(perm("accept_work")):
+        raise PermissionDenied(_("Only a workshop lead or QC approver can accept."))
+    wo = WorkOrder.objects.select_for_update().get(pk=work_order.pk)
+    blockers = acceptance_blockers(wo)
+    if blockers:
+        raise ValidationError([_("Cannot accept %(wo)s: %(why)s.") % {
+            "wo": wo, "why": b} for b in blockers], code="blocked")
+    before = snapshot(wo, ["status"])
+    wo.status = next_status(wo, "accept")
+    wo.save(update_fields=["status"])
+    Acceptance.objects.create(work_order=wo, verdict=Acceptance.Verdict.ACCEPTED, by=actor,
+                              reason=reason)
+    audit_record(actor=actor, instance=wo, action=AuditEntry.Action.TRANSITION, before=before,
+                 reason=reason or _("accepted"))
+    record = _archive(wo, actor)
+    if not wo.production_order.work_orders.exclude(
+            status__in=(WO.ACCEPTED, WO.CANCELLED)).exists():
+        ProductionOrder.objects.filter(pk=wo.production_order_id).update(
+            status=ProductionOrder.Status.COMPLETED)
+    event_emit(topic=TOPIC_PLANT, kind="work_order.accepted", actor=actor,
+               payload={"work_order": wo.number})
+    return record
+
+
+@transaction.atomic
+def work_order_reject(*, actor, work_order: WorkOrder, reason: str) -> WorkOrder:
+    """Send a finished work order back to the floor: its last step is re-opened."""
+    if not actor.has_perm(perm("accept_work")):
+        raise PermissionDenied(_("Only a workshop lead or QC approver can reject."))
+    if not (reason or "").strip():
+        raise ValidationError({"reason": _("Say why it is rejected.")})
+    wo = WorkOrder.objects.select_for_update().get(pk=work_order.pk)
+    before = snapshot(wo, ["status"])
+    wo.status = next_status(wo, "reject")
+    wo.save(update_fields=["status"])
+    Acceptance.objects.create(work_order=wo, verdict=Acceptance.Verdict.REJECTED, by=actor,
+                              reason=reason)
+    audit_record(actor=actor, instance=wo, action=AuditEntry.Action.TRANSITION, before=before,
+                 reason=reason)
+    last = wo.tasks.filter(kind=Task.Kind.NORMAL).order_by("-seq").first()
+    if last is not None and last.status == Task.Status.DONE:
+        t_before = snapshot(last, ["status"])
+        last.status = next_status(last, "reopen")
+        last.save(update_fields=["status"])
+        audit_record(actor=actor, instance=last, action=AuditEntry.Action.TRANSITION,
+                     before=t_before, reason=reason)
+    event_emit(topic=TOPIC_PLANT, kind="work_order.rejected", actor=actor,
+               payload={"work_order": wo.number, "reason": reason})
+    return wo
+
+
+@transaction.atomic
+def work_order_reopen(*, actor, work_order: WorkOrder, reason: str) -> WorkOrder:
+    """Re-open an archived work order (explicit, permissioned, audit-logged). Its archived
+    record is kept, marked superseded; a new one is made at the next acceptance."""
+    if not actor.has_perm(perm("approve_quality")):
+        raise PermissionDenied(_("Re-opening an archived work order needs an approver."))
+    if not (reason or "").strip():
+        raise ValidationError({"reason": _("Say why it is re-opened.")})
+    wo = WorkOrder.objects.select_for_update().get(pk=work_order.pk)
+    before = snapshot(wo, ["status"])
+    wo.status = next_status(wo, "reopen")
+    wo.save(update_fields=["status"])
+    ArchivedRecord.objects.filter(work_order=wo, superseded_at__isnull=True).update(
+        superseded_at=timezone.now())
+    audit_record(actor=actor, instance=wo, action=AuditEntry.Action.TRANSITION, before=before,
+                 reason=reason)
+    event_emit(topic=TOPIC_PLANT, kind="work_order.reopened", actor=actor,
+               payload={"work_order": wo.number, "reason": reason})
+    return wo
+
+
+def _archive(wo: WorkOrder, actor) -> ArchivedRecord:
+    from quality.selectors import work_order_record
+
+    data = work_order_record(wo)
+    text = json.dumps(data, cls=DjangoJSONEncoder, sort_keys=True, ensure_ascii=False)
+    return ArchivedRecord.objects.create(work_order=wo, archived_by=actor,
+                                         data=json.loads(text),
+                                         sha256=hashlib.sha256(text.encode()).hexdigest())
+
+
+def archive_verify(record: ArchivedRecord) -> bool:
+    """True when the stored record still matches its checksum (nobody edited it)."""
+    text = json.dumps(record.data, cls=DjangoJSONEncoder, sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest() == record.sha256

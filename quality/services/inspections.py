@@ -1,0 +1,229 @@
+"""Automatic inspections at QC checkpoints, and recording their results.
+
+Quantity rules (conservation): a checkpoint step's good quantity is inspected lot by lot. What
+passes becomes `qty_qc_accepted` on the step (all the next step may use when it waits for QC).
+What fails leaves the step's good count: into rework (`qty_rework`, until its re-inspection
+passes and it comes back as good), into scrap, or it is accepted as is by an approver.
+"""
+
+from decimal import ROUND_CEILING, Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from execution.models import WorkReport
+from execution.services.quantities import parse_quantity
+from mes.audit import audit_record, snapshot
+from mes.events import TOPIC_PLANT, event_emit
+from mes.models import AuditEntry
+from planning.models import Task
+from quality.models import (
+    Characteristic,
+    DefectCode,
+    Inspection,
+    InspectionPlan,
+    InspectionResult,
+    Nonconformance,
+)
+
+TOPIC_QC = "qc"
+PHOTO_MAX_BYTES = 8 * 1024 * 1024
+PHOTO_FORMATS = {"JPEG", "PNG", "WEBP"}
+
+
+def sample_size(plan: InspectionPlan | None, quantity: Decimal, first_lot: bool) -> Decimal:
+    if plan is None or plan.sampling == InspectionPlan.Sampling.EVERY_UNIT:
+        return quantity
+    if plan.sampling == InspectionPlan.Sampling.FIRST_ARTICLE:
+        return min(quantity, Decimal(1)) if first_lot else Decimal(0)
+    if plan.sampling == InspectionPlan.Sampling.N_PER_LOT:
+        return min(quantity, Decimal(plan.sample_n))
+    pct = (quantity * plan.sample_percent / 100).to_integral_value(rounding=ROUND_CEILING)
+    return min(quantity, max(Decimal(1), pct))
+
+
+def plan_for(task: Task) -> InspectionPlan | None:
+    if not task.inspection_plan_code:
+        return None
+    return InspectionPlan.objects.filter(code=task.inspection_plan_code, active=True).first()
+
+
+def on_task_reported(*, report_id: int) -> None:
+    """Domain-event handler (inside the report's transaction): open the inspection a QC
+    checkpoint needs, and carry a rework task's scrap back to the step it reworks."""
+    report = WorkReport.objects.select_related("task", "task__work_order").get(pk=report_id)
+    task = report.task
+    if task.kind == Task.Kind.REWORK:
+        origin = Task.objects.select_for_update().get(pk=task.origin_id)
+        if report.scrap:
+            Task.objects.filter(pk=origin.pk).update(qty_scrap=F("qty_scrap") + report.scrap,
+                                                     qty_rework=F("qty_rework") - report.scrap)
+        if report.good:
+            nc = Nonconformance.objects.filter(rework_task=task).first()
+            _open_inspection(task=task, origin=origin, report=report, quantity=report.good,
+                             loop=(nc.loop + 1) if nc else 1)
+        return
+    if task.is_qc_checkpoint and report.good > 0:
+        _open_inspection(task=task, origin=task, report=report, quantity=report.good, loop=0)
+
+
+def _open_inspection(*, task, origin, report, quantity, loop) -> Inspection:
+    plan = plan_for(origin)
+    first = not Inspection.objects.filter(origin_task=origin).exists()
+    size = sample_size(plan, quantity, first)
+    inspection = Inspection.objects.create(
+        task=task, work_order_id=task.work_order_id, plan=plan, report=report,
+        origin_task=origin, loop=loop, quantity=quantity, sample_size=size)
+    if size == 0:  # first-article plans inspect only the first lot: the rest passes as is
+        _pass(inspection, quantity, actor=None)
+        inspection.status = Inspection.Status.PASSED
+        inspection.inspected_at = timezone.now()
+        inspection.save(update_fields=["status", "inspected_at", "qty_passed"])
+    else:
+        event_emit(topic=TOPIC_QC, kind="inspection.created",
+                   payload={"inspection": inspection.pk, "work_order": task.work_order.number,
+                            "quantity": str(quantity), "loop": loop})
+    return inspection
+
+
+def _pass(inspection: Inspection, qty: Decimal, actor) -> None:
+    inspection.qty_passed = qty
+    changes = {"qty_qc_accepted": F("qty_qc_accepted") + qty}
+    if inspection.loop > 0:  # re-inspected rework comes back as good
+        changes.update(qty_good=F("qty_good") + qty, qty_rework=F("qty_rework") - qty)
+    Task.objects.filter(pk=inspection.origin_task_id).update(**changes)
+
+
+def _check_photo(photo, name: str) -> None:
+    if photo is None:
+        return
+    if photo.size > PHOTO_MAX_BYTES:
+        raise ValidationError({name: _("The photo is larger than 8 MB.")})
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(photo) as img:
+            img.verify()
+            fmt = img.format
+    except (UnidentifiedImageError, OSError, SyntaxError):
+        raise ValidationError({name: _("This file is not an image.")}) from None
+    finally:
+        photo.seek(0)
+    if fmt not in PHOTO_FORMATS:
+        raise ValidationError({name: _("Photos must be JPEG, PNG or WebP.")})
+
+
+def evaluate(characteristic: Characteristic, raw_value=None, passed=None) -> tuple:
+    """(value, passed) for one characteristic; measured values are judged by the limits."""
+    if characteristic.kind == Characteristic.Kind.MEASURED:
+        field = f"c{characteristic.pk}"
+        if raw_value is None or str(raw_value).strip() == "":
+            raise ValidationError({field: _("Enter the measured %(name)s.") % {
+                "name": characteristic.name}})
+        try:
+            value = Decimal(str(raw_value).strip())
+        except ArithmeticError:
+            raise ValidationError({field: _("“%(v)s” is not a number.") % {
+                "v": str(raw_value)[:20]}}) from None
+        if not value.is_finite() or abs(value) >= Decimal("1e9"):
+            raise ValidationError({field: _("“%(v)s” is not a number.") % {"v": raw_value}})
+        ok = ((characteristic.lower is None or value >= characteristic.lower)
+              and (characteristic.upper is None or value <= characteristic.upper))
+        return value, ok
+    if passed is None:
+        raise ValidationError({f"c{characteristic.pk}": _("Mark %(name)s pass or fail.") % {
+            "name": characteristic.name}})
+    return None, bool(passed)
+
+
+@transaction.atomic
+def inspection_record(*, inspector, inspection: Inspection, results: dict, qty_failed=None,
+                      defect_code: DefectCode | None = None, notes: str = "",
+                      verdict: str | None = None) -> Inspection:
+    """Record an inspection. `results` maps characteristic id -> {"value"|"passed", "photo"}.
+
+    The verdict is computed: failed when any characteristic fails (or, with no plan, when
+    `verdict` says so). A failure needs a defect code and opens a nonconformance for
+    `qty_failed` units (default: the whole lot). Nothing is written if anything is invalid.
+    """
+    insp = Inspection.objects.select_for_update().get(pk=inspection.pk)
+    if insp.status != Inspection.Status.PENDING:
+        raise ValidationError(_("This inspection was already recorded."))
+    chars = list(insp.plan.characteristics.all()) if insp.plan else []
+    rows, failed_any = [], False
+    for ch in chars:
+        given = results.get(ch.pk) or results.get(str(ch.pk)) or {}
+        value, ok = evaluate(ch, given.get("value"), given.get("passed"))
+        photo = given.get("photo")
+        _check_photo(photo, f"c{ch.pk}")
+        if ch.photo_required and photo is None:
+            raise ValidationError({f"c{ch.pk}": _("%(name)s needs a photo.") % {
+                "name": ch.name}})
+        failed_any |= not ok
+        rows.append(InspectionResult(inspection=insp, characteristic=ch, value=value,
+                                     passed=ok, photo=photo, note=str(given.get("note", ""))[:200]))
+    if not chars:
+        if verdict not in ("passed", "failed"):
+            raise ValidationError({"verdict": _("Choose pass or fail.")})
+        failed_any = verdict == "failed"
+    discrete = insp.work_order.item.discrete
+    if failed_any:
+        failed = insp.quantity if qty_failed in (None, "") else parse_quantity(
+            qty_failed, field="qty_failed", discrete=discrete, allow_zero=False)
+        if failed > insp.quantity:
+            raise ValidationError({"qty_failed": _("At most %(q)s units were in the lot.") % {
+                "q": insp.quantity}})
+        if defect_code is None:
+            raise ValidationError({"defect_code": _("Pick the defect code.")})
+    else:
+        failed = Decimal(0)
+    before = snapshot(insp, ["status", "qty_passed", "qty_failed"])
+    InspectionResult.objects.bulk_create(rows)
+    for row in rows:
+        if row.photo:
+            row.save(update_fields=["photo"])
+    insp.inspector, insp.inspected_at, insp.notes = inspector, timezone.now(), notes
+    insp.qty_failed = failed
+    _pass(insp, insp.quantity - failed, inspector)
+    insp.status = Inspection.Status.FAILED if failed_any else Inspection.Status.PASSED
+    insp.save()
+    audit_record(actor=inspector, instance=insp, action=AuditEntry.Action.TRANSITION,
+                 before=before, reason=notes or "")
+    payload = {"inspection": insp.pk, "work_order": insp.work_order.number,
+               "status": insp.status, "failed": str(failed)}
+    event_emit(topic=TOPIC_QC, kind=f"inspection.{insp.status}", payload=payload,
+               actor=inspector)
+    event_emit(topic=TOPIC_PLANT, kind=f"inspection.{insp.status}", payload=payload,
+               actor=inspector)
+    if insp.loop > 0:
+        _close_reworked(insp)
+    if failed_any:
+        from quality.services.nonconformance import nonconformance_open
+
+        nonconformance_open(actor=inspector, inspection=insp, quantity=failed,
+                            defect_code=defect_code, description=notes)
+    return insp
+
+
+def _close_reworked(insp: Inspection) -> None:
+    """The nonconformance whose rework this re-inspection checked is closed once its rework
+    task is done and nothing of it waits for inspection (a new failure opens a new one)."""
+    nc = Nonconformance.objects.filter(rework_task_id=insp.task_id,
+                                       status=Nonconformance.Status.IN_REWORK).first()
+    if nc is None:
+        return
+    task = Task.objects.get(pk=insp.task_id)
+    pending = Inspection.objects.filter(task_id=insp.task_id,
+                                        status=Inspection.Status.PENDING).exists()
+    if task.status == Task.Status.DONE and not pending:
+        nc.status, nc.closed_at = Nonconformance.Status.CLOSED, timezone.now()
+        nc.save(update_fields=["status", "closed_at"])
+
+
+def rework_loops_allowed(inspection: Inspection) -> int:
+    plan = inspection.plan or plan_for(inspection.origin_task)
+    return plan.max_rework_loops if plan else 2
+

@@ -1,0 +1,136 @@
+"""Nonconformance and its disposition: rework (an automatic rework task), scrap, use as is."""
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from mes.audit import audit_record, snapshot
+from mes.events import TOPIC_PLANT, event_emit, topic_user, topic_work_center
+from mes.models import AuditEntry
+from mes.roles import perm
+from planning.models import Task, WorkOrder
+from planning.states import next_status
+from quality.models import DefectCode, Inspection, Nonconformance
+
+D = Nonconformance.Disposition
+NS = Nonconformance.Status
+
+
+def _next_number() -> str:
+    stamp = timezone.localdate().strftime("%Y%m%d")
+    prefix = f"NC{stamp}-"
+    last = (Nonconformance.objects.filter(number__startswith=prefix).order_by("-number")
+            .values_list("number", flat=True).first())
+    return f"{prefix}{(int(last.rsplit('-', 1)[1]) + 1) if last else 1:04d}"
+
+
+def nonconformance_open(*, actor, inspection: Inspection, quantity, defect_code: DefectCode,
+                        description: str = "") -> Nonconformance:
+    """Open the nonconformance of a failed inspection (called inside inspection_record)."""
+    origin = inspection.origin_task
+    last_report = origin.reports.order_by("-reported_at").first()
+    nc = Nonconformance.objects.create(
+        number=_next_number(), inspection=inspection, work_order_id=inspection.work_order_id,
+        responsible_task=origin, defect_code=defect_code, quantity=quantity,
+        operator_id=last_report.operator_id if last_report else None,
+        equipment_id=last_report.equipment_id if last_report else None,
+        description=description, loop=inspection.loop, created_by=actor)
+    audit_record(actor=actor, instance=nc, action=AuditEntry.Action.CREATE)
+    event_emit(topic=TOPIC_PLANT, kind="nonconformance.opened", actor=actor,
+               payload={"nonconformance": nc.number, "work_order": nc.work_order.number,
+                        "defect": defect_code.code, "quantity": str(quantity),
+                        "loop": nc.loop})
+    return nc
+
+
+@transaction.atomic
+def nonconformance_disposition(*, actor, nonconformance: Nonconformance, disposition: str,
+                               reason: str = "", work_center=None) -> Nonconformance:
+    """Decide what happens to nonconforming units.
+
+    - rework: a rework task for the quantity is created on the responsible step's work center
+      (or `work_center`), released onto that station's list and announced; refused once the
+      plan's maximum rework loops is reached (then scrap, or use as is with approval);
+    - scrap: the quantity leaves the flow as scrap of the responsible step;
+    - use as is: needs the approve_quality capability; the units count as accepted.
+    After: quantities on the responsible step moved (never created), audit entry, events.
+    """
+    from quality.services.inspections import rework_loops_allowed
+
+    nc = Nonconformance.objects.select_for_update().select_related(
+        "inspection", "responsible_task", "work_order").get(pk=nonconformance.pk)
+    if nc.status != NS.OPEN or nc.disposition != D.PENDING:
+        raise ValidationError(_("%(nc)s has already been decided.") % {"nc": nc})
+    if disposition not in (D.REWORK, D.SCRAP, D.USE_AS_IS):
+        raise ValidationError({"disposition": _("Choose rework, scrap or use as is.")})
+    if disposition == D.USE_AS_IS:
+        if not actor.has_perm(perm("approve_quality")):
+            raise PermissionDenied(_("Use as is needs an approver (manager)."))
+        if not (reason or "").strip():
+            raise ValidationError({"reason": _("Say why the units may be used as is.")})
+    if disposition == D.REWORK and nc.loop >= rework_loops_allowed(nc.inspection):
+        raise ValidationError({"disposition": _(
+            "%(nc)s has been reworked %(n)d times, the most the plan allows: scrap it or "
+            "have it approved for use as is.") % {"nc": nc, "n": nc.loop}})
+    before = snapshot(nc)
+    origin = Task.objects.select_for_update().get(pk=nc.responsible_task_id)
+    q = nc.quantity
+    first_loop = nc.loop == 0
+    # First failure: the units were counted good on the step. Later loops: already in rework.
+    if disposition == D.REWORK:
+        if first_loop:
+            Task.objects.filter(pk=origin.pk).update(qty_good=F("qty_good") - q,
+                                                     qty_rework=F("qty_rework") + q)
+        nc.rework_task = _create_rework_task(actor, nc, origin, work_center)
+        nc.status = NS.IN_REWORK
+    elif disposition == D.SCRAP:
+        source = "qty_good" if first_loop else "qty_rework"
+        Task.objects.filter(pk=origin.pk).update(**{source: F(source) - q,
+                                                    "qty_scrap": F("qty_scrap") + q})
+        nc.status, nc.closed_at = NS.CLOSED, timezone.now()
+    else:
+        changes = {"qty_qc_accepted": F("qty_qc_accepted") + q}
+        if not first_loop:
+            changes.update(qty_rework=F("qty_rework") - q, qty_good=F("qty_good") + q)
+        Task.objects.filter(pk=origin.pk).update(**changes)
+        nc.approved_by = actor
+        nc.status, nc.closed_at = NS.CLOSED, timezone.now()
+    nc.disposition, nc.dispositioned_by = disposition, actor
+    nc.save()
+    audit_record(actor=actor, instance=nc, action=AuditEntry.Action.TRANSITION, before=before,
+                 reason=reason)
+    event_emit(topic=TOPIC_PLANT, kind="nonconformance.decided", actor=actor,
+               payload={"nonconformance": nc.number, "disposition": disposition,
+                        "work_order": nc.work_order.number})
+    return nc
+
+
+def _create_rework_task(actor, nc: Nonconformance, origin: Task, work_center) -> Task:
+    wc = work_center or origin.work_center
+    task = Task.objects.create(
+        work_order_id=origin.work_order_id, seq=origin.seq, kind=Task.Kind.REWORK,
+        origin=origin, name=_("Rework: %(op)s (%(nc)s)") % {"op": origin.name, "nc": nc.number},
+        work_center=wc, setup_minutes=0, run_minutes_per_unit=origin.run_minutes_per_unit,
+        is_qc_checkpoint=True, inspection_plan_code=origin.inspection_plan_code,
+        quantity=nc.quantity, status=Task.Status.RELEASED,
+        planned_start=timezone.now())
+    audit_record(actor=actor, instance=task, action=AuditEntry.Action.CREATE,
+                 reason=_("rework of %(nc)s") % {"nc": nc.number})
+    wo = WorkOrder.objects.select_for_update().get(pk=origin.work_order_id)
+    if wo.status == WorkOrder.Status.AWAITING_ACCEPTANCE:
+        before = snapshot(wo, ["status"])
+        wo.status = next_status(wo, "reject")
+        wo.save(update_fields=["status"])
+        audit_record(actor=actor, instance=wo, action=AuditEntry.Action.TRANSITION,
+                     before=before, reason=_("rework opened by %(nc)s") % {"nc": nc.number})
+    payload = {"task": task.pk, "work_order": wo.number, "nonconformance": nc.number,
+               "quantity": str(nc.quantity)}
+    event_emit(topic=topic_work_center(wc.pk), kind="rework.created", payload=payload,
+               actor=actor)
+    event_emit(topic=TOPIC_PLANT, kind="rework.created", payload=payload, actor=actor)
+    for person in {wc.lead_id, wo.responsible_id} - {None}:
+        event_emit(topic=topic_user(person), kind="rework.created", payload=payload,
+                   actor=actor)
+    return task

@@ -1,0 +1,224 @@
+"""The quality loop: inspection at a checkpoint, failure, automatic rework, re-inspection,
+acceptance with reconciliation, archive and traceability."""
+
+import uuid
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+
+from execution.services.materials import material_issue
+from execution.services.reporting import task_report_quantity
+from planning.models import MaterialRequirement, RoutingStep, Task, WorkOrder
+from quality.models import (
+    ArchivedRecord,
+    Characteristic,
+    DefectCode,
+    Inspection,
+    InspectionPlan,
+    Nonconformance,
+)
+from quality.selectors import trace_backward, trace_forward
+from quality.services.acceptance import (
+    acceptance_blockers,
+    archive_verify,
+    reconciliation,
+    work_order_accept,
+    work_order_reject,
+    work_order_reopen,
+)
+from quality.services.inspections import inspection_record
+from quality.services.nonconformance import nonconformance_disposition
+from tests.factories_execution import released_order, scrap_reason
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def plan():
+    p = InspectionPlan.objects.create(code="IP-DIA", name="外径检验", max_rework_loops=1)
+    Characteristic.objects.create(plan=p, name="外径", kind="measured", nominal=Decimal("10"),
+                                  lower=Decimal("9.95"), upper=Decimal("10.05"), unit="mm")
+    return p
+
+
+@pytest.fixture
+def defect():
+    return DefectCode.objects.create(code="D01", name="尺寸超差", name_en="Out of tolerance")
+
+
+@pytest.fixture
+def people(make_user):
+    return {"op": make_user("operator"), "qc": make_user("qc_inspector"),
+            "lead": make_user("workshop_lead"), "mgr": make_user("manager")}
+
+
+def qc_order(plan, qty="10"):
+    """3 steps; step 2 is a QC checkpoint whose next step waits for QC."""
+    RoutingStep.objects.none()
+    wo, tasks, wc = released_order(steps=3, qty=qty)
+    Task.objects.filter(pk=tasks[1].pk).update(is_qc_checkpoint=True, wait_for_qc=True,
+                                                inspection_plan_code=plan.code)
+    for t in tasks:
+        t.refresh_from_db()
+    return wo, tasks, wc
+
+
+def rep(task, op, wc, good=0, scrap=0, **kw):
+    return task_report_quantity(operator=op, task=task, work_center=wc,
+                                client_token=uuid.uuid4().hex, good=good, scrap=scrap, **kw)
+
+
+def measure(insp, qc, value, **kw):
+    ch = insp.plan.characteristics.get()
+    return inspection_record(inspector=qc, inspection=insp, results={ch.pk: {"value": value}},
+                             **kw)
+
+
+def test_fail_rework_reinspect_accept_archive_trace(plan, defect, people):
+    op, qc, lead = people["op"], people["qc"], people["lead"]
+    wo, (t1, t2, t3), wc = qc_order(plan)
+    req = MaterialRequirement.objects.filter(work_order=wo).first()
+    material_issue(operator=op, task=t1, work_center=wc, item_code=req.item.code,
+                   lot_code="LOT-A1", quantity=str(req.quantity), client_token=uuid.uuid4().hex)
+    rep(t1, op, wc, good=10)
+    rep(t2, op, wc, good=10)
+    insp = Inspection.objects.get()
+    assert (insp.quantity, insp.status) == (Decimal(10), "pending")
+    # the next step waits for QC
+    with pytest.raises(ValidationError, match="Only 0 left"):
+        rep(t3, op, wc, good=1)
+    with pytest.raises(ValidationError, match="defect code"):
+        measure(insp, qc, "10.2", qty_failed="3")
+    measure(insp, qc, "10.2", qty_failed="3", defect_code=defect, notes="burr")
+    insp.refresh_from_db()
+    assert (insp.status, insp.qty_passed, insp.qty_failed) == ("failed", 7, 3)
+    nc = Nonconformance.objects.get()
+    assert nc.responsible_task_id == t2.pk and nc.quantity == 3 and nc.operator == op
+    rep(t3, op, wc, good=7)  # the 7 that passed may go on
+    nonconformance_disposition(actor=qc, nonconformance=nc, disposition="rework")
+    nc.refresh_from_db()
+    rework = nc.rework_task
+    assert rework.kind == "rework" and rework.origin_id == t2.pk
+    assert rework.work_center_id == t2.work_center_id and rework.status == "released"
+    t2.refresh_from_db()
+    assert (t2.qty_good, t2.qty_rework) == (7, 3)
+    # operator reworks: 2 good, 1 scrap
+    rep(rework, op, wc, good=2, scrap=1, scrap_reason=scrap_reason())
+    t2.refresh_from_db()
+    assert (t2.qty_scrap, t2.qty_rework) == (1, 2)
+    reinspect = Inspection.objects.get(loop=1)
+    assert reinspect.quantity == 2
+    wo.refresh_from_db()
+    assert "awaiting" not in wo.status or acceptance_blockers(wo)
+    measure(reinspect, qc, "10.01")
+    t2.refresh_from_db()
+    assert (t2.qty_good, t2.qty_rework, t2.qty_qc_accepted) == (9, 0, 9)
+    nc.refresh_from_db()
+    assert nc.status == "closed"
+    rep(t3, op, wc, good=2)
+    wo.refresh_from_db()
+    assert wo.status == WorkOrder.Status.AWAITING_ACCEPTANCE
+    assert acceptance_blockers(wo) == []
+    record = work_order_accept(actor=lead, work_order=wo)
+    wo.refresh_from_db()
+    assert wo.status == "accepted" and archive_verify(record)
+    assert {n["number"] for n in record.data["nonconformances"]} == {nc.number}
+    assert len(record.data["inspections"]) == 2 and record.data["consumptions"][0][
+        "lot_code"] == "LOT-A1"
+    back = trace_backward(wo)
+    assert {c.lot_code for c in back["lots"]} == {"LOT-A1"}
+    assert op in {r.operator for r in back["reports"]}
+    forward = trace_forward("LOT-A1")
+    assert wo in forward["work_orders"]
+    # archived: the floor cannot report on it any more
+    with pytest.raises(ValidationError):
+        rep(t3, op, wc, good=1)
+    with pytest.raises(PermissionDenied):
+        work_order_reopen(actor=lead, work_order=wo, reason="customer complaint")
+    work_order_reopen(actor=people["mgr"], work_order=wo, reason="customer complaint")
+    assert ArchivedRecord.objects.get().superseded_at is not None
+
+
+def test_rework_loops_exceeded_forces_scrap_or_approval(plan, defect, people):
+    op, qc = people["op"], people["qc"]
+    _wo, (t1, t2, _t3), wc = qc_order(plan, qty="4")
+    rep(t1, op, wc, good=4)
+    rep(t2, op, wc, good=4)
+    measure(Inspection.objects.get(), qc, "11", qty_failed="2", defect_code=defect)
+    nc = Nonconformance.objects.get()
+    nonconformance_disposition(actor=qc, nonconformance=nc, disposition="rework")
+    nc.refresh_from_db()
+    rep(nc.rework_task, op, wc, good=2)
+    measure(Inspection.objects.get(loop=1), qc, "11", defect_code=defect)
+    nc2 = Nonconformance.objects.get(loop=1)
+    with pytest.raises(ValidationError, match="reworked 1 times"):
+        nonconformance_disposition(actor=qc, nonconformance=nc2, disposition="rework")
+    with pytest.raises(PermissionDenied):
+        nonconformance_disposition(actor=qc, nonconformance=nc2, disposition="use_as_is",
+                                   reason="cosmetic")
+    nonconformance_disposition(actor=qc, nonconformance=nc2, disposition="scrap")
+    t2.refresh_from_db()
+    assert (t2.qty_good, t2.qty_scrap, t2.qty_rework, t2.qty_qc_accepted) == (2, 2, 0, 2)
+
+
+def test_use_as_is_needs_approver_and_counts_accepted(plan, defect, people):
+    op, qc, mgr = people["op"], people["qc"], people["mgr"]
+    _wo, (t1, t2, _t3), wc = qc_order(plan, qty="5")
+    rep(t1, op, wc, good=5)
+    rep(t2, op, wc, good=5)
+    measure(Inspection.objects.get(), qc, "10.3", qty_failed="1", defect_code=defect)
+    nc = Nonconformance.objects.get()
+    with pytest.raises(ValidationError, match="why"):
+        nonconformance_disposition(actor=mgr, nonconformance=nc, disposition="use_as_is")
+    nonconformance_disposition(actor=mgr, nonconformance=nc, disposition="use_as_is",
+                               reason="customer deviation 12")
+    t2.refresh_from_db()
+    assert (t2.qty_good, t2.qty_qc_accepted) == (5, 5)
+    nc.refresh_from_db()
+    assert nc.approved_by == mgr and nc.status == "closed"
+
+
+def test_reconciliation_names_each_gap(plan, people):
+    op = people["op"]
+    wo, (t1, t2, t3), wc = qc_order(plan, qty="10")
+    rep(t1, op, wc, good=9, scrap=1, scrap_reason=scrap_reason())
+    Task.objects.filter(pk=t2.pk).update(qty_good=8, qty_qc_accepted=7, status="done")
+    Task.objects.filter(pk=t3.pk).update(qty_good=7, status="done")
+    problems = reconciliation(wo)
+    assert any("step %s: 9 passed on, but 8 good + 0 scrap" % t2.seq in p for p in problems)
+    assert any("8 good, but 7 passed inspection" in p for p in problems)
+
+
+def test_blockers_listed_and_reject_reopens_last_step(plan, defect, people):
+    op, qc, lead = people["op"], people["qc"], people["lead"]
+    wo, (t1, t2, t3), wc = qc_order(plan, qty="2")
+    rep(t1, op, wc, good=2)
+    rep(t2, op, wc, good=2)
+    blockers = acceptance_blockers(wo)
+    assert any("not awaiting acceptance" in b for b in blockers)
+    assert any("inspection(s) not yet recorded" in b for b in blockers)
+    measure(Inspection.objects.get(), qc, "10")
+    rep(t3, op, wc, good=2)
+    wo.refresh_from_db()
+    with pytest.raises(ValidationError, match="why"):
+        work_order_reject(actor=lead, work_order=wo, reason="")
+    work_order_reject(actor=lead, work_order=wo, reason="label missing")
+    wo.refresh_from_db()
+    t3.refresh_from_db()
+    assert wo.status == "in_progress" and t3.status == "in_progress"
+    with pytest.raises(PermissionDenied):
+        work_order_accept(actor=op, work_order=wo)
+
+
+def test_measurement_must_be_a_number(plan, people):
+    op, qc = people["op"], people["qc"]
+    _wo, (t1, t2, _t3), wc = qc_order(plan, qty="1")
+    rep(t1, op, wc, good=1)
+    rep(t2, op, wc, good=1)
+    insp = Inspection.objects.get()
+    for bad in ["abc", "", "1e999", "NaN"]:
+        with pytest.raises(ValidationError, match="number|Enter the measured"):
+            measure(insp, qc, bad)
+    insp.refresh_from_db()
+    assert insp.status == "pending" and not insp.results.exists()
