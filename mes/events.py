@@ -41,6 +41,14 @@ DOMAIN_EVENTS = {
     "task.reported": "Good/scrap quantity was reported on a task.",
     # execution → quality, alerts: kwargs work_order_id
     "work_order.completed": "A work order's last operation completed: it awaits acceptance.",
+    # execution → alerts: kwargs equipment_id, downtime_id (None when a stop ended)
+    "equipment.state_changed": "An equipment's state changed (downtime started or ended).",
+    # quality → alerts: kwargs inspection_id
+    "inspection.recorded": "An inspection was recorded (passed or failed).",
+    # quality → alerts: kwargs nonconformance_id
+    "nonconformance.opened": "A failed inspection opened a nonconformance.",
+    # planning → alerts, execution: kwargs production_order_id, work_order_ids, reason
+    "plan.changed": "Released work was changed (rush order, quantity, due date, priority).",
 }
 
 _subscribers: dict[str, list[Callable]] = defaultdict(list)

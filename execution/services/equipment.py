@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 
 from execution.models import DowntimeEvent, DowntimeReason, EquipmentState, EquipmentStateChange
 from mes.audit import audit_record, snapshot
-from mes.events import TOPIC_PLANT, event_emit, topic_work_center
+from mes.events import TOPIC_PLANT, domain_event_publish, event_emit, topic_work_center
 from mes.models import AuditEntry
 from planning.models import Equipment
 
@@ -71,6 +71,8 @@ def equipment_set_state(*, actor, equipment: Equipment, state: str,
     event_emit(topic=topic_work_center(equipment.work_center_id), kind="equipment.state",
                payload=payload, actor=actor)
     event_emit(topic=TOPIC_PLANT, kind="equipment.state", payload=payload, actor=actor)
+    domain_event_publish("equipment.state_changed", equipment_id=equipment.pk,
+                         downtime_id=stop.pk if state in STOPPED else None)
     return current
 
 

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from execution.models import WorkReport
 from execution.services.quantities import parse_quantity
 from mes.audit import audit_record, snapshot
-from mes.events import TOPIC_PLANT, event_emit
+from mes.events import TOPIC_PLANT, domain_event_publish, event_emit
 from mes.models import AuditEntry
 from planning.models import Task
 from quality.models import (
@@ -200,6 +200,7 @@ def inspection_record(*, inspector, inspection: Inspection, results: dict, qty_f
                actor=inspector)
     if insp.loop > 0:
         _close_reworked(insp)
+    domain_event_publish("inspection.recorded", inspection_id=insp.pk)
     if failed_any:
         from quality.services.nonconformance import nonconformance_open
 

@@ -7,7 +7,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from mes.audit import audit_record, snapshot
-from mes.events import TOPIC_PLANT, event_emit, topic_user, topic_work_center
+from mes.events import (
+    TOPIC_PLANT,
+    domain_event_publish,
+    event_emit,
+    topic_user,
+    topic_work_center,
+)
 from mes.models import AuditEntry
 from mes.roles import perm
 from planning.models import Task, WorkOrder
@@ -42,6 +48,7 @@ def nonconformance_open(*, actor, inspection: Inspection, quantity, defect_code:
                payload={"nonconformance": nc.number, "work_order": nc.work_order.number,
                         "defect": defect_code.code, "quantity": str(quantity),
                         "loop": nc.loop})
+    domain_event_publish("nonconformance.opened", nonconformance_id=nc.pk)
     return nc
 
 
