@@ -250,5 +250,9 @@ MES_REPORT_GRACE_MINUTES = int(os.environ.get("MES_REPORT_GRACE_MINUTES", "30"))
 # assigned operators accept anyone).
 MES_ENFORCE_OPERATOR_ASSIGNMENT = env_bool("MES_ENFORCE_OPERATOR_ASSIGNMENT", True)
 
+# Scheduling: tasks starting within this many minutes stay where they are when re-planning.
+MES_FROZEN_MINUTES = int(os.environ.get("MES_FROZEN_MINUTES", "120"))
+MES_SCHEDULER_WORKERS = int(os.environ.get("MES_SCHEDULER_WORKERS", "2"))
+
 DJANGO_TABLES2_TEMPLATE = "django_tables2/table.html"
 DJANGO_TABLES2_TABLE_ATTRS = {"class": "table"}

@@ -20,6 +20,11 @@ def pytest_configure(config):
     # Fast hashing for the many test users, here and in the servers the tests start.
     os.environ["MES_TEST_FAST_HASHER"] = "1"
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Celery tasks run in-process, right away (tests that need a real worker start one).
+    from mes.celery import app as celery_app
+
+    celery_app.conf.task_always_eager = True
+    celery_app.conf.task_eager_propagates = True
     # The test client speaks plain HTTP whichever database the suite runs on.
     settings.SECURE_SSL_REDIRECT = False
     settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = False

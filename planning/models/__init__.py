@@ -19,3 +19,4 @@ from planning.models.plant import (  # noqa: F401
     Workshop,
 )
 from planning.models.product import BOMLine, BOMVersion, Item, Routing, RoutingStep  # noqa: F401
+from planning.models.schedule import ScheduleEntry, ScheduleVersion  # noqa: F401

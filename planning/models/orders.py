@@ -218,6 +218,9 @@ class TaskLink(models.Model):
         constraints = [models.UniqueConstraint(fields=["predecessor", "successor"],
                                                name="task_link_unique")]
 
+    def __str__(self) -> str:
+        return f"{self.predecessor_id} → {self.successor_id}"
+
 
 class MaterialRequirement(models.Model):
     """A bought component a work order needs, from its BOM at explosion."""

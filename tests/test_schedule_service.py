@@ -1,0 +1,161 @@
+"""Scheduling from the database: versions, diff, apply, rush orders, changes, bad input."""
+
+import datetime
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from mes.models import Event
+from planning.calendars import calendar_windows
+from planning.models import ScheduleVersion, Shift, ShiftCalendar, Task, WorkOrder
+from planning.services.changes import order_change_preview, rush_order_preview
+from planning.services.schedule import (
+    schedule_apply,
+    schedule_compute,
+    schedule_discard,
+    schedule_request,
+)
+from tests.factories_execution import released_order
+
+pytestmark = pytest.mark.django_db
+
+
+def two_shift_calendar():
+    cal = ShiftCalendar.objects.create(code="2S", name="两班")
+    for day in range(6):
+        Shift.objects.create(calendar=cal, name="早班", weekday=day, start=datetime.time(6),
+                             end=datetime.time(14), breaks=[["10:00", "10:30"]])
+        Shift.objects.create(calendar=cal, name="中班", weekday=day, start=datetime.time(14),
+                             end=datetime.time(22), breaks=[["18:00", "18:30"]])
+    return cal
+
+
+def run(actor, **kw):
+    version = schedule_request(actor=actor, reason=kw.pop("reason", "test"), time_limit=2,
+                               **kw)
+    return schedule_compute(version.pk)
+
+
+def in_windows(entry, windows):
+    return any(s <= entry.start and entry.end <= e for s, e in windows) or any(
+        s <= entry.start < e for s, e in windows)
+
+
+def test_calendar_windows_cut_breaks_and_skip_sundays():
+    cal = two_shift_calendar()
+    tz = timezone.get_current_timezone()
+    monday = timezone.make_aware(datetime.datetime(2026, 11, 23), tz)
+    wins = calendar_windows([cal.pk], monday, monday + datetime.timedelta(days=7))[cal.pk]
+    assert wins[0] == (monday.replace(hour=6), monday.replace(hour=10))
+    assert wins[1] == (monday.replace(hour=10, minute=30), monday.replace(hour=18))
+    assert sum((e - s).total_seconds() for s, e in wins) / 3600 == 6 * 15
+    assert all(s.weekday() != 6 for s, _e in wins)
+
+
+def test_schedule_apply_sets_plan_and_notifies(make_user):
+    planner = make_user("planner")
+    wo, tasks, wc = released_order(steps=3, qty="20")
+    wc.calendar = two_shift_calendar()
+    wc.save()
+    version = run(planner)
+    assert version.status == "ready", version.error
+    assert version.tasks == 3 and version.diff["moved_count"] == 3
+    entries = list(version.entries.order_by("start"))
+    windows = calendar_windows([wc.calendar_id], version.origin,
+                               version.origin + datetime.timedelta(days=30))[wc.calendar_id]
+    for e in entries:
+        assert any(s <= e.start < en for s, en in windows), "starts in working time"
+    for a, b in zip(entries, entries[1:], strict=False):
+        assert b.start >= a.end  # one machine, chained steps
+    schedule_apply(actor=planner, version=version)
+    for t in tasks:
+        t.refresh_from_db()
+        assert t.planned_start and t.planned_end
+    wo.refresh_from_db()
+    assert wo.planned_start == entries[0].start and wo.planned_end == entries[-1].end
+    assert Event.objects.filter(topic=f"wc:{wc.id}", kind="schedule.changed").exists()
+    again = run(planner)
+    assert again.diff["moved_count"] == 0  # nothing new: the plan stays as people know it
+    with pytest.raises(ValidationError, match="only a ready"):
+        schedule_apply(actor=planner, version=version)
+
+
+def test_urgent_rush_order_goes_first_and_discard_cancels(make_user):
+    planner = make_user("planner")
+    wo, _tasks, wc = released_order(steps=2, qty="50")
+    schedule_apply(actor=planner, version=run(planner))
+    version = rush_order_preview(actor=planner, item=wo.item, quantity=Decimal("5"),
+                                 due=timezone.now() + datetime.timedelta(hours=3),
+                                 reason="VIP customer", time_limit=2)
+    version = schedule_compute(version.pk)
+    assert version.status == "ready"
+    rush = version.rush_order
+    rush_first = version.entries.filter(task__work_order__production_order=rush).order_by(
+        "start").first()
+    normal_first = version.entries.filter(task__work_order=wo).order_by("start").first()
+    assert rush_first.start <= normal_first.start or version.diff["moved_count"] > 0
+    schedule_discard(actor=planner, version=version, reason="customer withdrew")
+    rush.refresh_from_db()
+    assert rush.status == "cancelled"
+    assert not Task.objects.filter(work_order__production_order=rush).exclude(
+        status="cancelled").exists()
+
+
+def test_rush_order_apply_releases_it(make_user):
+    planner = make_user("planner")
+    wo, _tasks, wc = released_order(steps=2, qty="10")
+    version = rush_order_preview(actor=planner, item=wo.item, quantity=Decimal("2"),
+                                 due=timezone.now() + datetime.timedelta(days=1),
+                                 reason="line down at customer", time_limit=2)
+    version = schedule_compute(version.pk)
+    schedule_apply(actor=planner, version=version)
+    assert set(WorkOrder.objects.filter(production_order=version.rush_order)
+               .values_list("status", flat=True)) == {"released"}
+    assert Event.objects.filter(kind="schedule.changed", topic=f"wc:{wc.id}").exists()
+
+
+def test_order_change_preview_then_apply(make_user):
+    planner = make_user("planner")
+    wo, tasks, _wc = released_order(steps=2, qty="10")
+    order = wo.production_order
+    new_due = order.due + datetime.timedelta(days=2)
+    version = order_change_preview(actor=planner, order=order, reason="customer asks more",
+                                   quantity="15", due=new_due, time_limit=2)
+    version = schedule_compute(version.pk)
+    order.refresh_from_db()
+    assert order.quantity == 10  # nothing changes before apply
+    schedule_apply(actor=planner, version=version)
+    order.refresh_from_db()
+    wo.refresh_from_db()
+    assert order.quantity == 15 and wo.quantity == 15 and order.due == new_due
+    assert set(wo.tasks.values_list("quantity", flat=True)) == {Decimal(15)}
+    with pytest.raises(ValidationError, match="Nothing to change"):
+        order_change_preview(actor=planner, order=order, reason="x")
+
+
+def test_impossible_input_fails_naming_records_and_keeps_current(make_user):
+    planner = make_user("planner")
+    wo, tasks, wc = released_order(steps=1, qty="5")
+    schedule_apply(actor=planner, version=run(planner))
+    tasks[0].refresh_from_db()
+    current = tasks[0].planned_start
+    wc.calendar = ShiftCalendar.objects.create(code="EMPTY", name="无班次")
+    wc.save()
+    version = run(planner)
+    assert version.status == "failed" and str(wo.number) in version.error
+    tasks[0].refresh_from_db()
+    assert tasks[0].planned_start == current
+    with pytest.raises(ValidationError):
+        schedule_request(actor=planner, reason="")
+
+
+def test_pin_is_respected(make_user):
+    planner = make_user("planner")
+    _wo, tasks, _wc = released_order(steps=2, qty="5")
+    pin = (timezone.now() + datetime.timedelta(hours=5)).replace(second=0, microsecond=0)
+    Task.objects.filter(pk=tasks[0].pk).update(pinned_start=pin)
+    version = run(planner)
+    assert version.entries.get(task=tasks[0]).start == pin
+    assert ScheduleVersion.objects.count() == 1
