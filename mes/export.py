@@ -1,6 +1,7 @@
 """CSV and XLSX downloads of any table: one function for every list and KPI page."""
 
 import csv
+import decimal
 import io
 from collections.abc import Iterable, Sequence
 
@@ -20,11 +21,30 @@ def _cell(value):
     return value
 
 
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _safe_text(value: str) -> str:
+    """Text a spreadsheet will not run as a formula (CSV/formula injection)."""
+    return "'" + value if value.startswith(FORMULA_START) else value
+
+
 def _xlsx_cell(value):
     value = _cell(value)
-    if isinstance(value, str | int | float) or hasattr(value, "year"):
+    if isinstance(value, decimal.Decimal):
+        return float(value)
+    if isinstance(value, str):
+        return _safe_text(value)
+    if isinstance(value, int | float) or hasattr(value, "year"):
         return value
-    return str(value)
+    return _safe_text(str(value))
+
+
+def _csv_cell(value) -> str:
+    value = _cell(value)
+    if isinstance(value, int | float | decimal.Decimal):
+        return str(value)  # a negative number is a number, not a formula
+    return _safe_text(str(value))
 
 
 def export_response(*, basename: str, fmt: str, header: Sequence[str],
@@ -39,7 +59,7 @@ def export_response(*, basename: str, fmt: str, header: Sequence[str],
         writer = csv.writer(buf)
         writer.writerow([str(h) for h in header])
         for row in rows:
-            writer.writerow(["" if v is None else str(_cell(v)) for v in row])
+            writer.writerow(["" if v is None else _csv_cell(v) for v in row])
         response = HttpResponse(buf.getvalue(), content_type="text/csv; charset=utf-8")
     else:
         from openpyxl import Workbook

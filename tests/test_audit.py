@@ -73,3 +73,16 @@ def test_list_query_count_does_not_grow_with_rows(client_as, make_user,
         make_user("planner", )
     with django_assert_max_num_queries(len(few.captured_queries)):
         c.get(reverse("user_list"))
+
+
+def test_exports_do_not_let_spreadsheets_run_formulas():
+    from mes.export import export_response
+
+    rows = [["=HYPERLINK(\"http://evil\")", "+1", "-2", "@SUM(A1)", -3, "plain"]]
+    csv = export_response(basename="x", fmt="csv", header=["a"] * 6, rows=rows)
+    line = csv.content.decode("utf-8-sig").splitlines()[1]
+    assert line.startswith("\"'=HYPERLINK") and ",'+1,'-2,'@SUM(A1),-3,plain" in line
+    xlsx = export_response(basename="x", fmt="xlsx", header=["a"] * 6, rows=rows)
+    ws = openpyxl.load_workbook(io.BytesIO(xlsx.content)).active
+    values = [c.value for c in ws[2]]
+    assert values[0].startswith("'=") and values[4] == -3 and values[5] == "plain"

@@ -33,6 +33,9 @@ class Command(BaseCommand):
     def handle(self, *args, host, port, no_worker, no_demo, web_workers, **options):
         call_command("migrate", interactive=False, verbosity=0)
         logins = [] if no_demo else demo_users_ensure()
+        if not no_demo:
+            # The demo plant and its history, once (later starts find it there).
+            call_command("demo_load", days=int(os.environ.get("MES_DEMO_DAYS", "14")))
         py = sys.executable
         commands = {
             "web": [py, "-m", "uvicorn", "mes.asgi:application", "--host", host, "--port",
@@ -45,6 +48,9 @@ class Command(BaseCommand):
                                   "-n", f"worker-{os.getpid()}@%h"]
             commands["beat"] = [py, "-m", "celery", "-A", "mes", "beat", "-l", "warning",
                                 "-s", settings.CELERY_BEAT_SCHEDULE_FILENAME]
+        if not no_demo and os.environ.get("MES_SIMULATE", "1") != "0":
+            commands["simulator"] = [py, "manage.py", "simulate", "--speed",
+                                     os.environ.get("MES_SIM_SPEED", "10")]
         procs: dict[str, subprocess.Popen] = {}
         stopping = False
 

@@ -1,0 +1,379 @@
+"""A factory that runs itself, through the same services the UI uses.
+
+Operators start tasks and report (sometimes late, sometimes scrap), QC inspects and fails
+some units (rework follows), machines break and are repaired, leads acknowledge alerts,
+planners add orders and now and then a rush order, finished work orders are accepted.
+
+Deterministic for a seed: one random generator, entities visited in a fixed order, and every
+decision taken from simulated time, never from the wall clock. `step(now, minutes)` advances
+the plant by `minutes` of simulated work ending at `now`.
+"""
+
+import datetime
+import logging
+import random
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import F, Max
+from django.utils import timezone
+
+from execution.models import DowntimeEvent, DowntimeReason, EquipmentState, ScrapReason, WorkReport
+from execution.services.equipment import equipment_set_state
+from execution.services.reporting import task_report_quantity, task_start
+from mes.models import User
+from planning.calendars import calendar_windows
+from planning.models import Item, Priority, ProductionOrder, Task, WorkCenter, WorkOrder
+from planning.services.orders import (
+    production_order_create,
+    production_order_explode,
+    production_order_release,
+)
+from quality.models import DefectCode, Inspection, Nonconformance
+from quality.services.acceptance import acceptance_blockers, work_order_accept
+from quality.services.inspections import inspection_record
+from quality.services.nonconformance import nonconformance_disposition
+
+log = logging.getLogger(__name__)
+CUSTOMERS = ["华东机械", "宏达泵业", "中联重工", "蓝天环保", "Nordic Pumps AB", "三一配套",
+             "金桥水务"]
+PRODUCTS = ["GB-100", "GB-200", "MT-5", "PM-50", "VL-25", "CV-300", "HY-10", "FN-400",
+            "CP-20", "SP-KIT"]
+
+
+@dataclass
+class Rates:
+    """How often things happen (per simulated hour unless said otherwise)."""
+
+    open_orders: int = 10          # top-level orders the planners keep open
+    rush_per_day: float = 0.5      # rush orders per day
+    late_report: float = 0.12      # share of reports entered late (补报)
+    scrap_per_report: float = 0.06
+    qc_fail: float = 0.10          # share of inspections that fail
+    rework_share: float = 0.8      # failures dispositioned to rework (rest scrap)
+    breakdown_per_hour: float = 0.015  # per running equipment
+    repair_minutes: tuple = (15, 150)
+    ack_minutes: tuple = (3, 240)  # alert acknowledge delay
+    resolve_minutes: tuple = (20, 300)
+    accept_minutes: tuple = (20, 240)
+    qc_delay_minutes: tuple = (10, 90)
+    report_batch_minutes: int = 90  # operators report roughly this often on long tasks
+
+
+@dataclass
+class Simulator:
+    seed: int = 1
+    speed: float = 1.0
+    rates: Rates = field(default_factory=Rates)
+    scheduler_every_hours: float = 8
+    history: bool = False
+
+    def __post_init__(self):
+        self.rng = random.Random(self.seed)
+        self.windows: dict[int, list] = {}
+        self.windows_until = None
+        self.people = {}
+        self.last_schedule = None
+        self.pending_late: list = []   # (due time, callable) for late reports
+        self.due_actions: dict = {}    # key -> time an action becomes due (decided once)
+        self.counters = {"orders": 0, "reports": 0, "inspections": 0, "breakdowns": 0,
+                         "accepted": 0, "rush": 0, "acks": 0}
+
+    # --- helpers -------------------------------------------------------------------------
+    def _users(self, prefix_role):
+        if prefix_role not in self.people:
+            self.people[prefix_role] = list(
+                User.objects.filter(groups__name=prefix_role, is_active=True).order_by("pk"))
+        return self.people[prefix_role]
+
+    def _pick(self, seq):
+        return seq[self.rng.randrange(len(seq))] if seq else None
+
+    def _delay(self, key, now, bounds) -> bool:
+        """True once the randomly chosen delay for `key` has passed."""
+        if key not in self.due_actions:
+            lo, hi = bounds
+            self.due_actions[key] = now + datetime.timedelta(
+                minutes=self.rng.uniform(lo, hi) / max(self.speed, 1e-6))
+        return now >= self.due_actions[key]
+
+    def _working(self, wc: WorkCenter, now) -> bool:
+        if wc.calendar_id is None:
+            return True
+        if self.windows_until is None or now + datetime.timedelta(hours=1) > self.windows_until:
+            start = now - datetime.timedelta(days=1)
+            self.windows_until = now + datetime.timedelta(days=7)
+            ids = set(WorkCenter.objects.exclude(calendar=None).values_list("calendar_id",
+                                                                             flat=True))
+            self.windows = calendar_windows(ids, start, self.windows_until)
+        return any(s <= now < e for s, e in self.windows.get(wc.calendar_id, []))
+
+    def _token(self) -> str:
+        return uuid.UUID(int=self.rng.getrandbits(128)).hex
+
+    # --- one step ------------------------------------------------------------------------
+    def step(self, now: datetime.datetime, minutes: float) -> None:
+        self._planners(now)
+        self._late_reports(now)
+        wcs = [wc for wc in self._work_centers() if self._working(wc, now)]
+        ids = [wc.pk for wc in wcs]
+        tasks = list(Task.objects.filter(work_center_id__in=ids,
+                                         status__in=("in_progress", "released", "paused"))
+                     .exclude(work_order__status="on_hold")
+                     .select_related("work_order", "work_order__item")
+                     .order_by(F("planned_start").asc(nulls_last=True),
+                               "-work_order__priority", "work_order__due", "pk"))
+        inputs = self._inputs(tasks)
+        last_end = dict(WorkReport.objects.filter(task__in=[t for t in tasks
+                                                             if t.status == "in_progress"])
+                        .values("task_id").annotate(m=Max("work_end")).values_list("task_id",
+                                                                                   "m"))
+        by_wc = defaultdict(list)
+        for task in tasks:
+            by_wc[task.work_center_id].append(task)
+        states = dict(EquipmentState.objects.filter(equipment__work_center_id__in=ids)
+                      .values_list("equipment_id", "state"))
+        for wc in wcs:
+            self._equipment(wc, now, minutes, states)
+            self._operators(wc, now, by_wc[wc.pk], inputs, last_end, states)
+        self._qc(now)
+        self._acceptance(now)
+        self._alerts(now)
+
+    def _work_centers(self):
+        if not hasattr(self, "_wcs"):
+            self._wcs = list(WorkCenter.objects.filter(active=True).select_related("lead")
+                             .prefetch_related("operators", "equipment").order_by("code"))
+        return self._wcs
+
+    @staticmethod
+    def _inputs(tasks) -> dict:
+        """What each task may still work on, for many tasks in one query."""
+        wo_ids = {t.work_order_id for t in tasks}
+        steps = defaultdict(list)
+        for row in (Task.objects.filter(work_order_id__in=wo_ids, kind="normal")
+                    .exclude(status="cancelled").order_by("seq")
+                    .values("work_order_id", "seq", "qty_good", "wait_for_qc",
+                            "qty_qc_accepted")):
+            steps[row["work_order_id"]].append(row)
+        out = {}
+        for t in tasks:
+            if t.kind == "rework":
+                source = t.quantity
+            else:
+                prev = [r for r in steps[t.work_order_id] if r["seq"] < t.seq]
+                source = t.work_order.quantity if not prev else (
+                    prev[-1]["qty_qc_accepted"] if prev[-1]["wait_for_qc"]
+                    else prev[-1]["qty_good"])
+            out[t.pk] = max(Decimal(0), source - t.qty_good - t.qty_scrap)
+        return out
+
+    def _planners(self, now):
+        planner = self._pick(self._users("planner"))
+        open_orders = ProductionOrder.objects.filter(
+            status__in=("planned", "released", "in_progress")).count()
+        rush = self.rng.random() < self.rates.rush_per_day / 96
+        while open_orders < self.rates.open_orders or rush:
+            code = self._pick(PRODUCTS)
+            item = Item.objects.get(code=code)
+            urgent = rush
+            qty = Decimal(self.rng.choice([2, 3, 4, 5, 6, 8, 10, 12]))
+            days = self.rng.uniform(1.0, 2.0) if urgent else self.rng.uniform(3, 9)
+            priority = Priority.URGENT if urgent else self.rng.choices(
+                [Priority.NORMAL, Priority.HIGH], [0.8, 0.2])[0]
+            customer = self._pick(CUSTOMERS)
+            order = production_order_create(
+                actor=planner, item=item, quantity=qty,
+                due=now + datetime.timedelta(days=days), priority=priority, customer=customer,
+                sales_order_ref=f"SO-{now:%y%m}-{self.rng.randint(1000, 9999)}",
+                reason="rush order" if urgent else "customer order")
+            production_order_explode(actor=planner, order=order)
+            production_order_release(actor=planner, order=order)
+            self.counters["orders"] += 1
+            self.counters["rush"] += urgent
+            open_orders += 1
+            rush = False
+            self.last_schedule = None  # new work: re-plan
+        if self.last_schedule is None or now - self.last_schedule >= datetime.timedelta(
+                hours=self.scheduler_every_hours):
+            self._schedule(planner, now)
+
+    def _schedule(self, planner, now):
+        from planning.services.schedule import schedule_apply, schedule_compute, schedule_request
+
+        version = schedule_request(actor=planner, reason="routine re-plan",
+                                   time_limit=1.0 if self.history else 3.0)
+        version = schedule_compute(version.pk)
+        if version.status == "ready":
+            schedule_apply(actor=planner, version=version)
+        self.last_schedule = now
+
+    def _operators(self, wc, now, tasks, inputs, last_end, states):
+        ops = sorted(wc.operators.all(), key=lambda u: u.pk)
+        running = [t for t in tasks if t.status == "in_progress"]
+        for task in running:
+            self._progress(task, wc, ops, now, inputs[task.pk], last_end.get(task.pk))
+        free = wc.machines - len(running)
+        equipment = list(wc.equipment.all())
+        if free <= 0 or (equipment and all(states.get(e.pk) == "down" for e in equipment)):
+            return
+        for task in tasks:
+            if free <= 0:
+                break
+            if task.status == "in_progress" or inputs[task.pk] <= 0:
+                continue
+            try:
+                task_start(operator=self._pick(ops), task=task, work_center=wc,
+                           client_token=self._token(), at=now)
+            except ValidationError:
+                continue
+            free -= 1
+
+    def _progress(self, task, wc, ops, now, remaining, last):
+        since = last or task.actual_start or now
+        worked = (now - since).total_seconds() / 60 * self.speed
+        run = float(task.run_minutes_per_unit) or 1.0
+        setup = float(task.setup_minutes) if last is None else 0.0
+        units = int(max(0.0, worked - setup) // run)
+        if remaining <= 0:
+            return
+        units = min(Decimal(units), remaining)
+        batch_due = worked >= self.rates.report_batch_minutes or units >= remaining
+        if units <= 0 or not batch_due:
+            return
+        scrap = Decimal(0)
+        if self.rng.random() < self.rates.scrap_per_report and units > 1:
+            scrap = Decimal(1)
+        good = units - scrap
+        kwargs = {"operator": self._pick(ops), "task": task, "work_center": wc,
+                  "client_token": self._token(), "good": good, "scrap": scrap,
+                  "scrap_reason": self._pick(self._scrap_reasons()) if scrap else None,
+                  "work_start": since, "work_end": now}
+        if self.rng.random() < self.rates.late_report:
+            delay = datetime.timedelta(minutes=self.rng.uniform(35, 150) / max(self.speed, 1))
+            self.pending_late.append((now + delay, kwargs))
+            return
+        self._report(kwargs)
+
+    def _scrap_reasons(self):
+        if not hasattr(self, "_scrap"):
+            self._scrap = list(ScrapReason.objects.order_by("code"))
+        return self._scrap
+
+    def _report(self, kwargs):
+        try:
+            task_report_quantity(**kwargs)
+            self.counters["reports"] += 1
+        except ValidationError as exc:
+            log.debug("simulated report refused: %s", exc)
+
+    def _late_reports(self, now):
+        keep = []
+        for due, kwargs in self.pending_late:
+            if now >= due:
+                kwargs["task"] = Task.objects.get(pk=kwargs["task"].pk)
+                self._report(kwargs)
+            else:
+                keep.append((due, kwargs))
+        self.pending_late = keep
+
+    def _equipment(self, wc, now, minutes, states):
+        for eq in sorted(wc.equipment.all(), key=lambda e: e.code):
+            if not eq.active:
+                continue
+            state = states.get(eq.pk)
+            if state == "down":
+                if self._delay(("repair", eq.pk), now, self.rates.repair_minutes):
+                    equipment_set_state(actor=wc.lead, equipment=eq, state="running", at=now)
+                    states[eq.pk] = "running"
+                    self.due_actions.pop(("repair", eq.pk), None)
+                continue
+            p = 1 - (1 - self.rates.breakdown_per_hour) ** (minutes * self.speed / 60)
+            if self.rng.random() < p:
+                if not hasattr(self, "_dt_reasons"):
+                    self._dt_reasons = list(DowntimeReason.objects.filter(
+                        code__in=("DT-BRK", "DT-TOOL", "DT-MAT", "DT-PWR")).order_by("code"))
+                equipment_set_state(actor=wc.lead, equipment=eq, state="down",
+                                    reason=self._pick(self._dt_reasons), at=now)
+                states[eq.pk] = "down"
+                self.counters["breakdowns"] += 1
+            elif state != "running":
+                equipment_set_state(actor=wc.lead, equipment=eq, state="running", at=now)
+                states[eq.pk] = "running"
+
+    def _qc(self, now):
+        inspectors = self._users("qc_inspector")
+        defects = list(DefectCode.objects.order_by("code"))
+        for insp in (Inspection.objects.filter(status="pending").select_related("plan")
+                     .order_by("created_at", "pk")[:30]):
+            if not self._delay(("qc", insp.pk), now, self.rates.qc_delay_minutes):
+                continue
+            fail = self.rng.random() < self.rates.qc_fail
+            results = {}
+            chars = list(insp.plan.characteristics.all()) if insp.plan else []
+            for i, ch in enumerate(chars):
+                if ch.kind == "measured":
+                    lo = ch.lower if ch.lower is not None else (ch.nominal or 0) - 1
+                    hi = ch.upper if ch.upper is not None else (ch.nominal or 0) + 1
+                    value = lo + (hi - lo) * Decimal(str(round(self.rng.uniform(0.2, 0.8), 3)))
+                    if fail and i == 0:
+                        value = hi + (hi - lo) * Decimal("0.3") + Decimal("0.001")
+                    results[ch.pk] = {"value": str(value.quantize(Decimal("0.001")))}
+                else:
+                    results[ch.pk] = {"passed": not (fail and i == 0)}
+            failed_qty = None
+            if fail:
+                failed_qty = min(insp.quantity, Decimal(self.rng.randint(1, 3)))
+            try:
+                inspection_record(inspector=self._pick(inspectors), inspection=insp,
+                                  results=results, qty_failed=failed_qty,
+                                  defect_code=self._pick(defects) if fail else None,
+                                  verdict="failed" if fail else "passed",
+                                  notes="" if not fail else "模拟检验不合格")
+                self.counters["inspections"] += 1
+            except ValidationError as exc:
+                log.debug("simulated inspection refused: %s", exc)
+        for nc in Nonconformance.objects.filter(status="open", disposition="pending").order_by(
+                "pk"):
+            if not self._delay(("nc", nc.pk), now, (5, 60)):
+                continue
+            choice = "rework" if self.rng.random() < self.rates.rework_share else "scrap"
+            try:
+                nonconformance_disposition(actor=self._pick(inspectors), nonconformance=nc,
+                                           disposition=choice, reason="simulated decision")
+            except ValidationError:
+                nonconformance_disposition(actor=self._pick(inspectors), nonconformance=nc,
+                                           disposition="scrap", reason="rework limit reached")
+
+    def _acceptance(self, now):
+        leads = self._users("workshop_lead")
+        for wo in WorkOrder.objects.filter(status="awaiting_acceptance").order_by("pk")[:30]:
+            if not self._delay(("accept", wo.pk), now, self.rates.accept_minutes):
+                continue
+            if acceptance_blockers(wo):
+                continue
+            try:
+                work_order_accept(actor=self._pick(leads), work_order=wo,
+                                  reason="验收合格 / accepted")
+                self.counters["accepted"] += 1
+            except (ValidationError, PermissionDenied) as exc:
+                log.debug("simulated acceptance refused: %s", exc)
+
+    def _alerts(self, now):
+        """Leads answer alerts (when the alerts app is there)."""
+        try:
+            from alerts import simulation_hooks
+        except ImportError:
+            return
+        simulation_hooks.respond(self, now)
+
+
+def downtime_open() -> int:
+    return DowntimeEvent.objects.filter(end__isnull=True).count()
+
+
+def now_minute() -> datetime.datetime:
+    return timezone.now().replace(second=0, microsecond=0)
