@@ -60,6 +60,8 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_tables2",
     "django_filters",
+    "rest_framework",
+    "drf_spectacular",
     "mes",
     "planning",
     "execution",
@@ -253,6 +255,20 @@ MES_ENFORCE_OPERATOR_ASSIGNMENT = env_bool("MES_ENFORCE_OPERATOR_ASSIGNMENT", Tr
 # Scheduling: tasks starting within this many minutes stay where they are when re-planning.
 MES_FROZEN_MINUTES = int(os.environ.get("MES_FROZEN_MINUTES", "120"))
 MES_SCHEDULER_WORKERS = int(os.environ.get("MES_SCHEDULER_WORKERS", "2"))
+
+# --- REST API ---------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "PAGE_SIZE": 100,
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "MES API",
+    "DESCRIPTION": "Closed-loop production task management: plans, orders, work, quality, alerts.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+}
 
 DJANGO_TABLES2_TEMPLATE = "django_tables2/table.html"
 DJANGO_TABLES2_TABLE_ATTRS = {"class": "table"}
