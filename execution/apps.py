@@ -5,4 +5,7 @@ from django.utils.translation import gettext_lazy as _
 class ExecutionConfig(AppConfig):
     name = "execution"
     verbose_name = _("Execution")
-    nav_items: tuple = ()
+    nav_items = (
+        ("execution:station_list", _("Stations"), "view_execution"),
+        ("execution:refusal_list", _("Refused scans"), "handle_alerts"),
+    )

@@ -7,6 +7,8 @@ class PlanningConfig(AppConfig):
     verbose_name = _("Planning")
     nav_items = (
         ("planning:order_list", _("Production orders"), "view_planning"),
+        ("planning:schedule", _("Schedule"), "view_planning"),
         ("planning:item_list", _("Items & BOMs"), "view_planning"),
         ("planning:work_center_list", _("Plant"), "view_planning"),
+        ("planning:io", _("Import / export"), "view_planning"),
     )

@@ -1,0 +1,61 @@
+"""Station terminal forms: they parse what a station sends; the services decide.
+
+Quantities stay text here (bounded in length) and are parsed by the services, which name the
+field and the reason; a form only refuses what is malformed before any service sees it.
+"""
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from execution.models import DowntimeReason, EquipmentState, ScrapReason
+from execution.services.reporting import TOKEN_MAX
+
+QTY_MAX_LENGTH = 20  # "10000000.0000" fits; longer is a stuck key or a wrong scan
+
+
+class _StationForm(forms.Form):
+    # Generated in the browser per submission; the services refuse a missing one.
+    client_token = forms.CharField(max_length=TOKEN_MAX, required=False)
+
+    def first_error(self) -> str:
+        """The first problem as one sentence naming the field."""
+        for name, errors in self.errors.items():
+            label = self.fields[name].label if name in self.fields else ""
+            return f"{label}: {errors[0]}" if label else str(errors[0])
+        return ""
+
+
+class ScanForm(forms.Form):
+    code = forms.CharField(label=_("Scanned code"), max_length=200, required=False,
+                           strip=True)
+
+
+class TaskActionForm(_StationForm):
+    task = forms.IntegerField(label=_("Task"), min_value=1,
+                              error_messages={"required": _("Scan a task first.")})
+
+
+def _quantity(label):
+    return forms.CharField(label=label, max_length=QTY_MAX_LENGTH, required=False, strip=True)
+
+
+class ReportForm(TaskActionForm):
+    good = _quantity(_("Good"))
+    scrap = _quantity(_("Scrap"))
+    scrap_reason = forms.ModelChoiceField(label=_("Scrap reason"), required=False,
+                                          queryset=ScrapReason.objects.all())
+
+
+class EquipmentStateForm(_StationForm):
+    equipment = forms.IntegerField(label=_("Equipment"), min_value=1)
+    state = forms.ChoiceField(label=_("State"), choices=EquipmentState.State.choices)
+    reason = forms.ModelChoiceField(label=_("Reason"), required=False,
+                                    queryset=DowntimeReason.objects.all())
+
+
+class MaterialIssueForm(TaskActionForm):
+    item_code = forms.CharField(label=_("Component"), max_length=40, strip=True,
+                                error_messages={"required": _("Scan the component code.")})
+    lot_code = forms.CharField(label=_("Lot"), max_length=80, strip=True,
+                               error_messages={"required": _("Scan the component lot.")})
+    quantity = _quantity(_("Quantity"))

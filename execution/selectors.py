@@ -1,0 +1,356 @@
+"""Execution reads: the station list, a station's dispatch list and what its terminal shows.
+
+The dispatch list is one query whatever the number of tasks: each task's input quantity (what
+the previous step passed on) is a subquery annotation that mirrors
+execution.services.reporting.task_input_quantity, so no per-row lookups happen.
+"""
+
+import datetime
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db.models import (
+    Case,
+    Count,
+    DecimalField,
+    F,
+    OuterRef,
+    Q,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from execution.models import DowntimeReason, MaterialConsumption, ScrapReason
+from execution.services.reporting import _check_can_work, operator_by_badge, refuse
+from mes.models import User
+from planning.models import Equipment, MaterialRequirement, Task, WorkCenter, WorkOrder
+from planning.travelers import SCHEME, normalize_scan, payload_for_task, quantity_text, scan_resolve
+
+T = Task.Status
+WO = WorkOrder.Status
+# What a station works on; held tasks stay visible (greyed) when they had been released.
+WORKABLE = (T.RELEASED, T.IN_PROGRESS, T.PAUSED)
+CURRENT = (T.IN_PROGRESS, T.PAUSED)
+_QTY = DecimalField(max_digits=14, decimal_places=4)
+
+
+# --- Alert badges: the hook the alerts app plugs into -----------------------------------------
+# The alerts app sits above execution (it may import us, never the reverse). At ready() it
+# registers a provider: task ids -> {task id: [badge, ...]}, each badge a dict with at least
+# "label" and "severity". A provider must cost a fixed number of queries whatever the ids.
+_alert_badge_providers: list[Callable[[list[int]], dict]] = []
+
+
+def register_alert_badges(provider: Callable[[list[int]], dict]) -> None:
+    if provider not in _alert_badge_providers:
+        _alert_badge_providers.append(provider)
+
+
+def open_alert_badges(task_ids: Iterable[int]) -> dict[int, list[dict]]:
+    """Open alert badges per task id; {} until the alerts app registers a provider."""
+    ids = list(task_ids)
+    badges: dict[int, list[dict]] = {}
+    if not ids:
+        return badges
+    for provider in _alert_badge_providers:
+        for task_id, found in (provider(ids) or {}).items():
+            badges.setdefault(task_id, []).extend(found)
+    return badges
+
+
+# --- Stations ---------------------------------------------------------------------------------
+def station_by_code(code: str) -> WorkCenter:
+    """An active work center by its code. Raises WorkCenter.DoesNotExist."""
+    return (WorkCenter.objects.select_related("line", "line__workshop", "line__workshop__site")
+            .get(code=code, active=True))
+
+
+@dataclass
+class LineGroup:
+    line: object
+    stations: list = field(default_factory=list)
+
+
+@dataclass
+class WorkshopGroup:
+    workshop: object
+    lines: list[LineGroup] = field(default_factory=list)
+
+
+def stations_grouped() -> list[WorkshopGroup]:
+    """Active work centers grouped by workshop and line, each with its open-task counts.
+    One query."""
+    centers = (WorkCenter.objects.filter(active=True)
+               .select_related("line", "line__workshop", "line__workshop__site")
+               .annotate(n_current=Count("tasks", filter=Q(tasks__status__in=CURRENT)),
+                         n_waiting=Count("tasks", filter=Q(tasks__status=T.RELEASED)))
+               .order_by("line__workshop__site__code", "line__workshop__code", "line__code",
+                         "code"))
+    groups: list[WorkshopGroup] = []
+    for wc in centers:
+        workshop, line = wc.line.workshop, wc.line
+        if not groups or groups[-1].workshop.pk != workshop.pk:
+            groups.append(WorkshopGroup(workshop))
+        lines = groups[-1].lines
+        if not lines or lines[-1].line.pk != line.pk:
+            lines.append(LineGroup(line))
+        lines[-1].stations.append(wc)
+    return groups
+
+
+def station_equipment(work_center: WorkCenter) -> list[Equipment]:
+    """The station's active equipment with its current state (None: never set). One query."""
+    return list(Equipment.objects.filter(work_center=work_center, active=True)
+                .select_related("state", "state__reason").order_by("code"))
+
+
+def scrap_reasons() -> list[ScrapReason]:
+    return list(ScrapReason.objects.filter(active=True).order_by("code"))
+
+
+def downtime_reasons() -> list[DowntimeReason]:
+    return list(DowntimeReason.objects.filter(active=True).order_by("code"))
+
+
+# --- Dispatch list ----------------------------------------------------------------------------
+def _with_input_quantity(qs):
+    """Annotate `input_qty`: what this step may work on (see task_input_quantity)."""
+    passed = Case(When(wait_for_qc=True, then=F("qty_qc_accepted")), default=F("qty_good"),
+                  output_field=_QTY)
+    previous = (Task.objects.filter(work_order_id=OuterRef("work_order_id"),
+                                    kind=Task.Kind.NORMAL, seq__lt=OuterRef("seq"))
+                .exclude(status=T.CANCELLED).order_by("-seq")
+                .annotate(passed=passed).values("passed")[:1])
+    return qs.annotate(input_qty=Case(
+        When(kind=Task.Kind.REWORK, then=F("quantity")),
+        default=Coalesce(Subquery(previous, output_field=_QTY), F("work_order__quantity")),
+        output_field=_QTY))
+
+
+def _station_tasks():
+    return _with_input_quantity(Task.objects.select_related(
+        "work_order", "work_order__item", "work_order__production_order", "work_center"))
+
+
+def dispatch_tasks(work_center: WorkCenter):
+    """The station's tasks in schedule order: planned start (unscheduled last), then the work
+    order's priority (highest first), then its due date."""
+    on_station = Q(status__in=WORKABLE) | Q(status=T.ON_HOLD, held_from__in=WORKABLE)
+    return (_station_tasks().filter(on_station, work_center=work_center)
+            .order_by(F("planned_start").asc(nulls_last=True), "-work_order__priority",
+                      "work_order__due", "work_order__number", "seq", "id"))
+
+
+@dataclass
+class DispatchRow:
+    task: Task
+    group: str  # "current", "next" or "later"
+    input_qty: Decimal
+    remaining: Decimal
+    on_hold: bool
+    late: str  # why it is late, or ""
+    payload: str
+    alerts: list = field(default_factory=list)
+    selected: bool = False
+
+    @property
+    def input_text(self) -> str:
+        return quantity_text(self.input_qty)
+
+    @property
+    def good_text(self) -> str:
+        return quantity_text(self.task.qty_good)
+
+    @property
+    def scrap_text(self) -> str:
+        return quantity_text(self.task.qty_scrap)
+
+    @property
+    def remaining_text(self) -> str:
+        return quantity_text(self.remaining)
+
+    @property
+    def reported(self) -> bool:
+        return self.task.qty_good + self.task.qty_scrap > 0
+
+    @property
+    def waiting(self) -> bool:
+        """Nothing has reached this step yet: the previous step has not passed anything on."""
+        return self.input_qty <= 0 and self.task.qty_good + self.task.qty_scrap <= 0
+
+
+@dataclass
+class DispatchList:
+    current: list[DispatchRow] = field(default_factory=list)
+    next: list[DispatchRow] = field(default_factory=list)
+    later: list[DispatchRow] = field(default_factory=list)
+
+    @property
+    def count(self) -> int:
+        return len(self.current) + len(self.next) + len(self.later)
+
+    @property
+    def groups(self) -> list[tuple[str, list[DispatchRow]]]:
+        return [("current", self.current), ("next", self.next), ("later", self.later)]
+
+
+def lateness(task: Task, now: datetime.datetime) -> str:
+    """"end" when the planned end has passed, "start" when the planned start has passed and
+    the task has not started, else ""."""
+    if task.planned_end is not None and task.planned_end < now:
+        return "end"
+    if (task.planned_start is not None and task.planned_start < now
+            and task.status == T.RELEASED and task.actual_start is None):
+        return "start"
+    return ""
+
+
+def dispatch_row(task: Task, *, group: str = "", now=None, selected_id=None) -> DispatchRow:
+    """A row from a task fetched with the input-quantity annotation (no more queries)."""
+    now = now or timezone.now()
+    remaining = max(Decimal(0), task.input_qty - task.qty_good - task.qty_scrap)
+    return DispatchRow(
+        task=task, group=group, input_qty=task.input_qty, remaining=remaining,
+        on_hold=task.status == T.ON_HOLD or task.work_order.status == "on_hold",
+        late=lateness(task, now), payload=payload_for_task(task),
+        selected=task.pk == selected_id)
+
+
+def dispatch_list(work_center: WorkCenter, *, now=None, selected_id=None) -> DispatchList:
+    """Current (running or paused here), next (the first released tasks, one per parallel
+    machine) and later (the rest, held ones greyed). One query, plus the alert providers'."""
+    now = now or timezone.now()
+    result = DispatchList()
+    rows = [dispatch_row(t, now=now, selected_id=selected_id)
+            for t in dispatch_tasks(work_center)]
+    badges = open_alert_badges(r.task.pk for r in rows)
+    slots = max(1, work_center.machines)
+    for row in rows:
+        row.alerts = badges.get(row.task.pk, [])
+        if row.task.status in CURRENT and not row.on_hold:
+            row.group = "current"
+            result.current.append(row)
+        elif not row.on_hold and len(result.next) < slots:
+            row.group = "next"
+            result.next.append(row)
+        else:
+            row.group = "later"
+            result.later.append(row)
+    return result
+
+
+# --- The selected task ------------------------------------------------------------------------
+def station_task(task_id) -> DispatchRow | None:
+    """One task as the terminal shows it (any station; the caller checks). One query."""
+    try:
+        pk = int(task_id)
+    except (TypeError, ValueError):
+        return None
+    task = _station_tasks().filter(pk=pk).first()
+    return dispatch_row(task) if task is not None else None
+
+
+def task_materials(task: Task) -> list[MaterialRequirement]:
+    """The work order's material list with `issued` (sum of lots issued so far). One query."""
+    issued = (MaterialConsumption.objects.filter(work_order_id=OuterRef("work_order_id"),
+                                                 item_id=OuterRef("item_id"))
+              .values("work_order_id", "item_id").annotate(s=Sum("quantity")).values("s"))
+    rows = list(MaterialRequirement.objects.filter(work_order_id=task.work_order_id)
+                .select_related("item")
+                .annotate(issued=Coalesce(Subquery(issued, output_field=_QTY),
+                                          Value(Decimal(0)), output_field=_QTY))
+                .order_by("item__code"))
+    for row in rows:
+        row.required_text, row.issued_text = quantity_text(row.quantity), quantity_text(row.issued)
+    return rows
+
+
+# --- What a scan means at a station -----------------------------------------------------------
+@dataclass
+class ScanOutcome:
+    kind: str  # "operator" or "task"
+    operator: object = None
+    task: Task | None = None
+    via: str = ""  # how a task was found: "task", "work_order" or "typed"
+
+
+def station_task_check(task: Task, work_center: WorkCenter, operator=None) -> None:
+    """Refuse (StationRefusal) a task this station cannot work on now. With the operator
+    known, the service's own check runs (it adds the operator's assignment)."""
+    if operator is not None:
+        _check_can_work(task, operator, work_center)
+        return
+    wo = task.work_order
+    if task.work_center_id != work_center.pk:
+        raise refuse(_("Task %(task)s belongs to work center %(wc)s, not to this station "
+                       "(%(here)s).") % {"task": task, "wc": task.work_center.code,
+                                         "here": work_center.code}, "wrong_station")
+    if task.status == T.PLANNED:
+        raise refuse(_("Task %(task)s has not been released.") % {"task": task},
+                     "not_released")
+    if task.status == T.ON_HOLD or wo.status == WO.ON_HOLD:
+        raise refuse(_("Task %(task)s is on hold.") % {"task": task}, "on_hold")
+    if task.status == T.DONE:
+        raise refuse(_("Task %(task)s is already done.") % {"task": task}, "done")
+    if task.status == T.CANCELLED or wo.status == WO.CANCELLED:
+        raise refuse(_("Task %(task)s was cancelled.") % {"task": task}, "cancelled")
+    if wo.status in (WO.AWAITING_ACCEPTANCE, WO.ACCEPTED):
+        raise refuse(_("Work order %(wo)s is finished.") % {"wo": wo}, "work_order_finished")
+
+
+def _work_order_task(work_order: WorkOrder, work_center: WorkCenter, operator) -> Task:
+    """The step of a work order to work on at this station: the first open one here."""
+    here = list(_station_tasks().filter(work_order=work_order, work_center=work_center)
+                .order_by("seq", "id"))
+    if not here:
+        raise refuse(_("Work order %(wo)s has no step at this station (%(here)s).") % {
+            "wo": work_order, "here": work_center.code}, "wrong_station")
+    for task in here:
+        if task.status in WORKABLE:
+            station_task_check(task, work_center, operator)
+            return task
+    # Nothing open here: refuse with the reason of the last step (done, on hold, ...).
+    station_task_check(here[-1], work_center, operator)
+    return here[-1]  # pragma: no cover - the check above always refuses
+
+
+def station_scan_resolve(raw: str, work_center: WorkCenter, operator=None) -> ScanOutcome:
+    """What a scan (or typed code) at a station means: an operator's badge, a task QR code,
+    a work-order QR code (its step at this station), or a typed work-order number, optionally
+    with "/<step>". Raises StationRefusal saying why the station cannot use it."""
+    text = normalize_scan(raw)
+    if not text:
+        raise refuse(_("Nothing was scanned."), "empty")
+    if text.upper().startswith(SCHEME + ":"):
+        try:
+            target = scan_resolve(text)
+        except ValidationError as exc:
+            raise refuse(exc.messages[0], exc.code or "malformed") from None
+        if target.task is not None:
+            station_task_check(target.task, work_center, operator)
+            return ScanOutcome("task", task=target.task, via="task")
+        return ScanOutcome("task", via="work_order",
+                           task=_work_order_task(target.work_order, work_center, operator))
+    user = User.objects.filter(badge_code=text).first()
+    if user is not None:
+        return ScanOutcome("operator", operator=operator_by_badge(text))
+    number, _slash, seq = text.rpartition("/")
+    wo = WorkOrder.objects.filter(number__iexact=text).first()
+    if wo is None and number and seq.isdigit():
+        task = _station_tasks().filter(work_order__number__iexact=number, seq=int(seq)).first()
+        if task is not None:
+            station_task_check(task, work_center, operator)
+            return ScanOutcome("task", task=task, via="typed")
+    if wo is not None:
+        return ScanOutcome("task", via="typed",
+                           task=_work_order_task(wo, work_center, operator))
+    shown = text if len(text) <= 40 else text[:40] + "…"
+    raise refuse(_("Unknown badge or code “%(code)s”: it is no employee's badge, no traveler "
+                   "code and no work order number.") % {"code": shown}, "unknown_code")

@@ -1,0 +1,1 @@
+"""Execution pages: the station list, the station terminal and its actions, refused scans."""

@@ -1,0 +1,195 @@
+"""Station actions: start, pause, resume, report, complete, equipment state, material issue.
+
+Each POST carries a client token made in the browser for that submission; the services
+ignore a token they have already recorded, so a double tap or a retry never counts twice.
+Every refusal is shown at once and kept for the lead (ScanRefusal), and records nothing.
+"""
+
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from execution import selectors
+from execution.forms import EquipmentStateForm, MaterialIssueForm, ReportForm, TaskActionForm
+from execution.models import EquipmentStateChange, MaterialConsumption
+from execution.services import reporting
+from execution.services.equipment import equipment_set_state
+from execution.services.materials import material_issue
+from execution.views.terminal import StationView, Status
+from planning.models import Equipment, Task, WorkOrder
+from planning.travelers import quantity_text
+
+TASK_ACTIONS = {
+    "start": (reporting.task_start, gettext_lazy("Started %(task)s.")),
+    "pause": (reporting.task_pause, gettext_lazy("Paused %(task)s.")),
+    "resume": (reporting.task_resume, gettext_lazy("Resumed %(task)s.")),
+    "complete": (reporting.task_complete, gettext_lazy("Completed %(task)s.")),
+}
+_ALREADY = gettext_lazy("Already recorded: this submission had arrived before and was not "
+                        "counted again.")
+
+
+def _payload(post, *names) -> str:
+    """What was sent, for the refusal log (never the token)."""
+    return " ".join(f"{n}={post.get(n, '')}" for n in names if post.get(n, "") != "")[:300]
+
+
+def _now_line(task_id) -> str:
+    row = selectors.station_task(task_id)
+    if row is None:
+        return ""
+    return _("Now: good %(good)s · scrap %(scrap)s · remaining %(remaining)s of %(input)s.") % {
+        "good": row.good_text, "scrap": row.scrap_text, "remaining": row.remaining_text,
+        "input": row.input_text}
+
+
+class _TaskActionBase(StationView):
+    http_method_names = ["post"]
+    form_class = TaskActionForm
+    action = ""
+    payload_fields: tuple[str, ...] = ("task",)
+    keep_values = False  # refusals show what was typed again, to be corrected
+
+    def post(self, request, code, **kwargs):
+        form = self.form_class(request.POST)
+        values = request.POST if self.keep_values else None
+        payload = _payload(request.POST, *self.payload_fields)
+        try:
+            if not form.is_valid():
+                raise ValidationError(form.first_error(), code="invalid")
+            operator = self.require_operator()
+            task = self.task(form.cleaned_data)
+            status = self.perform(operator=operator, task=task, data=form.cleaned_data)
+        except ValidationError as exc:
+            return self.refused(exc, action=self.action, payload=payload, values=values)
+        return self.answer(status)
+
+    def task(self, data) -> Task | None:
+        if "task" not in data:
+            return None
+        task = Task.objects.select_related("work_order").filter(pk=data["task"]).first()
+        if task is None:
+            raise reporting.refuse(_("Unknown task; scan its traveler code again."),
+                                   "unknown_task")
+        return task
+
+    def perform(self, *, operator, task, data) -> Status:
+        raise NotImplementedError
+
+
+class TaskActionView(_TaskActionBase):
+    """Start, pause, resume or complete the selected task."""
+
+    def post(self, request, code, action):
+        if action not in TASK_ACTIONS:
+            raise Http404
+        self.action = action
+        return super().post(request, code)
+
+    def perform(self, *, operator, task, data) -> Status:
+        service, done_text = TASK_ACTIONS[self.action]
+        result = service(operator=operator, task=task, work_center=self.work_center,
+                         client_token=data["client_token"])
+        self.station_session.select_task(task.pk)
+        if not result.created:
+            return Status(True, str(_ALREADY))
+        lines = []
+        if self.action == "complete":
+            wo_status = WorkOrder.objects.filter(pk=task.work_order_id).values_list(
+                "status", flat=True).first()
+            if wo_status == WorkOrder.Status.AWAITING_ACCEPTANCE:
+                lines.append(_("Work order %(wo)s finished its last step: it now awaits "
+                               "acceptance.") % {"wo": task.work_order})
+            lines.append(_("Scan the next task."))
+            self.station_session.select_task(None)
+        else:
+            lines.append(_now_line(task.pk))
+        return Status(True, str(done_text) % {"task": result.task}, lines)
+
+
+class ReportView(_TaskActionBase):
+    """Report good and scrap (with its reason) on the selected task."""
+
+    form_class = ReportForm
+    action = "report"
+    keep_values = True
+    payload_fields = ("task", "good", "scrap", "scrap_reason")
+
+    def perform(self, *, operator, task, data) -> Status:
+        reason = data.get("scrap_reason")
+        result = reporting.task_report_quantity(
+            operator=operator, task=task, work_center=self.work_center,
+            client_token=data["client_token"], good=data.get("good") or 0,
+            scrap=data.get("scrap") or 0, scrap_reason=reason)
+        self.station_session.select_task(task.pk)
+        if not result.created:
+            return Status(True, str(_ALREADY), [_now_line(task.pk)])
+        report = result.report
+        title = _("Reported on %(task)s: good %(good)s, scrap %(scrap)s.") % {
+            "task": task, "good": quantity_text(report.good),
+            "scrap": quantity_text(report.scrap)}
+        lines = []
+        if report.scrap > 0 and reason is not None:
+            lines.append(_("Scrap reason: %(reason)s.") % {"reason": reason})
+        lines.append(_now_line(task.pk))
+        if result.task_completed:
+            lines.append(_("Nothing remains: the task completed itself. Scan the next task."))
+            self.station_session.select_task(None)
+        return Status(True, title, lines)
+
+
+class MaterialIssueView(_TaskActionBase):
+    """Issue a component lot to the selected task's work order."""
+
+    form_class = MaterialIssueForm
+    action = "material"
+    keep_values = True
+    payload_fields = ("task", "item_code", "lot_code", "quantity")
+
+    def perform(self, *, operator, task, data) -> Status:
+        token = data["client_token"]
+        seen = bool(token) and MaterialConsumption.objects.filter(client_token=token).exists()
+        consumption = material_issue(
+            operator=operator, task=task, work_center=self.work_center,
+            item_code=data["item_code"], lot_code=data["lot_code"],
+            quantity=data.get("quantity") or "", client_token=token)
+        self.station_session.select_task(task.pk)
+        if seen:
+            return Status(True, str(_ALREADY))
+        return Status(True, _("Issued lot %(lot)s: %(qty)s × %(item)s to %(wo)s.") % {
+            "lot": consumption.lot_code, "qty": quantity_text(consumption.quantity),
+            "item": consumption.item.code, "wo": task.work_order})
+
+
+class EquipmentStateView(_TaskActionBase):
+    """Set one of the station's machines running, idle, in setup, down (why) or in
+    maintenance."""
+
+    form_class = EquipmentStateForm
+    action = "equipment"
+    payload_fields = ("equipment", "state", "reason")
+
+    def answer(self, status, **kwargs):
+        kwargs["equipment"] = True  # the panel shows the new state (or the unchanged one)
+        return super().answer(status, **kwargs)
+
+    def perform(self, *, operator, task, data) -> Status:
+        equipment = Equipment.objects.filter(pk=data["equipment"], active=True,
+                                             work_center=self.work_center).first()
+        if equipment is None:
+            raise reporting.refuse(_("That equipment is not at this station."),
+                                   "wrong_equipment")
+        token = reporting._check_token(data["client_token"])  # the service would accept none
+        seen = EquipmentStateChange.objects.filter(
+            client_token=token).exists()
+        state = equipment_set_state(actor=operator, equipment=equipment, state=data["state"],
+                                    reason=data.get("reason"), client_token=token)
+        if seen:
+            return Status(True, str(_ALREADY))
+        text = _("%(eq)s: %(state)s since %(at)s.") % {
+            "eq": equipment.code, "state": state.get_state_display(),
+            "at": timezone.localtime(state.since).strftime("%H:%M")}
+        lines = [_("Reason: %(reason)s.") % {"reason": state.reason}] if state.reason else []
+        return Status(True, text, lines)

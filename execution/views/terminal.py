@@ -1,0 +1,227 @@
+"""What every station-terminal view shares: the station session (who is working, which task
+is selected), the status line, refusals, and rendering the console.
+
+A station session lives in the Django session of the tablet's browser, one entry per station:
+the operator identified by badge (for OPERATOR_HOURS) and the selected task. Actions are
+attributed to that operator; without a badge, to the signed-in account when it has a badge.
+"""
+
+import time
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.http import Http404
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views import View
+
+from execution import selectors
+from execution.services.reporting import refuse, scan_refusal_log
+from mes.generic import CapabilityRequiredMixin
+from mes.models import User
+from planning.models import WorkCenter
+
+OPERATOR_HOURS = 12  # a badge scan lasts one long shift, then the next person scans again
+REFUSED = 422
+
+# Field names the services use in their ValidationErrors, as the operator sees them.
+FIELD_LABELS = {
+    "good": gettext_lazy("Good"), "scrap": gettext_lazy("Scrap"),
+    "scrap_reason": gettext_lazy("Scrap reason"), "quantity": gettext_lazy("Quantity"),
+    "item_code": gettext_lazy("Component"), "lot_code": gettext_lazy("Lot"),
+    "reason": gettext_lazy("Reason"), "state": gettext_lazy("State"),
+    "equipment": gettext_lazy("Equipment"), "work_start": gettext_lazy("Work start"),
+    "work_end": gettext_lazy("Work end"), "at": gettext_lazy("Time"),
+}
+
+# Live events (topic wc:<id>) that change what the dispatch list and the task panel show.
+TASK_EVENTS = ("task.start", "task.pause", "task.resume", "task.reported", "task.completed",
+               "work_order.hold", "work_order.resume", "work_order.cancel")
+# Alert kinds refresh the list's alert badges (emitted by the alerts app on the same topic).
+ALERT_EVENTS = ("alert.raised", "alert.recurred", "alert.resolved", "alert.cleared",
+                "alert.closed")
+DISPATCH_EVENTS = ("tasks.released", *TASK_EVENTS, *ALERT_EVENTS)
+EQUIPMENT_EVENTS = ("equipment.state", "downtime.started", "downtime.ended")
+
+
+def _clock() -> float:
+    return time.time()
+
+
+def sse_trigger(events, *extra) -> str:
+    return ", ".join([f"sse:{e}" for e in events] + list(extra))
+
+
+@dataclass
+class Status:
+    """The result line at the top of the console: green with what changed, or red with why."""
+
+    ok: bool
+    title: str
+    lines: list[str] = field(default_factory=list)
+
+
+def refusal_text(exc: ValidationError) -> str:
+    """A service's refusal as one text naming the field(s) when it has any."""
+    if hasattr(exc, "error_dict"):
+        parts = []
+        for name, messages in exc.message_dict.items():
+            label = FIELD_LABELS.get(name, "" if name == NON_FIELD_ERRORS else name)
+            parts += [f"{label}: {m}" if label else m for m in messages]
+        return " ".join(parts)
+    return " ".join(exc.messages)
+
+
+class StationSession:
+    """The station's entry in the Django session."""
+
+    def __init__(self, request, work_center: WorkCenter):
+        self.request = request
+        self.key = f"station:{work_center.pk}"
+
+    @property
+    def data(self) -> dict:
+        return self.request.session.get(self.key) or {}
+
+    def _save(self, **changes) -> None:
+        data = {**self.data, **changes}
+        self.request.session[self.key] = {k: v for k, v in data.items() if v is not None}
+
+    def set_operator(self, user: User) -> None:
+        self._save(operator=user.pk, operator_at=_clock())
+
+    def clear_operator(self) -> None:
+        data = self.data
+        data.pop("operator", None)
+        data.pop("operator_at", None)
+        self.request.session[self.key] = data
+
+    def badge_operator_id(self) -> int | None:
+        data = self.data
+        fresh = _clock() - data.get("operator_at", 0) < OPERATOR_HOURS * 3600
+        return data.get("operator") if fresh else None
+
+    @property
+    def task_id(self) -> int | None:
+        return self.data.get("task")
+
+    def select_task(self, task_id: int | None) -> None:
+        if task_id is None:
+            data = self.data
+            data.pop("task", None)
+            self.request.session[self.key] = data
+        else:
+            self._save(task=task_id)
+
+
+class StationView(CapabilityRequiredMixin, View):
+    """A page or action of one station's terminal (URL by work-center code)."""
+
+    capability = "report_work"
+
+    @cached_property
+    def work_center(self) -> WorkCenter:
+        try:
+            return selectors.station_by_code(self.kwargs["code"])
+        except WorkCenter.DoesNotExist:
+            raise Http404(_("No active station has the code “%(code)s”.")
+                          % {"code": self.kwargs["code"][:40]}) from None
+
+    @cached_property
+    def station_session(self) -> StationSession:
+        return StationSession(self.request, self.work_center)
+
+    @cached_property
+    def operator_and_source(self) -> tuple[User | None, str]:
+        """(operator, "badge" | "login" | "") — who the station's actions are attributed to."""
+        op_id = self.station_session.badge_operator_id()
+        if op_id is not None:
+            user = User.objects.filter(pk=op_id, is_active=True).first()
+            if user is not None:
+                return user, "badge"
+        if self.request.user.badge_code:
+            return self.request.user, "login"
+        return None, ""
+
+    @property
+    def operator(self) -> User | None:
+        return self.operator_and_source[0]
+
+    def forget_operator(self) -> None:
+        self.__dict__.pop("operator_and_source", None)
+
+    def require_operator(self) -> User:
+        if self.operator is None:
+            raise refuse(_("Scan your badge first."), "no_badge")
+        return self.operator
+
+    # --- rendering ----------------------------------------------------------------------------
+    def urls(self) -> dict:
+        code = self.work_center.code
+        names = ("station", "station_dispatch", "station_task_panel", "station_equipment",
+                 "station_scan", "station_operator_clear", "station_report",
+                 "station_equipment_state", "station_material")
+        return {n: reverse(f"execution:{n}", args=[code]) for n in names}
+
+    def console_context(self, *, status: Status | None = None, values=None) -> dict:
+        selected = selectors.station_task(self.station_session.task_id)
+        if selected is not None and selected.task.work_center_id != self.work_center.pk:
+            selected = None
+        operator, source = self.operator_and_source
+        return {
+            "wc": self.work_center, "urls": self.urls(), "status": status,
+            "operator": operator, "operator_source": source,
+            "operator_hours": OPERATOR_HOURS,
+            "selected": selected,
+            "materials": selectors.task_materials(selected.task) if selected else [],
+            "scrap_reasons": selectors.scrap_reasons(),
+            "values": values or {},
+            "task_trigger": sse_trigger((*TASK_EVENTS, "material.issued")),
+        }
+
+    def equipment_context(self) -> dict:
+        return {"wc": self.work_center, "urls": self.urls(),
+                "equipment": selectors.station_equipment(self.work_center),
+                "downtime_reasons": selectors.downtime_reasons(),
+                "equipment_trigger": sse_trigger(EQUIPMENT_EVENTS)}
+
+    def page_context(self, **console) -> dict:
+        context = self.console_context(**console)
+        context.update(self.equipment_context())
+        context.update({
+            "title": f"{self.work_center.code} {self.work_center.display_name}",
+            "dispatch": selectors.dispatch_list(self.work_center,
+                                                selected_id=self.station_session.task_id),
+            "dispatch_trigger": sse_trigger(DISPATCH_EVENTS, "station-changed from:body"),
+            "topics": f"wc:{self.work_center.pk}",
+        })
+        return context
+
+    def answer(self, status: Status, *, values=None, equipment=False):
+        """After an action: htmx gets the console (and the equipment panel when it changed);
+        a plain POST gets the whole page. Refusals answer 422."""
+        http_status = 200 if status.ok else REFUSED
+        if not self.request.htmx:
+            return render(self.request, "execution/station.html",
+                          self.page_context(status=status, values=values), status=http_status)
+        context = self.console_context(status=status, values=values)
+        if equipment:
+            context.update(self.equipment_context())
+            context["equipment_oob"] = True
+        response = render(self.request, "execution/_console.html", context, status=http_status)
+        if status.ok:
+            response["HX-Trigger"] = "station-changed"
+        return response
+
+    def refused(self, exc: ValidationError, *, action: str, payload: str, values=None,
+                log: bool = True, equipment=False):
+        """Show the refusal and keep it for the lead (outside the refused transaction: the
+        service's own atomic block has already rolled back)."""
+        reason = refusal_text(exc)
+        if log:
+            scan_refusal_log(work_center=self.work_center, operator=self.operator,
+                             action=action, payload=payload, reason=reason)
+        return self.answer(Status(False, reason), values=values, equipment=equipment)

@@ -1,0 +1,259 @@
+/* Station terminal glue: scan field, submission tokens, focus, live status, camera scanning.
+   Nothing from the internet: the QR decoder fallback is vendored (static/vendor/jsQR). */
+(function () {
+  "use strict";
+
+  function $(id) { return document.getElementById(id); }
+
+  // --- Submission tokens: one per submission, so a double tap or retry counts once ---------
+  function uuid() {
+    // crypto.randomUUID exists only in secure contexts; a plant LAN tablet may be on HTTP.
+    if (window.crypto && typeof window.crypto.randomUUID === "function") {
+      return window.crypto.randomUUID();
+    }
+    var b = new Uint8Array(16);
+    window.crypto.getRandomValues(b);
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    var h = Array.prototype.map.call(b, function (x) { return ("0" + x.toString(16)).slice(-2); }).join("");
+    return [h.slice(0, 8), h.slice(8, 12), h.slice(12, 16), h.slice(16, 20), h.slice(20)].join("-");
+  }
+
+  function fillTokens(root) {
+    var inputs = (root || document).querySelectorAll("form[data-token-form] input[name=client_token]");
+    Array.prototype.forEach.call(inputs, function (input) {
+      if (!input.value) input.value = uuid();
+    });
+  }
+
+  // --- Focus: the scan field gets it back after every action -------------------------------
+  function focusScan() {
+    var input = $("scan-input");
+    if (!input || document.querySelector("dialog[open]")) return;
+    input.focus({ preventScroll: true });
+  }
+
+  function isField(el) {
+    return el && el.closest && el.closest("input, select, textarea, button, summary, label, a, dialog");
+  }
+
+  // --- Scans: a wedge scanner types and presses Enter; the camera hands over decoded text --
+  var scanQueue = Promise.resolve();
+
+  function submitScan(text) {
+    var form = $("scan-form");
+    if (!form || !window.htmx) return Promise.resolve();
+    var csrf = form.querySelector("[name=csrfmiddlewaretoken]");
+    // In order, one after the other: a badge then a task scanned quickly both count.
+    scanQueue = scanQueue.then(function () {
+      return window.htmx.ajax("POST", form.getAttribute("data-scan-url"), {
+        source: $("station-console"), target: "#station-console", swap: "innerHTML",
+        values: { code: text, csrfmiddlewaretoken: csrf ? csrf.value : "" },
+      });
+    }).catch(function () { /* the status area shows what went wrong */ }).then(focusScan);
+    return scanQueue;
+  }
+
+  function showLocal(message) {
+    var status = $("station-status");
+    if (!status) return;
+    status.className = "st-status st-status-bad flash";
+    status.setAttribute("role", "alert");
+    status.textContent = "";
+    var p = document.createElement("p");
+    p.className = "st-status-title";
+    p.textContent = "✖ " + message;
+    status.appendChild(p);
+  }
+
+  // --- Camera: BarcodeDetector where the browser has it, else the vendored jsQR ------------
+  var cam = { stream: null, timer: 0, detector: null, canvas: null };
+
+  function loadJsQR() {
+    return new Promise(function (resolve, reject) {
+      if (window.jsQR) { resolve(); return; }
+      var script = document.createElement("script");
+      script.src = $("station").getAttribute("data-jsqr-src");
+      script.onload = resolve;
+      script.onerror = reject;
+      document.head.appendChild(script);
+    });
+  }
+
+  function closeCamera() {
+    window.clearTimeout(cam.timer);
+    if (cam.stream) cam.stream.getTracks().forEach(function (t) { t.stop(); });
+    cam.stream = null;
+    var dialog = $("camera-dialog");
+    if (dialog && dialog.open) dialog.close();
+    focusScan();
+  }
+
+  function found(text) {
+    closeCamera();
+    submitScan(text);
+  }
+
+  function decodeFrame(video) {
+    if (!cam.canvas) cam.canvas = document.createElement("canvas");
+    var w = video.videoWidth, h = video.videoHeight;
+    var scale = Math.min(1, 720 / Math.max(w, h));  // enough pixels for a traveler QR, fast
+    var cw = Math.round(w * scale), ch = Math.round(h * scale);
+    cam.canvas.width = cw;
+    cam.canvas.height = ch;
+    var ctx = cam.canvas.getContext("2d", { willReadFrequently: true });
+    ctx.drawImage(video, 0, 0, cw, ch);
+    var code = window.jsQR(ctx.getImageData(0, 0, cw, ch).data, cw, ch, { inversionAttempts: "dontInvert" });
+    return code && code.data ? code.data : "";
+  }
+
+  function scanLoop() {
+    if (!cam.stream) return;
+    var video = $("camera-video");
+    var next = function () { cam.timer = window.setTimeout(scanLoop, 120); };
+    if (video.readyState < 2) { next(); return; }
+    if (cam.detector) {
+      cam.detector.detect(video).then(function (codes) {
+        if (codes.length && codes[0].rawValue) found(codes[0].rawValue); else next();
+      }).catch(function () {
+        cam.detector = null;  // fall back to jsQR for the rest of this session
+        loadJsQR().then(next);
+      });
+      return;
+    }
+    var text = decodeFrame(video);
+    if (text) found(text); else next();
+  }
+
+  function openCamera() {
+    var station = $("station");
+    if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
+      showLocal(station.getAttribute("data-msg-camera-none"));
+      return;
+    }
+    navigator.mediaDevices.getUserMedia({ video: { facingMode: { ideal: "environment" } }, audio: false })
+      .then(function (stream) {
+        cam.stream = stream;
+        var video = $("camera-video");
+        video.srcObject = stream;
+        $("camera-dialog").showModal();
+        var ready = video.play();
+        var pick = ("BarcodeDetector" in window)
+          ? window.BarcodeDetector.getSupportedFormats().then(function (formats) {
+            cam.detector = formats.indexOf("qr_code") >= 0
+              ? new window.BarcodeDetector({ formats: ["qr_code"] }) : null;
+          }).catch(function () { cam.detector = null; })
+          : Promise.resolve();
+        return Promise.all([ready, pick]).then(function () {
+          return cam.detector ? null : loadJsQR();
+        }).then(scanLoop);
+      })
+      .catch(function (err) {
+        closeCamera();
+        showLocal(station.getAttribute(err && err.name === "NotAllowedError"
+          ? "data-msg-camera-denied" : "data-msg-camera-none"));
+      });
+  }
+
+  // --- Wiring ------------------------------------------------------------------------------
+  function tick() {
+    var clock = $("station-clock");
+    if (!clock) return;
+    var now = new Date();
+    clock.textContent = ("0" + now.getHours()).slice(-2) + ":" + ("0" + now.getMinutes()).slice(-2);
+  }
+
+  function init() {
+    var station = $("station");
+    if (!station) return;
+    fillTokens(document);
+    tick();
+    window.setInterval(tick, 10000);
+
+    var form = $("scan-form");
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var input = $("scan-input");
+      var text = input.value;
+      input.value = "";  // ready for the next scan at once
+      if (text.trim()) submitScan(text);
+      focusScan();
+    });
+
+    $("camera-button").addEventListener("click", openCamera);
+    $("camera-close").addEventListener("click", closeCamera);
+    $("camera-dialog").addEventListener("cancel", function (event) { event.preventDefault(); closeCamera(); });
+
+    // Refusals answer 422 and must still be shown.
+    document.body.addEventListener("htmx:beforeSwap", function (event) {
+      if (event.detail.xhr && event.detail.xhr.status === 422) {
+        event.detail.shouldSwap = true;
+        event.detail.isError = false;
+      }
+    });
+    document.body.addEventListener("htmx:afterSettle", function (event) {
+      fillTokens(event.detail.elt || document);
+      if (event.detail.elt && event.detail.elt.id === "station-console") {
+        var status = $("station-status");
+        if (status) status.classList.add("flash");
+      }
+    });
+    document.body.addEventListener("htmx:afterRequest", function (event) {
+      var cfg = event.detail.requestConfig || {};
+      if ((cfg.verb || "").toLowerCase() !== "post") return;  // live refreshes keep focus where it is
+      var source = event.detail.elt;
+      if (event.detail.successful && source && source.matches && source.matches("form[data-token-form]")) {
+        var token = source.querySelector("input[name=client_token]");
+        if (token) token.value = uuid();  // next submission, next token
+      }
+      window.setTimeout(focusScan, 0);
+    });
+    document.body.addEventListener("htmx:sendError", function () {
+      showLocal(station.getAttribute("data-msg-offline"));
+    });
+
+    // Live indicator.
+    station.addEventListener("htmx:sseOpen", function () {
+      var dot = $("live-dot");
+      dot.classList.add("is-live");
+      dot.classList.remove("is-off");
+    });
+    station.addEventListener("htmx:sseError", function () {
+      var dot = $("live-dot");
+      dot.classList.remove("is-live");
+      dot.classList.add("is-off");
+    });
+
+    // "All remaining" fills the good quantity.
+    document.addEventListener("click", function (event) {
+      var fill = event.target.closest && event.target.closest("[data-fill-good]");
+      if (fill) {
+        var good = fill.form && fill.form.querySelector("input[name=good]");
+        if (good) { good.value = fill.getAttribute("data-fill-good"); good.focus(); }
+        return;
+      }
+      // A tap on the background gives the scan field its focus back.
+      if (!isField(event.target)) window.setTimeout(focusScan, 0);
+    });
+
+    // Material form: a scanner's Enter moves to the next field; Enter in the last one submits.
+    document.addEventListener("keydown", function (event) {
+      if (event.key !== "Enter") return;
+      var form = event.target.form;
+      if (!form || !form.hasAttribute("data-enter-next")) return;
+      var fields = Array.prototype.filter.call(form.querySelectorAll("input:not([type=hidden])"),
+        function (el) { return !el.disabled; });
+      var i = fields.indexOf(event.target);
+      if (i >= 0 && i < fields.length - 1) {
+        event.preventDefault();
+        fields[i + 1].focus();
+      }
+    });
+
+    focusScan();
+  }
+
+  window.mesStation = { submitScan: submitScan, uuid: uuid, openCamera: openCamera };
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
+  else init();
+})();

@@ -1,0 +1,651 @@
+"""Planning UI: pages, permissions, forms that name the bad field, audit history, exports,
+pinned query counts and the order actions (htmx and plain POST)."""
+
+import io
+import re
+from decimal import Decimal
+
+import openpyxl
+import pytest
+from django.urls import reverse
+
+from mes.models import AuditEntry
+from planning.models import (
+    BOMLine,
+    Item,
+    ProductionOrder,
+    Routing,
+    Site,
+    Task,
+    WorkCenter,
+    WorkOrder,
+)
+from tests.factories import (
+    BOMLineFactory,
+    BOMVersionFactory,
+    ItemFactory,
+    RoutingFactory,
+    WorkCenterFactory,
+    make_product,
+)
+from tests.factories_planning_ui import (
+    EquipmentFactory,
+    HolidayFactory,
+    ShiftFactory,
+    TaskFactory,
+    WorkOrderFactory,
+    routed_item,
+)
+
+pytestmark = [pytest.mark.django_db, pytest.mark.embedded]
+
+
+@pytest.fixture
+def plant():
+    top, made, wc = make_product(3)
+    shift = ShiftFactory()
+    HolidayFactory(calendar=shift.calendar)
+    eq = EquipmentFactory(work_center=wc)
+    order = ProductionOrder.objects.create(number="PO-T1", item=top, quantity=5,
+                                           due="2030-01-01T00:00:00Z")
+    wo = WorkOrderFactory(production_order=order)
+    TaskFactory(work_order=wo, work_center=wc)
+    return {"top": top, "made": made, "wc": wc, "shift": shift, "eq": eq, "order": order,
+            "wo": wo, "bom": top.bom_versions.get(), "routing": top.routings.get()}
+
+
+def view_pages(p):
+    wc, line, cal = p["wc"], p["wc"].line, p["shift"].calendar_id
+    return [
+        ("planning:site_list", []), ("planning:site_detail", [line.workshop.site_id]),
+        ("planning:workshop_list", []), ("planning:workshop_detail", [line.workshop_id]),
+        ("planning:line_list", []), ("planning:line_detail", [line.pk]),
+        ("planning:work_center_list", []), ("planning:work_center_detail", [wc.pk]),
+        ("planning:equipment_list", []), ("planning:equipment_detail", [p["eq"].pk]),
+        ("planning:calendar_list", []), ("planning:calendar_detail", [cal]),
+        ("planning:item_list", []), ("planning:item_detail", [p["top"].pk]),
+        ("planning:item_bom_tree", [p["top"].pk]),
+        ("planning:item_where_used", [p["made"][-1].pk]),
+        ("planning:bom_detail", [p["bom"].pk]), ("planning:routing_detail", [p["routing"].pk]),
+        ("planning:order_list", []), ("planning:order_detail", [p["order"].pk]),
+        ("planning:work_order_detail", [p["wo"].pk]),
+    ]
+
+
+def change_pages(p):
+    wc, line, cal = p["wc"], p["wc"].line, p["shift"].calendar_id
+    return [
+        ("planning:site_add", []), ("planning:site_edit", [line.workshop.site_id]),
+        ("planning:site_delete", [line.workshop.site_id]),
+        ("planning:workshop_add", []), ("planning:workshop_edit", [line.workshop_id]),
+        ("planning:line_add", []), ("planning:line_edit", [line.pk]),
+        ("planning:work_center_add", []), ("planning:work_center_edit", [wc.pk]),
+        ("planning:work_center_delete", [wc.pk]),
+        ("planning:equipment_add", []), ("planning:equipment_edit", [p["eq"].pk]),
+        ("planning:calendar_add", []), ("planning:calendar_edit", [cal]),
+        ("planning:shift_add", [cal]), ("planning:shift_edit", [p["shift"].pk]),
+        ("planning:holiday_add", [cal]),
+        ("planning:item_add", []), ("planning:item_edit", [p["top"].pk]),
+        ("planning:item_delete", [p["top"].pk]),
+        ("planning:bom_add", [p["top"].pk]), ("planning:bom_edit", [p["bom"].pk]),
+        ("planning:bom_line_add", [p["bom"].pk]),
+        ("planning:bom_line_edit", [p["bom"].lines.first().pk]),
+        ("planning:routing_add", [p["top"].pk]), ("planning:routing_edit", [p["routing"].pk]),
+        ("planning:routing_step_add", [p["routing"].pk]),
+        ("planning:routing_step_edit", [p["routing"].steps.first().pk]),
+        ("planning:order_add", []), ("planning:order_edit", [p["order"].pk]),
+        ("planning:work_order_action", [p["wo"].pk, "hold"]),
+    ]
+
+
+# --- Pages and permissions ------------------------------------------------------------------
+def test_every_page_renders_for_the_planner(client_as, plant):
+    c = client_as("planner")
+    for name, args in view_pages(plant) + change_pages(plant):
+        response = c.get(reverse(name, args=args))
+        assert response.status_code == 200, name
+
+
+def test_operator_gets_403_everywhere(client_as, plant):
+    c = client_as("operator")
+    for name, args in view_pages(plant) + change_pages(plant):
+        assert c.get(reverse(name, args=args)).status_code == 403, name
+    assert c.post(reverse("planning:site_add"), {"code": "X", "name": "x"}).status_code == 403
+    assert c.post(reverse("planning:order_action",
+                          args=[plant["order"].pk, "explode"])).status_code == 403
+    assert not Site.objects.filter(code="X").exists()
+
+
+def test_view_only_role_reads_but_cannot_change(client_as, plant):
+    c = client_as("manager")  # view_planning without manage_planning
+    for name, args in view_pages(plant):
+        response = c.get(reverse(name, args=args))
+        assert response.status_code == 200, name
+        assert b'data-testid="edit"' not in response.content, name
+    for name, args in change_pages(plant):
+        assert c.get(reverse(name, args=args)).status_code == 403, name
+    wc = plant["wc"]
+    assert c.post(reverse("planning:work_center_edit", args=[wc.pk]),
+                  {"name": "changed"}).status_code == 403
+    assert c.post(reverse("planning:work_order_action", args=[plant["wo"].pk, "hold"]),
+                  {"reason": "x"}).status_code == 403
+    wc.refresh_from_db()
+    assert wc.name != "changed"
+
+
+# --- Forms: bad input is refused naming the field ------------------------------------------
+def field_errors(response, field):
+    return [str(e) for e in response.context["form"].errors.get(field, [])]
+
+
+def test_bom_line_refuses_a_cycle_three_levels_deep(client_as):
+    a, b, c = (ItemFactory(code=code) for code in "ABC")
+    BOMLineFactory(bom=BOMVersionFactory(item=a), child=b)
+    BOMLineFactory(bom=BOMVersionFactory(item=b), child=c)
+    c_bom = BOMVersionFactory(item=c)
+    client = client_as("planner")
+    response = client.post(reverse("planning:bom_line_add", args=[c_bom.pk]),
+                           {"position": 10, "child": "A", "quantity_per": "1", "scrap_pct": "0"})
+    assert response.status_code == 200
+    assert field_errors(response, "child") == ["This line would make a BOM cycle: C → A → B → C."]
+    assert "C → A → B → C" in response.content.decode()
+    assert not BOMLine.objects.filter(bom=c_bom).exists()
+
+
+def test_bom_line_checks_quantity_code_and_step(client_as):
+    parent = routed_item(code="P")  # routing with one step (seq 10)
+    bom = BOMVersionFactory(item=parent)
+    ItemFactory(code="PART")
+    client = client_as("planner")
+    url = reverse("planning:bom_line_add", args=[bom.pk])
+    bad = client.post(url, {"position": 10, "child": "NOPE", "quantity_per": "0",
+                            "scrap_pct": "120", "operation_seq": "99"})
+    assert field_errors(bad, "child") == ["No item has this code."]
+    assert field_errors(bad, "quantity_per")
+    assert field_errors(bad, "scrap_pct")
+    wrong_step = client.post(url, {"position": 10, "child": "PART", "quantity_per": "2",
+                                   "scrap_pct": "0", "operation_seq": "99"})
+    step = parent.routings.get().steps.get().seq
+    assert field_errors(wrong_step, "operation_seq") == [
+        f"The active routing has no step 99 (steps: {step})."]
+    ok = client.post(url, {"position": 10, "child": "PART 零件", "quantity_per": "2",
+                           "scrap_pct": "2.5", "operation_seq": str(step), "reason": "new BOM"})
+    assert ok.status_code == 302
+    line = BOMLine.objects.get(bom=bom)
+    assert line.child.code == "PART" and line.scrap_pct == Decimal("2.5")
+    entry = AuditEntry.objects.get(object_id=str(line.pk), action="create")
+    assert entry.reason == "new BOM" and entry.actor == client.user
+    edit = reverse("planning:bom_line_edit", args=[line.pk])
+    assert 'value="PART"' in client.get(edit).content.decode()
+    same = {"position": 10, "child": "PART", "scrap_pct": "2.50", "operation_seq": str(step)}
+    client.post(edit, {**same, "quantity_per": "3", "reason": "rev C"})
+    line.refresh_from_db()
+    assert line.quantity_per == 3
+    change = AuditEntry.objects.get(object_id=str(line.pk), action="update")
+    assert change.before["quantity_per"] == "2.0000" and change.after["quantity_per"] == "3.0000"
+    assert change.changed_fields == ["quantity_per"]
+    # saving again unchanged ("3" is "3.0000") writes no audit entry
+    client.post(edit, {**same, "quantity_per": "3.000", "scrap_pct": "2.5"})
+    assert AuditEntry.objects.filter(object_id=str(line.pk), action="update").count() == 1
+
+
+def test_bought_items_get_no_routing_or_bom(client_as):
+    bought = ItemFactory(code="BUY-1", kind=Item.Kind.BUY)
+    client = client_as("planner")
+    r = client.post(reverse("planning:routing_add", args=[bought.pk]), {"version": "1",
+                                                                        "active": "on"})
+    assert "BUY-1 is bought, not made: it cannot have a routing." in str(
+        r.context["form"].non_field_errors())
+    r = client.post(reverse("planning:bom_add", args=[bought.pk]),
+                    {"version": "1", "effective_from": "2025-01-01", "active": "on"})
+    assert "BUY-1 is bought, not made" in str(r.context["form"].non_field_errors())
+    assert not Routing.objects.filter(item=bought).exists()
+    made = routed_item(code="MADE-1")
+    r = client.post(reverse("planning:item_edit", args=[made.pk]),
+                    {"code": "MADE-1", "name": "x", "kind": "buy", "uom": "pcs", "active": "on"})
+    assert field_errors(r, "kind")
+
+
+def test_routing_step_qc_rules_and_second_active_routing(client_as):
+    item = routed_item(code="R1")
+    wc = WorkCenterFactory()
+    client = client_as("planner")
+    routing = item.routings.get()
+    r = client.post(reverse("planning:routing_step_add", args=[routing.pk]), {
+        "seq": 20, "name": "检验", "work_center": wc.pk, "setup_minutes": "0",
+        "run_minutes_per_unit": "-1", "wait_for_qc": "on", "inspection_plan_code": "IP-1"})
+    assert field_errors(r, "wait_for_qc") and field_errors(r, "inspection_plan_code")
+    assert field_errors(r, "run_minutes_per_unit")
+    r = client.post(reverse("planning:routing_add", args=[item.pk]),
+                    {"version": "2", "active": "on"})
+    assert r.status_code == 200 and r.context["form"].errors  # one active routing per item
+    assert item.routings.count() == 1
+
+
+def test_shift_breaks_are_parsed_and_checked(client_as):
+    cal = ShiftFactory().calendar
+    client = client_as("planner")
+    url = reverse("planning:shift_add", args=[cal.pk])
+    base = {"name": "中班", "weekday": 2, "start": "16:00", "end": "00:30"}
+    bad = client.post(url, {**base, "breaks": "20:00-20:30, lunch"})
+    assert field_errors(bad, "breaks") == ["“lunch” is not a break: write it as 12:00-12:30."]
+    ok = client.post(url, {**base, "breaks": "20:00-20:30, 9:00 - 9:10"})
+    assert ok.status_code == 302
+    shift = cal.shifts.get(name="中班")
+    assert shift.breaks == [["20:00", "20:30"], ["09:00", "09:10"]]
+
+
+def test_order_form_names_the_bad_fields(client_as):
+    bought = ItemFactory(code="BUY-2", kind=Item.Kind.BUY)
+    unrouted = ItemFactory(code="NO-ROUTE")
+    client = client_as("planner")
+    url = reverse("planning:order_add")
+    base = {"due": "2030-01-10T17:00", "priority": 1}
+    r = client.post(url, {**base, "item": bought.code, "quantity": "0"})
+    assert field_errors(r, "item") == ["BUY-2 is bought, not made: choose a made item."]
+    assert field_errors(r, "quantity") == ["The quantity must be more than zero."]
+    r = client.post(url, {**base, "item": unrouted.code, "quantity": "-5"})
+    assert field_errors(r, "item") == ["NO-ROUTE has no active routing: add one first."]
+    assert field_errors(r, "quantity") == ["The quantity must be more than zero."]
+    made = routed_item(code="FG")
+    r = client.post(url, {**base, "item": "FG", "quantity": "2.5",
+                          "release_date": "2030-02-01T08:00"})
+    assert field_errors(r, "quantity") == ["FG is counted in whole units: enter a whole number."]
+    assert field_errors(r, "release_date")
+    assert field_errors(client.post(url, {"item": "FG", "quantity": "3"}), "due")
+    assert not ProductionOrder.objects.filter(item=made).exists()
+
+
+# --- Audit: every change recorded and shown -------------------------------------------------
+def test_edit_is_audited_with_before_after_and_reason_and_shown(client_as):
+    wc = WorkCenterFactory(name="旧名", machines=1)
+    client = client_as("planner")
+    operator = WorkCenterFactory().lead or client.user
+    data = {"line": wc.line_id, "code": wc.code, "name": "新名", "name_en": "", "machines": 3,
+            "cost_center": "CC-7", "operators": [operator.pk], "active": "on",
+            "reason": "second machine bought"}
+    response = client.post(reverse("planning:work_center_edit", args=[wc.pk]), data)
+    assert response.status_code == 302
+    update, operators = AuditEntry.objects.filter(object_id=str(wc.pk),
+                                                  action="update").order_by("id")
+    assert update.before["name"] == "旧名" and update.after["name"] == "新名"
+    assert set(update.changed_fields) == {"name", "name_en", "machines", "cost_center"}
+    assert update.reason == "second machine bought" and update.actor == client.user
+    assert operators.after == {"operators": [operator.pk]}
+    page = client.get(reverse("planning:work_center_detail", args=[wc.pk])).content.decode()
+    history = page[page.index('data-testid="history"'):]
+    assert "second machine bought" in history and "旧名" in history and "新名" in history
+    assert "Parallel machines" in history and str(operator) in history
+
+
+def test_bom_version_history_includes_its_lines(client_as):
+    bom = BOMVersionFactory()
+    ItemFactory(code="PART-H")
+    client = client_as("planner")
+    client.post(reverse("planning:bom_line_add", args=[bom.pk]),
+                {"position": 10, "child": "PART-H", "quantity_per": "4", "scrap_pct": "0",
+                 "reason": "drawing rev B"})
+    line = bom.lines.get()
+    client.post(reverse("planning:bom_line_delete", args=[line.pk]), {"reason": "not needed"})
+    page = client.get(reverse("planning:bom_detail", args=[bom.pk])).content.decode()
+    assert "drawing rev B" in page and "not needed" in page and "PART-H" in page
+
+
+def test_delete_in_use_is_refused_naming_the_users(client_as):
+    wc = WorkCenterFactory()
+    site = wc.line.workshop.site
+    client = client_as("planner")
+    response = client.post(reverse("planning:site_delete", args=[site.pk]), {"reason": "x"},
+                           follow=True)
+    text = response.content.decode()
+    assert f"Cannot delete {site}: it is still used by workshops (1): " in text
+    assert wc.line.workshop.code in text
+    assert Site.objects.filter(pk=site.pk).exists()
+    assert not AuditEntry.objects.filter(action="delete").exists()
+    spare = WorkCenterFactory(line=wc.line, code="SPARE")
+    client.post(reverse("planning:work_center_delete", args=[spare.pk]), {"reason": "sold"})
+    assert not WorkCenter.objects.filter(pk=spare.pk).exists()
+    assert AuditEntry.objects.get(action="delete", object_id=str(spare.pk)).reason == "sold"
+
+
+# --- Lists: exports and fixed query counts --------------------------------------------------
+def test_item_list_exports_csv_and_xlsx_with_filters(client_as):
+    routed_item(code="EXP-MADE", name="成品")
+    ItemFactory(code="EXP-BUY", kind=Item.Kind.BUY)
+    client = client_as("planner")
+    csv = client.get(reverse("planning:item_list"), {"export": "csv", "kind": "make"})
+    assert csv["Content-Type"].startswith("text/csv")
+    text = csv.content.decode("utf-8-sig")
+    assert "EXP-MADE" in text and "成品" in text and "EXP-BUY" not in text
+    xlsx = client.get(reverse("planning:order_list"), {"export": "xlsx"})
+    sheet = openpyxl.load_workbook(io.BytesIO(xlsx.content)).active
+    assert [c.value for c in sheet[1]][:2] == ["Order number", "Item"]
+
+
+@pytest.mark.parametrize("url_name", ["planning:work_center_list", "planning:item_list",
+                                      "planning:order_list", "planning:line_list",
+                                      "planning:calendar_list", "planning:equipment_list"])
+def test_list_queries_do_not_grow_with_rows(client_as, django_assert_max_num_queries, url_name):
+    client = client_as("planner")
+
+    def fill(n):
+        for _ in range(n):
+            order = ProductionOrder.objects.create(
+                number=f"PO-Q{ProductionOrder.objects.count()}", item=routed_item(),
+                quantity=1, due="2030-01-01T00:00:00Z")
+            WorkOrderFactory(production_order=order)
+            EquipmentFactory(work_center=order.item.routings.get().steps.get().work_center)
+            ShiftFactory()
+
+    fill(2)
+    client.get(reverse(url_name))
+    with django_assert_max_num_queries(14) as few:
+        assert client.get(reverse(url_name)).status_code == 200
+    fill(12)
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        assert client.get(reverse(url_name), {"sort": "-code"}).status_code == 200
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        assert client.get(reverse(url_name), HTTP_HX_REQUEST="true",
+                          HTTP_HX_TARGET="object-list").status_code == 200
+
+
+def test_order_detail_queries_do_not_grow_with_work_orders(client_as, plant,
+                                                           django_assert_max_num_queries):
+    from planning.services.orders import production_order_create, production_order_explode
+
+    client = client_as("planner")
+
+    def exploded(levels):
+        top, _made, _wc = make_product(levels, steps=3, buy_per_level=2)
+        order = production_order_create(actor=client.user, item=top, quantity=5,
+                                        due=plant["order"].due)
+        production_order_explode(actor=client.user, order=order)
+        return order
+
+    small, large = exploded(1), exploded(6)
+    assert small.work_orders.count() == 1 and large.work_orders.count() == 6
+    client.get(reverse("planning:order_detail", args=[small.pk]))
+    with django_assert_max_num_queries(14) as few:
+        assert client.get(reverse("planning:order_detail", args=[small.pk])).status_code == 200
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        page = client.get(reverse("planning:order_detail", args=[large.pk]))
+    assert page.content.decode().count('class="wo-row"') == 6
+
+
+def test_detail_pages_queries_do_not_grow(client_as, django_assert_max_num_queries):
+    client = client_as("planner")
+
+    def product(buy, steps):
+        top, made, wc = make_product(2, steps=steps, buy_per_level=buy)
+        for n in range(buy):  # history entries of the item and of its BOM's lines
+            client.post(reverse("planning:item_edit", args=[top.pk]), {
+                "code": top.code, "name": f"名{n}", "kind": "make", "uom": "pcs",
+                "active": "on", "reason": f"r{n}"})
+        return top
+
+    small, large = product(1, 1), product(8, 6)
+    for name, arg in (("planning:item_detail", lambda i: i.pk),
+                      ("planning:bom_detail", lambda i: i.bom_versions.get().pk),
+                      ("planning:routing_detail", lambda i: i.routings.get().pk)):
+        client.get(reverse(name, args=[arg(small)]))
+        with django_assert_max_num_queries(14) as few:
+            assert client.get(reverse(name, args=[arg(small)])).status_code == 200
+        with django_assert_max_num_queries(len(few.captured_queries)):
+            assert client.get(reverse(name, args=[arg(large)])).status_code == 200
+
+
+# --- Production orders: create, edit, explode, release, hold --------------------------------
+def test_order_lifecycle_through_the_pages(client_as):
+    top, _made, _wc = make_product(2)
+    client = client_as("planner")
+    response = client.post(reverse("planning:order_add"), {
+        "item": top.code, "quantity": "12", "due": "2030-03-01T17:00", "priority": 3,
+        "customer": "ACME", "sales_order_ref": "SO-77", "notes": "rush", "reason": "new deal"})
+    order = ProductionOrder.objects.get(sales_order_ref="SO-77")
+    assert response.status_code == 302 and response["Location"].endswith(f"/{order.pk}/")
+    assert order.quantity == 12 and order.priority == 3 and order.created_by == client.user
+    # edit: only the changed field is passed on, with the reason
+    client.post(reverse("planning:order_edit", args=[order.pk]), {
+        "item": top.code, "quantity": "15", "due": "2030-03-01T17:00", "priority": 3,
+        "customer": "ACME", "sales_order_ref": "SO-77", "notes": "rush",
+        "reason": "customer wants more"})
+    order.refresh_from_db()
+    assert order.quantity == 15
+    assert AuditEntry.objects.get(object_id=str(order.pk), action="update").reason == \
+        "customer wants more"
+    # explode without JavaScript: POST + redirect + message
+    response = client.post(reverse("planning:order_action", args=[order.pk, "explode"]),
+                           follow=True)
+    assert "Exploded into 2 work orders" in response.content.decode()
+    order.refresh_from_db()
+    assert order.status == ProductionOrder.Status.PLANNED
+    history = response.content.decode().split('data-testid="history"')[1]
+    assert "draft</span> → <span class=\"after\">planned" in history
+    assert "Work orders" in history and "→ <span class=\"after\">2<" in history
+    # release one work order with htmx: the refreshed order body comes back
+    child = order.work_orders.get(level=1)
+    response = client.post(reverse("planning:order_action", args=[order.pk, "release_selected"]),
+                           {"work_orders": [child.pk]}, HTTP_HX_REQUEST="true",
+                           HTTP_HX_TARGET="order-body")
+    html = response.content.decode()
+    assert html.lstrip().startswith('<div id="order-body"') and "Released 1 work orders" in html
+    child.refresh_from_db()
+    assert child.status == WorkOrder.Status.RELEASED
+    # the order can no longer be exploded again; its edit page sends you back
+    assert 'data-testid="explode"' not in html
+    # hold needs a reason: htmx prompt answer in the HX-Prompt header
+    url = reverse("planning:work_order_action", args=[child.pk, "hold"])
+    refused = client.post(url, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="order-body")
+    assert "Say why." in refused.content.decode()
+    client.post(url, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="order-body",
+                HTTP_HX_PROMPT="material missing")
+    child.refresh_from_db()
+    assert child.status == WorkOrder.Status.ON_HOLD
+    assert set(child.tasks.values_list("status", flat=True)) == {Task.Status.ON_HOLD}
+    page = client.get(reverse("planning:work_order_detail", args=[child.pk])).content.decode()
+    assert "material missing" in page and 'data-action="resume"' in page
+    # resume from the work order page without JavaScript: confirm page, then POST
+    resume = reverse("planning:work_order_action", args=[child.pk, "resume"])
+    assert 'name="reason"' in client.get(resume).content.decode()
+    response = client.post(resume, {"reason": "material arrived"})
+    assert response.status_code == 302
+    child.refresh_from_db()
+    assert child.status == WorkOrder.Status.RELEASED
+
+
+def test_release_all_lists_refusals_with_reasons(client_as):
+    top, made, wc = make_product(2)
+    client = client_as("planner")
+    client.post(reverse("planning:order_add"), {"item": top.code, "quantity": "3",
+                                                "due": "2030-03-01T17:00", "priority": 1})
+    order = ProductionOrder.objects.get(item=top)
+    client.post(reverse("planning:order_action", args=[order.pk, "explode"]))
+    WorkCenter.objects.filter(pk=wc.pk).update(active=False)
+    response = client.post(reverse("planning:order_action", args=[order.pk, "release"]),
+                           HTTP_HX_REQUEST="true", HTTP_HX_TARGET="order-body")
+    html = response.content.decode()
+    assert 'data-testid="refusals"' in html and f"work center {wc.code}" in html
+    assert html.count("<li><a href") >= 2
+    # without JavaScript the refusals come as messages after the redirect
+    response = client.post(reverse("planning:order_action", args=[order.pk, "release"]),
+                           follow=True)
+    assert "not released" in response.content.decode()
+
+
+def test_order_edit_refused_once_released(client_as):
+    order = ProductionOrder.objects.create(number="PO-R", item=routed_item(), quantity=1,
+                                           due="2030-01-01T00:00:00Z",
+                                           status=ProductionOrder.Status.RELEASED)
+    client = client_as("planner")
+    response = client.get(reverse("planning:order_edit", args=[order.pk]), follow=True)
+    assert "can no longer be edited" in response.content.decode()
+
+
+def test_order_list_filters_and_search(client_as):
+    item = routed_item(code="FLT")
+    for n, (customer, status, prio) in enumerate([("Alpha", "draft", 1), ("Beta", "released", 3),
+                                                  ("Alpha", "completed", 2)]):
+        ProductionOrder.objects.create(number=f"PO-F{n}", item=item, quantity=1,
+                                       due=f"2030-01-0{n + 1}T08:00:00Z", customer=customer,
+                                       status=status, priority=prio, sales_order_ref=f"SO-{n}")
+    client = client_as("planner")
+
+    def numbers(**params):
+        table = client.get(reverse("planning:order_list"), params).context["table"]
+        return sorted(row.record.number for row in table.rows)
+
+    assert numbers(status="open") == ["PO-F0", "PO-F1"]
+    assert numbers(customer="alp") == ["PO-F0", "PO-F2"]
+    assert numbers(priority=3) == ["PO-F1"]
+    assert numbers(q="SO-2") == ["PO-F2"]
+    assert numbers(due_after="2030-01-02", due_before="2030-01-02") == ["PO-F1"]
+
+
+def test_work_order_page_links_its_traveler_and_family(client_as, plant):
+    parent = plant["wo"]
+    child = WorkOrderFactory(production_order=parent.production_order, parent=parent, level=1)
+    page = client_as("planner").get(reverse("planning:work_order_detail", args=[parent.pk]))
+    html = page.content.decode()
+    assert reverse("planning:work_order_detail", args=[child.pk]) in html
+    assert reverse("planning:traveler", args=[parent.pk]) in html
+    assert plant["wc"].code in html
+
+
+def test_navigation_names_still_resolve(client_as):
+    nav = client_as("planner").get(reverse("home")).context["nav_items"]
+    urls = {item["url"] for item in nav}
+    assert {reverse("planning:order_list"), reverse("planning:item_list"),
+            reverse("planning:work_center_list")} <= urls
+
+
+def test_item_create_with_routing_and_new_order_link(client_as):
+    client = client_as("planner")
+    response = client.post(reverse("planning:item_add"), {
+        "code": "NEW-1", "name": "新品", "name_en": "New", "kind": "make", "uom": "pcs",
+        "discrete": "on", "active": "on"})
+    item = Item.objects.get(code="NEW-1")
+    assert response["Location"] == reverse("planning:item_detail", args=[item.pk])
+    client.post(reverse("planning:routing_add", args=[item.pk]), {"version": "1",
+                                                                  "active": "on"})
+    routing = item.routings.get()
+    wc = WorkCenterFactory()
+    client.post(reverse("planning:routing_step_add", args=[routing.pk]), {
+        "seq": 10, "name": "装配", "work_center": wc.pk, "setup_minutes": "5",
+        "run_minutes_per_unit": "0.5", "is_qc_checkpoint": "on", "inspection_plan_code": "IP",
+        "wait_for_qc": "on"})
+    assert routing.steps.get().wait_for_qc
+    page = client.get(reverse("planning:item_detail", args=[item.pk])).content.decode()
+    assert f"{reverse('planning:order_add')}?item=NEW-1" in page
+    form = client.get(reverse("planning:order_add"), {"item": "NEW-1"}).content.decode()
+    assert 'value="NEW-1"' in form
+
+
+def test_new_child_record_starts_from_the_parent_page(client_as):
+    RoutingFactory()
+    wc = WorkCenterFactory()
+    form = client_as("planner").get(reverse("planning:equipment_add"),
+                                    {"work_center": wc.pk}).context["form"]
+    assert str(form["work_center"].value()) == str(wc.pk)
+
+
+# --- In a real browser ----------------------------------------------------------------------
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_planner_builds_a_product_and_plans_it_in_the_browser(asgi_server, page, make_user):
+    from tests.conftest import browser_login, screenshot
+    from tests.factories import PASSWORD
+
+    wc = WorkCenterFactory(code="WC-ASM")
+    sub = routed_item(code="SUB-1", name="子组件", name_en="Sub-assembly", work_center=wc)
+    BOMLineFactory(bom=BOMVersionFactory(item=sub),
+                   child=ItemFactory(code="BOLT-1", kind=Item.Kind.BUY), quantity_per=3)
+    ItemFactory(code="PLATE-1", kind=Item.Kind.BUY, name_en="Plate")
+    user = make_user("planner", username="browser-planner")
+    browser_login(page, asgi_server, user.username, PASSWORD)
+    url = asgi_server.url
+
+    # 1. a new item
+    page.goto(url + reverse("planning:item_list"))
+    page.get_by_test_id("add").click()
+    page.fill("#id_code", "FG-100")
+    page.fill("#id_name", "成品100")
+    page.fill("#id_name_en", "Finished good 100")
+    page.select_option("#id_kind", "make")
+    page.get_by_test_id("save").click()
+    page.wait_for_url(re.compile(r".*/planning/items/\d+/$"))
+    item_url = page.url
+
+    # 2. its BOM: a version and two lines
+    page.get_by_test_id("add-bom").click()
+    page.fill("#id_version", "A")
+    page.get_by_test_id("save").click()
+    page.wait_for_url(item_url)
+    page.get_by_role("link", name="vA").click()
+    for code, qty, scrap in (("SUB-1", "2", "5"), ("PLATE-1", "4", "0")):
+        page.get_by_test_id("add-line").click()
+        page.fill("#id_child", code)
+        page.fill("#id_quantity_per", qty)
+        page.fill("#id_scrap_pct", scrap)
+        page.get_by_test_id("save").click()
+        page.wait_for_url("**/planning/boms/*/")
+    assert page.get_by_test_id("bom-lines").locator("tbody tr").count() == 2
+    screenshot(page, "planning-bom-version")
+
+    # 3. a routing with one step, so that it can be ordered
+    page.goto(item_url)
+    page.get_by_test_id("add-routing").click()
+    page.get_by_test_id("save").click()
+    page.wait_for_url(item_url)
+    page.get_by_role("link", name="Routing v1").click()
+    page.get_by_test_id("add-step").click()
+    page.fill("#id_name", "总装")
+    page.select_option("#id_work_center", str(wc.pk))
+    page.fill("#id_run_minutes_per_unit", "2.5")
+    page.get_by_test_id("save").click()
+    page.wait_for_url("**/planning/routings/*/")
+
+    # 4. the BOM tree: the sub-assembly's own parts show when its level is expanded
+    page.goto(item_url)
+    page.get_by_test_id("bom-tree").click()
+    page.wait_for_url("**/bom-tree/")
+    tree = page.get_by_test_id("bom-tree")
+    bolt = tree.locator('[data-item="BOLT-1"]')
+    assert tree.locator('[data-item="SUB-1"]').is_visible() and not bolt.is_visible()
+    tree.locator('summary[data-item="SUB-1"]').click()
+    bolt.wait_for(state="visible")
+    # a new top quantity re-renders only the tree (htmx) with rolled-up quantities
+    page.fill('[data-testid="tree-qty"]', "10")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**qty=10**")
+    sub_row = page.locator('summary[data-item="SUB-1"]')
+    assert "21" in sub_row.inner_text()  # 10 × 2 × 1.05
+    page.get_by_role("button", name="Expand all").first.click()
+    bolt.wait_for(state="visible")
+    assert "63" in page.locator('[data-item="BOLT-1"]').inner_text()  # 21 × 3
+    screenshot(page, "planning-bom-tree")
+
+    # 5. a production order for it, exploded and released with htmx
+    page.goto(item_url)
+    page.get_by_role("link", name="New production order").click()
+    assert page.input_value("#id_item") == "FG-100"
+    page.fill("#id_quantity", "10")
+    page.fill("#id_customer", "ACME")
+    page.fill("#id_sales_order_ref", "SO-2026-001")
+    page.select_option("#id_priority", "2")
+    page.get_by_test_id("save").click()
+    page.wait_for_url(re.compile(r".*/planning/orders/\d+/$"))
+    page.get_by_test_id("explode").click()
+    page.locator("tr.wo-row").nth(1).wait_for()
+    assert page.locator("tr.wo-row").count() == 2
+    assert page.get_by_test_id("order-status").inner_text() == "planned"
+    page.get_by_test_id("release-all").click()
+    page.locator('[data-testid="order-status"]', has_text="released").wait_for()
+    assert "Released 2 work orders" in page.get_by_test_id("feedback").inner_text()
+    # hold one work order: the reason comes from the prompt
+    page.once("dialog", lambda dialog: dialog.accept("waiting for plates"))
+    page.locator("tr.wo-row").first.locator('[data-action="hold"]').click()
+    page.locator("tr.wo-row").first.locator(".status-on_hold").wait_for()
+    screenshot(page, "planning-order-detail")
+    order = ProductionOrder.objects.get(sales_order_ref="SO-2026-001")
+    assert order.item.code == "FG-100" and order.priority == 2
+    assert order.work_orders.filter(status=WorkOrder.Status.ON_HOLD).count() == 1

@@ -1,0 +1,465 @@
+"""The station terminal through the Django test client: scan, report, refusals, tokens,
+the dispatch list's order and query count, permissions."""
+
+import datetime
+import time
+import uuid
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from execution import selectors
+from execution.models import (
+    DowntimeEvent,
+    DowntimeReason,
+    MaterialConsumption,
+    ScanRefusal,
+    TaskActivity,
+    WorkReport,
+)
+from execution.views import terminal
+from planning.models import Equipment, MaterialRequirement, Task, WorkOrder
+from planning.services.orders import work_order_hold
+from planning.travelers import payload_for_task, payload_for_work_order
+from tests.factories import WorkCenterFactory
+from tests.factories_execution import released_order, scrap_reason
+
+pytestmark = pytest.mark.django_db
+
+HX = {"HTTP_HX_REQUEST": "true", "HTTP_ACCEPT_LANGUAGE": "en"}
+
+
+def tok():
+    return str(uuid.uuid4())
+
+
+class Terminal:
+    """One tablet at one station, driven like the page does (htmx POSTs)."""
+
+    def __init__(self, client, wc):
+        self.client, self.wc = client, wc
+
+    def url(self, name, *args):
+        return reverse(f"execution:{name}", args=[self.wc.code, *args])
+
+    def post(self, name, data, *args, htmx=True):
+        headers = HX if htmx else {"HTTP_ACCEPT_LANGUAGE": "en"}
+        return self.client.post(self.url(name, *args), data, **headers)
+
+    def scan(self, code):
+        return self.post("station_scan", {"code": code})
+
+    def act(self, action, task, token=None):
+        return self.post("station_task_action", {"task": task.pk, "client_token": token or tok()},
+                         action)
+
+    def report(self, task, token=None, **data):
+        return self.post("station_report", {"task": task.pk, "client_token": token or tok(),
+                                            **data})
+
+    def page(self, name="station"):
+        return self.client.get(self.url(name), HTTP_ACCEPT_LANGUAGE="en")
+
+
+@pytest.fixture
+def tablet(client, make_user):
+    """The tablet's account: an operator login without a badge of its own."""
+    user = make_user("operator", badge_code=None)
+    client.force_login(user)
+    return user
+
+
+@pytest.fixture
+def worker(make_user):
+    return make_user("operator", badge_code="B-WORK-1", display_name="王师傅")
+
+
+@pytest.fixture
+def line():
+    wo, tasks, wc = released_order(steps=2, qty="10")
+    return wo, tasks, wc
+
+
+def html(response) -> str:
+    return response.content.decode()
+
+
+def test_badge_then_task_then_report_then_complete(client, tablet, worker):
+    wo, (t1,), wc = released_order(steps=1, qty="10")
+    term = Terminal(client, wc)
+    assert term.page().status_code == 200
+    r = term.scan("B-WORK-1")
+    assert r.status_code == 200 and "王师傅" in html(r) and "signed in" in html(r)
+    r = term.scan(payload_for_task(t1))
+    assert r.status_code == 200 and f"Task {t1} selected" in html(r)
+    assert r["HX-Trigger"] == "station-changed"
+    assert 'data-testid="task-start"' in html(r)
+    r = term.act("start", t1)
+    assert r.status_code == 200 and "Started" in html(r)
+    reason = scrap_reason()
+    r = term.report(t1, good="7", scrap="1", scrap_reason=reason.pk)
+    assert r.status_code == 200 and "good 7, scrap 1" in html(r) and "remaining 2 of 10" in html(r)
+    r = term.act("complete", t1)
+    assert r.status_code == 200 and "awaits acceptance" in html(r)
+    t1.refresh_from_db()
+    wo.refresh_from_db()
+    assert (t1.status, t1.qty_good, t1.qty_scrap) == ("done", 7, 1)
+    assert wo.status == WorkOrder.Status.AWAITING_ACCEPTANCE
+    report = WorkReport.objects.get()
+    # attributed to the badge, not to the tablet's login
+    assert report.operator == worker and report.scrap_reason == reason
+    assert set(TaskActivity.objects.values_list("operator", flat=True)) == {worker.pk}
+    assert not ScanRefusal.objects.exists()
+
+
+def test_signed_in_account_with_badge_is_the_operator_until_a_badge_is_scanned(
+        client_as, worker):
+    client = client_as("workshop_lead", badge_code="B-LEAD")
+    _wo, (t1, _t2), wc = released_order(steps=2)
+    term = Terminal(client, wc)
+    r = term.page()
+    assert "signed-in account" in html(r)
+    term.report(t1, good="1")
+    assert WorkReport.objects.get().operator == client.user
+    term.scan("B-WORK-1")
+    r = term.post("station_operator_clear", {})
+    assert "Operator signed off" in html(r) and "signed-in account" in html(r)
+
+
+def test_badge_expires_after_the_shift(client, tablet, worker, monkeypatch):
+    _wo, (t1, _t2), wc = released_order(steps=2)
+    term = Terminal(client, wc)
+    term.scan("B-WORK-1")
+    later = time.time() + (terminal.OPERATOR_HOURS + 1) * 3600
+    monkeypatch.setattr(terminal, "_clock", lambda: later)
+    r = term.report(t1, good="1")
+    assert r.status_code == 422 and "Scan your badge first" in html(r)
+
+
+def test_switching_operator_by_scanning_another_badge(client, tablet, worker, make_user):
+    make_user("operator", badge_code="B-WORK-2", display_name="李师傅")
+    _wo, _tasks, wc = released_order(steps=1)
+    term = Terminal(client, wc)
+    term.scan("B-WORK-1")
+    r = term.scan("B-WORK-2")
+    assert "switched from 王师傅 to 李师傅" in html(r)
+
+
+def test_work_order_code_and_typed_number_select_the_step_here(client, tablet, worker):
+    wo, (t1, t2), wc = released_order(steps=2)
+    term = Terminal(client, wc)
+    term.scan("B-WORK-1")
+    r = term.scan(payload_for_work_order(wo))
+    assert f"Task {t1} selected" in html(r)
+    term.report(t1, good="10")  # done: the next open step here is step 2
+    r = term.scan(wo.number.lower())
+    assert f"Task {t2} selected" in html(r)
+    r = term.scan(f"{wo.number}/{t2.seq}")
+    assert f"Task {t2} selected" in html(r)
+
+
+def _snapshot():
+    return (WorkReport.objects.count(), TaskActivity.objects.count(),
+            MaterialConsumption.objects.count(),
+            list(Task.objects.order_by("pk").values_list("status", "qty_good", "qty_scrap")))
+
+
+REFUSALS = {
+    "unknown badge": (lambda ctx: ctx.term.scan("B-NOBODY"), "Unknown badge or code"),
+    "malformed traveler code": (lambda ctx: ctx.term.scan("MES:T:123"),
+                                "is not a traveler code"),
+    "forged traveler code": (lambda ctx: ctx.term.scan("MES:T:" + "A" * 22),
+                             "no task has this code"),
+    "task of another station": (lambda ctx: ctx.term.scan(payload_for_task(ctx.foreign)),
+                                "not to this station"),
+    "not released": (lambda ctx: ctx.term.scan(payload_for_task(ctx.planned)),
+                     "has not been released"),
+    "on hold": (lambda ctx: ctx.term.scan(payload_for_task(ctx.held)), "is on hold"),
+    "done": (lambda ctx: ctx.term.scan(payload_for_task(ctx.done)), "is already done"),
+    "too much quantity": (lambda ctx: ctx.term.report(ctx.t1, good="11"), "is too many"),
+    "malformed quantity": (lambda ctx: ctx.term.report(ctx.t1, good="abc"),
+                           "Good: “abc” is not a number"),
+    "oversized quantity": (lambda ctx: ctx.term.report(ctx.t1, good="99999999999"),
+                           "Good: 99999999999 is too large"),
+    "overlong quantity": (lambda ctx: ctx.term.report(ctx.t1, good="1" * 30),
+                          "Good: Ensure this value has at most 20 characters"),
+    "fraction of whole units": (lambda ctx: ctx.term.report(ctx.t1, good="1.5"),
+                                "Whole units only"),
+    "scrap without reason": (lambda ctx: ctx.term.report(ctx.t1, scrap="1"),
+                             "Scrap reason: Pick the scrap reason"),
+    "report on a task of another station": (lambda ctx: ctx.term.report(ctx.foreign, good="1"),
+                                            "not to this station"),
+    "pause a task not started": (lambda ctx: ctx.term.act("pause", ctx.t1),
+                                 "cannot pause it"),
+    "complete with nothing reported": (lambda ctx: ctx.term.act("complete", ctx.t1),
+                                       "Report the quantity before completing"),
+    "unknown task id": (lambda ctx: ctx.term.post("station_report", {
+        "task": 10**9, "client_token": tok(), "good": "1"}), "Unknown task"),
+    "missing token": (lambda ctx: ctx.term.post("station_report", {"task": ctx.t1.pk,
+                                                                   "good": "1"}),
+                      "no valid token"),
+}
+
+
+class Ctx:
+    pass
+
+
+@pytest.fixture
+def refusal_ctx(client, tablet, worker, make_user):
+    ctx = Ctx()
+    planner = make_user("planner")
+    _wo, (t1, _t2), wc = released_order(steps=2, qty="10", planner=planner)
+    ctx.t1, ctx.wc, ctx.term = t1, wc, Terminal(client, wc)
+    _o, (ctx.foreign,), _owc = released_order(steps=1, planner=planner)
+    held_wo, (ctx.held,), _ = released_order(steps=1, planner=planner, work_center=wc)
+    work_order_hold(actor=planner, work_order=held_wo, reason="no material")
+    _d, (ctx.done,), _ = released_order(steps=1, planner=planner, work_center=wc)
+    Task.objects.filter(pk=ctx.done.pk).update(status=Task.Status.DONE)
+    _p, (ctx.planned,), _ = released_order(steps=1, planner=planner, work_center=wc)
+    Task.objects.filter(pk=ctx.planned.pk).update(status=Task.Status.PLANNED)
+    ctx.term.scan("B-WORK-1")
+    ctx.worker = worker
+    return ctx
+
+
+@pytest.mark.parametrize("case", list(REFUSALS))
+def test_each_refusal_is_shown_logged_and_records_nothing(refusal_ctx, case):
+    do, message = REFUSALS[case]
+    before = _snapshot()
+    response = do(refusal_ctx)
+    assert response.status_code == 422
+    assert message in html(response)
+    assert 'st-status-bad' in html(response) and 'role="alert"' in html(response)
+    assert _snapshot() == before
+    refusal = ScanRefusal.objects.get()
+    assert refusal.work_center == refusal_ctx.wc and refusal.operator == refusal_ctx.worker
+    assert message.split(":")[-1].strip()[:15] in refusal.reason
+    assert "HX-Trigger" not in response
+
+
+def test_no_operator_identified_is_refused(client, tablet):
+    _wo, (t1, _t2), wc = released_order(steps=2)
+    term = Terminal(client, wc)
+    r = term.scan(payload_for_task(t1))  # selecting a task needs no badge...
+    assert r.status_code == 200 and "Now scan your badge" in html(r)
+    r = term.act("start", t1)  # ...doing something does
+    assert r.status_code == 422 and "Scan your badge first" in html(r)
+    assert not TaskActivity.objects.exists()
+    assert ScanRefusal.objects.get().operator is None
+
+
+def test_empty_scan_is_not_logged(client, tablet):
+    _wo, _tasks, wc = released_order(steps=1)
+    r = Terminal(client, wc).scan("   ")
+    assert r.status_code == 422 and "Nothing was scanned" in html(r)
+    assert not ScanRefusal.objects.exists()
+
+
+def test_plain_post_without_htmx_renders_the_whole_page(client, tablet, worker):
+    _wo, (t1,), wc = released_order(steps=1)
+    term = Terminal(client, wc)
+    r = term.post("station_scan", {"code": "B-NOBODY"}, htmx=False)
+    assert r.status_code == 422 and "<html" in html(r) and "Unknown badge" in html(r)
+
+
+def test_same_token_counts_once(client, tablet, worker):
+    _wo, (t1, _t2), wc = released_order(steps=2, qty="10")
+    term = Terminal(client, wc)
+    term.scan("B-WORK-1")
+    token = tok()
+    first = term.report(t1, token=token, good="3")
+    again = term.report(t1, token=token, good="3")
+    assert first.status_code == again.status_code == 200
+    assert "Already recorded" in html(again)
+    t1.refresh_from_db()
+    assert t1.qty_good == 3 and WorkReport.objects.count() == 1
+    start = tok()
+    term.act("pause", t1, token=start)
+    r = term.act("pause", t1, token=start)
+    assert "Already recorded" in html(r)
+    assert TaskActivity.objects.filter(kind="pause").count() == 1
+
+
+def test_equipment_state_and_material_issue(client, tablet, worker):
+    wo, (t1, _t2), wc = released_order(steps=2)
+    eq = Equipment.objects.create(code="LATHE-1", name="车床1", work_center=wc)
+    other = Equipment.objects.create(code="MILL-9", name="铣床", work_center=WorkCenterFactory())
+    reason = DowntimeReason.objects.create(code="BRK", name="故障", name_en="Breakdown")
+    term = Terminal(client, wc)
+    term.scan("B-WORK-1")
+    r = term.post("station_equipment_state", {"equipment": eq.pk, "state": "down",
+                                              "client_token": tok()})
+    assert r.status_code == 422 and "Reason: Say why the equipment is down" in html(r)
+    assert 'id="equipment-panel"' in html(r) and "hx-swap-oob" in html(r)
+    r = term.post("station_equipment_state", {"equipment": other.pk, "state": "running",
+                                              "client_token": tok()})
+    assert r.status_code == 422 and "not at this station" in html(r)
+    r = term.post("station_equipment_state", {"equipment": eq.pk, "state": "down",
+                                              "reason": reason.pk, "client_token": tok()})
+    assert r.status_code == 200 and "LATHE-1: down" in html(r)
+    stop = DowntimeEvent.objects.get()
+    assert stop.end is None and stop.reported_by == worker
+    assert ScanRefusal.objects.filter(action="equipment").count() == 2
+
+    component = MaterialRequirement.objects.filter(work_order=wo).first().item
+    data = {"task": t1.pk, "item_code": component.code, "lot_code": "LOT-77", "quantity": "5",
+            "client_token": tok()}
+    r = term.post("station_material", data)
+    assert r.status_code == 200 and "Issued lot LOT-77" in html(r)
+    assert term.post("station_material", data).status_code == 200  # same token: once
+    assert MaterialConsumption.objects.get().operator == worker
+    r = term.post("station_material", {**data, "item_code": "NOPE", "client_token": tok()})
+    assert r.status_code == 422 and "Component: Unknown component" in html(r)
+    assert 'value="NOPE"' in html(r)  # what was typed stays, to be corrected
+
+
+# --- The dispatch list ------------------------------------------------------------------------
+def _plan(task, start=None, hours=1, priority=None, due=None):
+    end = start + datetime.timedelta(hours=hours) if start else None
+    Task.objects.filter(pk=task.pk).update(planned_start=start, planned_end=end)
+    changes = {k: v for k, v in (("priority", priority), ("due", due)) if v is not None}
+    if changes:
+        WorkOrder.objects.filter(pk=task.work_order_id).update(**changes)
+
+
+def test_dispatch_list_order_groups_and_lateness(client, tablet, worker, make_user):
+    planner = make_user("planner")
+    now = timezone.now()
+    wc = WorkCenterFactory()
+    (_a, (a,), _), (_b, (b,), _), (_c, (c,), _), (_d, (d,), _), (_e, (e,), _) = [
+        released_order(steps=1, planner=planner, work_center=wc) for _ in range(5)]
+    _plan(a, now + datetime.timedelta(hours=5))
+    _plan(b, now - datetime.timedelta(minutes=30))  # start passed, not started: late start
+    _plan(c, None, priority=3)                       # unscheduled: last, by priority
+    _plan(d, None, priority=1)
+    _plan(e, now + datetime.timedelta(hours=5), priority=3)  # same start as a: urgent first
+    running_wo, (running,), _ = released_order(steps=1, planner=planner, work_center=wc)
+    _plan(running, now - datetime.timedelta(hours=3), hours=1)  # planned end passed
+    held_wo, (held,), _ = released_order(steps=1, planner=planner, work_center=wc)
+    _plan(held, now - datetime.timedelta(hours=1))
+    term = Terminal(client, wc)
+    term.scan("B-WORK-1")
+    term.act("start", running)
+    work_order_hold(actor=planner, work_order=held_wo, reason="quality stop")
+
+    dispatch = selectors.dispatch_list(wc)
+    assert [r.task.pk for r in dispatch.current] == [running.pk]
+    assert [r.task.pk for r in dispatch.next] == [b.pk]
+    assert [r.task.pk for r in dispatch.later] == [held.pk, e.pk, a.pk, c.pk, d.pk]
+    late = {r.task.pk: r.late for r in dispatch.current + dispatch.next + dispatch.later}
+    assert late[running.pk] == "end" and late[b.pk] == "start" and late[a.pk] == ""
+    assert next(r for r in dispatch.later if r.task.pk == held.pk).on_hold
+
+    r = client.get(term.url("station_dispatch"), HTTP_ACCEPT_LANGUAGE="en")
+    page = html(r)
+    order = [int(x.split('"')[0]) for x in page.split('data-task="')[1:]]
+    assert order == [running.pk, b.pk, held.pk, e.pk, a.pk, c.pk, d.pk]
+    assert "late: planned end passed" in page and "late start" in page and "on hold" in page
+
+
+def _count(fn) -> int:
+    with CaptureQueriesContext(connection) as ctx:
+        fn()
+    return len(ctx.captured_queries)
+
+
+def test_dispatch_list_costs_a_fixed_number_of_queries(client, tablet, worker, make_user,
+                                                      django_assert_num_queries):
+    planner = make_user("planner")
+    wc = WorkCenterFactory()
+    _wo, (first, _t2), _ = released_order(steps=2, planner=planner, work_center=wc)
+    term = Terminal(client, wc)
+    term.scan("B-WORK-1")
+    term.scan(payload_for_task(first))  # the page then also shows the selected task
+    small = {
+        "selector": _count(lambda: selectors.dispatch_list(wc)),
+        "partial": _count(lambda: client.get(term.url("station_dispatch"))),
+        "page": _count(lambda: client.get(term.url("station"))),
+    }
+    for _ in range(6):
+        released_order(steps=3, planner=planner, work_center=wc)
+    assert selectors.dispatch_list(wc).count == 20
+    with django_assert_num_queries(1):
+        selectors.dispatch_list(wc)
+    big = {
+        "selector": _count(lambda: selectors.dispatch_list(wc)),
+        "partial": _count(lambda: client.get(term.url("station_dispatch"))),
+        "page": _count(lambda: client.get(term.url("station"))),
+    }
+    assert big == small
+
+
+def test_alert_badge_hook(client, tablet):
+    _wo, (t1,), wc = released_order(steps=1)
+    provider = lambda ids: {t1.pk: [{"label": "Lagging 2h", "severity": "critical"}]}  # noqa: E731
+    selectors.register_alert_badges(provider)
+    try:
+        page = html(client.get(reverse("execution:station_dispatch", args=[wc.code])))
+    finally:
+        selectors._alert_badge_providers.remove(provider)
+    assert "Lagging 2h" in page and "pill-alert-critical" in page
+
+
+# --- Pages and permissions --------------------------------------------------------------------
+def test_station_list_groups_by_workshop_and_line(client_as):
+    _wo, _tasks, wc = released_order(steps=2)
+    client = client_as("operator")
+    page = html(client.get(reverse("execution:station_list")))
+    assert wc.code in page and wc.line.workshop.code in page and wc.line.code in page
+    assert reverse("execution:station", args=[wc.code]) in page
+
+
+@pytest.mark.parametrize(("role", "url_name", "status"), [
+    ("planner", "execution:station", 403),
+    ("qc_inspector", "execution:station", 403),
+    ("operator", "execution:station", 200),
+    ("workshop_lead", "execution:station", 200),
+    ("admin", "execution:station", 200),
+    ("planner", "execution:station_list", 200),
+    ("operator", "execution:refusal_list", 403),
+    ("workshop_lead", "execution:refusal_list", 200),
+    ("manager", "execution:refusal_list", 200),
+])
+def test_permissions(client_as, role, url_name, status):
+    _wo, _tasks, wc = released_order(steps=1)
+    args = [wc.code] if url_name == "execution:station" else []
+    assert client_as(role).get(reverse(url_name, args=args)).status_code == status
+
+
+def test_actions_need_report_work(client_as):
+    _wo, (t1,), wc = released_order(steps=1)
+    client = client_as("planner")
+    r = client.post(reverse("execution:station_report", args=[wc.code]),
+                    {"task": t1.pk, "good": "1", "client_token": tok()})
+    assert r.status_code == 403 and not WorkReport.objects.exists()
+
+
+def test_unknown_station_is_404(client_as):
+    assert client_as("operator").get(
+        reverse("execution:station", args=["NOPE"])).status_code == 404
+
+
+def test_refused_scans_page_lists_and_exports(client, tablet, worker, client_as):
+    _wo, _tasks, wc = released_order(steps=1)
+    Terminal(client, wc).scan("B-NOBODY-42")
+    lead = client_as("workshop_lead")
+    page = html(lead.get(reverse("execution:refusal_list"), HTTP_ACCEPT_LANGUAGE="en"))
+    assert "B-NOBODY-42" in page and wc.code in page
+    csv = lead.get(reverse("execution:refusal_list") + "?export=csv")
+    assert csv.status_code == 200 and "B-NOBODY-42" in csv.content.decode("utf-8-sig")
+
+
+def test_quantity_rows_show_input_from_previous_step(client, tablet, worker):
+    _wo, (t1, t2), wc = released_order(steps=2, qty="10")
+    term = Terminal(client, wc)
+    term.scan("B-WORK-1")
+    term.report(t1, good="6", scrap="1", scrap_reason=scrap_reason().pk)
+    rows = {r.task.pk: r for r in selectors.dispatch_list(wc).current
+            + selectors.dispatch_list(wc).next + selectors.dispatch_list(wc).later}
+    assert rows[t1.pk].remaining == Decimal(3)
+    assert rows[t2.pk].input_qty == Decimal(6) and rows[t2.pk].remaining == Decimal(6)
