@@ -256,6 +256,9 @@ MES_ENFORCE_OPERATOR_ASSIGNMENT = env_bool("MES_ENFORCE_OPERATOR_ASSIGNMENT", Tr
 MES_FROZEN_MINUTES = int(os.environ.get("MES_FROZEN_MINUTES", "120"))
 MES_SCHEDULER_WORKERS = int(os.environ.get("MES_SCHEDULER_WORKERS", "2"))
 
+# The benchmark's baseline view (a bare one-row insert): only when benchmarking.
+MES_BENCH_VIEWS = env_bool("MES_BENCH_VIEWS", False)
+
 # --- REST API ---------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

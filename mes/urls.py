@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
@@ -25,4 +26,8 @@ urlpatterns = [
     path("quality/", include("quality.urls")),
     path("alerts/", include("alerts.urls")),
     path("dashboards/", include("dashboards.urls")),
+    path("api/", include("mes.api.urls")),
 ]
+
+if settings.MES_BENCH_VIEWS:
+    urlpatterns.append(path("bench/insert/", views.bench_insert, name="bench_insert"))

@@ -10,7 +10,7 @@ from django.views.decorators.http import require_GET, require_POST
 from mes import selectors, services
 from mes.filtersets import AuditEntryFilterSet, UserFilterSet
 from mes.generic import ObjectListView
-from mes.models import AuditEntry, User
+from mes.models import AuditEntry, Event, User
 from mes.roles import ROLE_LABELS
 from mes.stream import event_stream, parse_topics
 from mes.tables import AuditEntryTable, UserTable
@@ -106,3 +106,10 @@ class UserListView(ObjectListView):
 @require_GET
 def whoami(request):
     return JsonResponse({"username": request.user.username, "roles": request.user.role_names})
+
+
+@require_POST
+def bench_insert(request):
+    """Benchmark baseline only (MES_BENCH_VIEWS=1): a bare view that inserts one row."""
+    Event.objects.create(topic="bench", kind="bench.insert")
+    return HttpResponse("ok", content_type="text/plain")

@@ -1,0 +1,207 @@
+"""Scan report POST under 16 concurrent clients, served as in production (uvicorn workers on
+PostgreSQL), beside a bare Django view that inserts one row, measured in the same run."""
+
+import http.client
+import os
+import re
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+import uuid
+from decimal import Decimal
+from pathlib import Path
+
+from tests.benchmarks.django_bench import BENCH_DB, median, setup_django
+
+ROOT = Path(__file__).resolve().parents[2]
+CLIENTS = 16
+SECONDS = float(os.environ.get("BENCH_REPORT_SECONDS", "12"))
+WEB_WORKERS = os.environ.get("BENCH_WEB_WORKERS", "2")
+PASSWORD = "bench-pass-123"
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Client:
+    """One keep-alive HTTP connection with a logged-in session."""
+
+    def __init__(self, port, username):
+        self.port = port
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        self.cookies = {}
+        self.login(username)
+
+    def _cookie_header(self):
+        return "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+
+    def request(self, method, path, body=None, headers=None):
+        headers = dict(headers or {})
+        headers["Cookie"] = self._cookie_header()
+        if body is not None:
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        self.conn.request(method, path, body=body, headers=headers)
+        resp = self.conn.getresponse()
+        data = resp.read()
+        for name, value in resp.getheaders():
+            if name.lower() == "set-cookie":
+                key, val = value.split(";", 1)[0].split("=", 1)
+                self.cookies[key] = val
+        return resp.status, data
+
+    def login(self, username):
+        _status, page = self.request("GET", "/accounts/login/")
+        token = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+        body = urllib.parse.urlencode({"csrfmiddlewaretoken": token.decode(),
+                                       "username": username, "password": PASSWORD})
+        status, _ = self.request("POST", "/accounts/login/", body,
+                                 {"Referer": f"http://127.0.0.1:{self.port}/accounts/login/"})
+        assert status == 302, f"login failed for {username}: {status}"
+
+    def post(self, path, fields):
+        body = urllib.parse.urlencode(fields)
+        return self.request("POST", path, body, {
+            "X-CSRFToken": self.cookies["csrftoken"], "HX-Request": "true",
+            "Referer": f"http://127.0.0.1:{self.port}/"})
+
+
+def _load(port, users, make_request) -> tuple[list[float], int, float]:
+    clients = [Client(port, u) for u in users]
+    latencies, errors = [], [0]
+    lock = threading.Lock()
+    stop_at = time.monotonic() + SECONDS
+    barrier = threading.Barrier(len(clients))
+
+    def run(i, client):
+        mine = []
+        barrier.wait()
+        while time.monotonic() < stop_at:
+            started = time.perf_counter()
+            status, body = make_request(i, client)
+            mine.append(time.perf_counter() - started)
+            if status != 200:
+                with lock:
+                    errors[0] += 1
+                    if errors[0] < 3:
+                        print("  error", status, body[:300])
+        with lock:
+            latencies.extend(mine)
+
+    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(clients)]
+    started = time.monotonic()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return latencies, errors[0], time.monotonic() - started
+
+
+def _p(values, q):
+    values = sorted(values)
+    return values[min(len(values) - 1, int(q * len(values)))]
+
+
+def run() -> list[dict]:
+    setup_django()
+    from django.contrib.auth.models import Group
+
+    from mes.models import User
+    from mes.roles import sync_role_groups
+    from planning.services.orders import (
+        production_order_create,
+        production_order_explode,
+        production_order_release,
+    )
+    from tests.benchmarks.synthetic import tree_product, work_centers
+
+    sync_role_groups()
+    operator_group = Group.objects.get(name="operator")
+    planner = User.objects.create(username="bench-planner")
+    wcs = work_centers(4, prefix="RWC")
+    top, _ = tree_product("RP", 1, 1, 0, 0, 1, wcs)
+    users, tasks = [], []
+    for i in range(CLIENTS):
+        user = User(username=f"bench-op{i}", badge_code=f"BOP{i}")
+        user.set_password(PASSWORD)
+        user.save()
+        user.groups.add(operator_group)
+        users.append(user.username)
+        from django.utils import timezone
+
+        order = production_order_create(actor=planner, item=top,
+                                        quantity=Decimal("1000000"),
+                                        due=timezone.now() + timezone.timedelta(days=9),
+                                        number=f"RB-{i}")
+        production_order_explode(actor=planner, order=order)
+        production_order_release(actor=planner, order=order)
+        tasks.append(order.work_orders.get().tasks.get())
+    port = _free_port()
+    env = dict(os.environ, DATABASE_URL=BENCH_DB, MES_INSECURE_HTTP="1", MES_BENCH_VIEWS="1",
+               LOG_LEVEL="WARNING", MES_DB_POOL_SIZE="20")
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    server = subprocess.Popen(  # noqa: S603
+        [sys.executable, "-m", "uvicorn", "mes.asgi:application", "--host", "127.0.0.1",
+         "--port", str(port), "--workers", WEB_WORKERS, "--lifespan", "off",
+         "--no-access-log", "--log-level", "warning"], cwd=ROOT, env=env)
+    try:
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.2)
+        time.sleep(1.0)
+
+        def report(i, client):
+            task = tasks[i]
+            return client.post(f"/execution/stations/{task.work_center.code}/report/",
+                               {"task": task.pk, "good": "1", "scrap": "0",
+                                "client_token": uuid.uuid4().hex})
+
+        def bare(i, client):
+            return client.post("/bench/insert/", {})
+
+        # warm up both paths (connections, caches)
+        _load(port, users[:4], report)
+        results = {}
+        for name, fn in (("bare", bare), ("report", report), ("bare2", bare),
+                         ("report2", report)):
+            lat, errs, wall = _load(port, users, fn)
+            results[name] = (lat, errs, wall)
+            print(f"  {name}: {len(lat) / wall:.0f} req/s, p50 {_p(lat, .5) * 1000:.1f} ms, "
+                  f"p99 {_p(lat, .99) * 1000:.1f} ms, errors {errs}")
+    finally:
+        server.terminate()
+        server.wait(10)
+    rep = results["report"][0] + results["report2"][0]
+    rep_rps = median([len(results[k][0]) / results[k][2] for k in ("report", "report2")])
+    bare_rps = median([len(results[k][0]) / results[k][2] for k in ("bare", "bare2")])
+    p99 = _p(rep, 0.99) * 1000
+    errors = results["report"][1] + results["report2"][1]
+    ratio = rep_rps / bare_rps
+    from execution.models import WorkReport
+
+    recorded = WorkReport.objects.count()
+    return [{
+        "benchmark": f"Scan report POST, {CLIENTS} concurrent clients (uvicorn, "
+                     f"{WEB_WORKERS} workers, PostgreSQL)",
+        "figure": f"p99 {p99:.0f} ms, {rep_rps:.0f} req/s = {ratio:.0%} of the bare insert "
+                  f"view; {errors} errors",
+        "bar": "p99 ≤ 50 ms and ≥ 50 % of the bare view's req/s",
+        "baseline": f"bare one-row-insert Django view, same run: {bare_rps:.0f} req/s, "
+                    f"p99 {_p(results['bare'][0] + results['bare2'][0], .99) * 1000:.0f} ms",
+        "meets": p99 <= 50 and ratio >= 0.5 and errors == 0,
+        "notes": f"{recorded} reports recorded in the report runs (plus warm-up); "
+                 f"client and server share the 2 cores",
+    }]
+
+
+if __name__ == "__main__":
+    for row in run():
+        print(row)
