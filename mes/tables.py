@@ -26,7 +26,9 @@ class BaseTable(tables.Table):
 
     class Meta:
         template_name = "django_tables2/table.html"
-        attrs = {"class": "table"}
+        # Sort headers and pagers swap the table (hx-boost on #object-list); links to records
+        # in the rows are ordinary page loads.
+        attrs = {"class": "table", "tbody": {"hx-boost": "false"}}
         per_page = 50
 
 

@@ -43,7 +43,8 @@ TASK_EVENTS = ("task.start", "task.pause", "task.resume", "task.reported", "task
 # Alert kinds refresh the list's alert badges (emitted by the alerts app on the same topic).
 ALERT_EVENTS = ("alert.raised", "alert.recurred", "alert.resolved", "alert.cleared",
                 "alert.closed")
-DISPATCH_EVENTS = ("tasks.released", *TASK_EVENTS, *ALERT_EVENTS)
+DISPATCH_EVENTS = ("tasks.released", "rework.created", "schedule.changed", *TASK_EVENTS,
+                   *ALERT_EVENTS)
 EQUIPMENT_EVENTS = ("equipment.state", "downtime.started", "downtime.ended")
 
 

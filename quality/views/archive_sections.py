@@ -1,0 +1,197 @@
+"""How an archived record's plain data is shown: sections, their columns and cell formats.
+
+Shared by the archive page and its XLSX export so both show the same thing."""
+
+import datetime
+from decimal import Decimal, InvalidOperation
+
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext_lazy as _
+
+from execution.models import TaskActivity
+from mes.models import AuditEntry
+from planning.models import Task
+from quality.models import Acceptance, Inspection, Nonconformance
+
+# Keys whose values are times (ISO strings in the JSON) or quantities (decimal strings).
+TIMES = {"at", "start", "end", "work_start", "work_end", "reported_at", "inspected_at",
+         "planned_start", "planned_end", "actual_start", "actual_end", "due"}
+QUANTITIES = {"quantity", "qty_good", "qty_scrap", "qty_rework", "qty_qc_accepted", "good",
+              "scrap", "sample_size", "qty_passed", "qty_failed", "value",
+              "characteristic__lower", "characteristic__upper"}
+
+WORK_ORDER_FIELDS = (
+    ("number", _("work order")), ("production_order", _("production order")),
+    ("customer", _("customer")), ("item", _("item")), ("item_name", _("name")),
+    ("quantity", _("quantity")), ("level", _("BOM level")), ("parent", _("parent work order")),
+    ("children", _("child work orders")), ("line", _("line")),
+    ("responsible", _("responsible")), ("due", _("due")), ("actual_start", _("actual start")),
+    ("actual_end", _("actual finish")),
+)
+
+# section key -> (title, [(data key, column label)])
+SECTIONS = (
+    ("tasks", _("Tasks and quantities"), (
+        ("seq", _("step")), ("name", _("operation")), ("kind", _("kind")),
+        ("work_center__code", _("work center")), ("quantity", _("planned")),
+        ("qty_good", _("good")), ("qty_scrap", _("scrap")), ("qty_rework", _("rework")),
+        ("qty_qc_accepted", _("accepted by QC")), ("status", _("status")),
+        ("actual_start", _("actual start")), ("actual_end", _("actual finish")))),
+    ("reports", _("Work reports"), (
+        ("task_id", _("step")), ("operator__display_name", _("operator")),
+        ("operator__username", _("account")), ("work_center__code", _("work center")),
+        ("equipment__code", _("equipment")), ("good", _("good")), ("scrap", _("scrap")),
+        ("scrap_reason__code", _("scrap reason")), ("work_start", _("work start")),
+        ("work_end", _("work end")), ("reported_at", _("reported at")),
+        ("late", _("late entry")))),
+    ("operators", _("Operators"), (
+        ("name", _("operator")), ("username", _("account")), ("reports", _("reports")),
+        ("good", _("good")), ("scrap", _("scrap")))),
+    ("equipment", _("Equipment"), (
+        ("code", _("equipment")), ("reports", _("reports")), ("good", _("good")))),
+    ("activities", _("Start, pause, finish"), (
+        ("task_id", _("step")), ("kind", _("what")), ("at", _("when")),
+        ("operator__username", _("operator")))),
+    ("downtime", _("Downtime of the equipment used"), (
+        ("equipment__code", _("equipment")), ("reason__code", _("reason")),
+        ("start", _("start")), ("end", _("end")), ("planned", _("planned")))),
+    ("inspections", _("Inspections"), (
+        ("id", _("inspection")), ("origin_task__seq", _("step")), ("loop", _("loop")),
+        ("plan__code", _("plan")), ("quantity", _("lot quantity")),
+        ("sample_size", _("sample size")), ("qty_passed", _("passed")),
+        ("qty_failed", _("failed")), ("status", _("status")),
+        ("inspector__username", _("inspector")), ("inspected_at", _("inspected")),
+        ("notes", _("notes")))),
+    ("results", _("Measurements"), (
+        ("inspection_id", _("inspection")), ("characteristic__name", _("characteristic")),
+        ("value", _("measured value")), ("characteristic__lower", _("lower limit")),
+        ("characteristic__upper", _("upper limit")), ("passed", _("passed")),
+        ("photo", _("photo")))),
+    ("nonconformances", _("Nonconformance and rework"), (
+        ("number", _("number")), ("inspection_id", _("inspection")),
+        ("responsible_task__seq", _("responsible step")),
+        ("defect_code__code", _("defect code")), ("quantity", _("quantity")),
+        ("loop", _("loop")), ("disposition", _("disposition")), ("status", _("status")),
+        ("rework_task_id", _("rework task")), ("operator__username", _("operator")),
+        ("equipment__code", _("equipment")), ("dispositioned_by__username", _("decided by")),
+        ("approved_by__username", _("approved by")))),
+    ("materials", _("Materials required"), (
+        ("item__code", _("component")), ("quantity", _("required")),
+        ("operation_seq", _("consumed at step")))),
+    ("consumptions", _("Materials and lots used"), (
+        ("item__code", _("component")), ("lot_code", _("lot")), ("quantity", _("quantity")),
+        ("task_id", _("step")), ("operator__username", _("operator")), ("at", _("when")))),
+    ("acceptances", _("Acceptance"), (
+        ("verdict", _("verdict")), ("by__username", _("signed by")), ("at", _("when")),
+        ("reason", _("reason")))),
+    ("audit", _("Audit trail"), (
+        ("at", _("when")), ("actor_repr", _("who")), ("action", _("action")),
+        ("object_repr", _("record")), ("changes", _("changes")), ("reason", _("why")))),
+)
+
+
+# (section, key) -> the choices whose labels show instead of the stored codes.
+LABELS = {
+    ("tasks", "kind"): Task.Kind, ("tasks", "status"): Task.Status,
+    ("activities", "kind"): TaskActivity.Kind, ("inspections", "status"): Inspection.Status,
+    ("nonconformances", "disposition"): Nonconformance.Disposition,
+    ("nonconformances", "status"): Nonconformance.Status,
+    ("acceptances", "verdict"): Acceptance.Verdict, ("audit", "action"): AuditEntry.Action,
+}
+
+
+def _label(section: str, key: str, value):
+    choices = LABELS.get((section, key))
+    if choices is None or value in (None, ""):
+        return None
+    return str(dict(choices.choices).get(value, value))
+
+
+def cell(key: str, value, steps: dict | None = None):
+    """One value as people read it (local time, quantities without trailing zeros)."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, bool):
+        return str(_("yes")) if value else str(_("no"))
+    if key == "task_id" and steps is not None:
+        return steps.get(value, value)
+    if key in TIMES and isinstance(value, str):
+        moment = parse_datetime(value)
+        if moment is not None:
+            if timezone.is_aware(moment):
+                moment = timezone.localtime(moment)
+            return moment.strftime("%Y-%m-%d %H:%M")
+        return value
+    if key in QUANTITIES:
+        try:
+            return f"{Decimal(str(value)).normalize():f}"
+        except InvalidOperation:
+            return value
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    if isinstance(value, datetime.datetime):
+        return timezone.localtime(value).strftime("%Y-%m-%d %H:%M")
+    return value
+
+
+def work_order_rows(wo: dict) -> list[tuple]:
+    return [(label, cell(key, wo.get(key))) for key, label in WORK_ORDER_FIELDS]
+
+
+def _people(reports: list[dict]) -> tuple[list[dict], list[dict]]:
+    """Who worked on it and on which equipment, from the reports (no queries)."""
+    people, machines = {}, {}
+    for r in reports:
+        p = people.setdefault(r.get("operator__username"), {
+            "name": r.get("operator__display_name") or r.get("operator__username"),
+            "username": r.get("operator__username"), "reports": 0, "good": Decimal(0),
+            "scrap": Decimal(0)})
+        p["reports"] += 1
+        p["good"] += Decimal(str(r.get("good") or 0))
+        p["scrap"] += Decimal(str(r.get("scrap") or 0))
+        if r.get("equipment__code"):
+            m = machines.setdefault(r["equipment__code"], {"code": r["equipment__code"],
+                                                           "reports": 0, "good": Decimal(0)})
+            m["reports"] += 1
+            m["good"] += Decimal(str(r.get("good") or 0))
+    return list(people.values()), list(machines.values())
+
+
+def _short(value) -> str:
+    """An audit value in a line: local times to the minute, nothing for empty."""
+    if value in (None, ""):
+        return "—"
+    if isinstance(value, str) and len(value) >= 19 and value[4] == "-" and "T" in value:
+        return cell("at", value)
+    return str(value)
+
+
+def _audit_changes(entry: dict) -> str:
+    """“field: before → after” for what a change touched (a create lists nothing: its values
+    are the record itself). Fields missing from the before-snapshot were not part of it."""
+    before, after = entry.get("before"), entry.get("after") or {}
+    if entry.get("action") == "create" or before is None:
+        return ""
+    parts = []
+    for name in entry.get("changed_fields") or []:
+        if name in before:
+            parts.append(f"{name}: {_short(before.get(name))} → {_short(after.get(name))}")
+    return "; ".join(parts)
+
+
+def sections(data: dict) -> list[dict]:
+    """[{key, title, headers, rows}] for every section, rows as display strings."""
+    steps = {t.get("id"): t.get("seq") for t in data.get("tasks", [])}
+    operators, equipment = _people(data.get("reports", []))
+    derived = {"operators": operators, "equipment": equipment,
+               "audit": [dict(e, changes=_audit_changes(e)) for e in data.get("audit", [])]}
+    out = []
+    for key, title, columns in SECTIONS:
+        rows = derived.get(key, data.get(key, []))
+        out.append({
+            "key": key, "title": title, "headers": [label for _key, label in columns],
+            "rows": [[_label(key, k, row.get(k)) or cell(k, row.get(k), steps)
+                      for k, _title in columns] for row in rows],
+        })
+    return out

@@ -1,0 +1,68 @@
+/* Recording an inspection: show, while typing, whether a measured value is within its limits
+   and whether the lot will fail. Only a hint: the server judges when the form is recorded. */
+(function () {
+  "use strict";
+
+  // Accept what the server accepts: a plain decimal number (a comma is not a decimal point).
+  var NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
+  function judge(input) {
+    var row = input.closest(".char-row");
+    var form = input.closest("form");
+    var out = row && row.querySelector(".judge");
+    var raw = input.value.trim();
+    row.classList.remove("is-in", "is-out");
+    if (!raw) { if (out) out.textContent = ""; return; }
+    if (!NUMBER.test(raw)) {
+      row.classList.add("is-out");
+      if (out) out.textContent = form.dataset.msgNan || "?";
+      return;
+    }
+    var value = parseFloat(raw);
+    var lower = input.dataset.lower === "" ? null : parseFloat(input.dataset.lower);
+    var upper = input.dataset.upper === "" ? null : parseFloat(input.dataset.upper);
+    var ok = (lower === null || value >= lower) && (upper === null || value <= upper);
+    row.classList.add(ok ? "is-in" : "is-out");
+    if (out) out.textContent = ok ? (form.dataset.msgIn || "OK") : (form.dataset.msgOut || "✗");
+  }
+
+  function failing(form) {
+    // The failure details matter as soon as one characteristic (or the verdict) fails.
+    var bad = form.querySelector(".char-row.is-out, .char-row.is-fail") ||
+      form.querySelector("input[name=verdict][value=failed]:checked");
+    form.classList.toggle("is-failing", !!bad);
+  }
+
+  function toggle(radio) {
+    var row = radio.closest(".char-row");
+    if (!row) return;
+    var checked = row.querySelector("input[type=radio]:checked");
+    row.classList.toggle("is-fail", !!checked && checked.value === "fail");
+    row.classList.toggle("is-in", !!checked && checked.value === "pass");
+  }
+
+  function install() {
+    var form = document.querySelector("#record-form");
+    if (!form || form.dataset.ready) return;
+    form.dataset.ready = "1";
+    form.querySelectorAll("input.measure").forEach(function (input) { judge(input); });
+    form.querySelectorAll(".char-row input[type=radio]:checked").forEach(toggle);
+    failing(form);
+    form.addEventListener("input", function (event) {
+      if (event.target.matches("input.measure")) judge(event.target);
+      failing(form);
+    });
+    form.addEventListener("change", function (event) {
+      if (event.target.matches("input[type=radio]")) toggle(event.target);
+      failing(form);
+    });
+    // One tap records: stop a second tap from sending the lot twice.
+    form.addEventListener("submit", function () {
+      var button = form.querySelector("[type=submit]");
+      if (button) setTimeout(function () { button.disabled = true; }, 0);
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", install);
+  document.addEventListener("htmx:load", install);  // the page arrived through htmx
+})();
