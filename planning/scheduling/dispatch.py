@@ -152,7 +152,8 @@ def _place(prep: Prepared, i: int, lines: list[list[_Timeline]], w: list[int],
     machines = lines[prep.res[i]]
     best_t, best_u, best_pos = math.inf, -1, 0
     for u in ([wanted] if wanted is not None else range(len(machines))):
-        t, position = machines[u].fit(ready, d)
+        # A zero-length step (a milestone) occupies no machine time and never waits for one.
+        t, position = machines[u].fit(ready, d) if d else (ready, 0)
         if t < best_t:
             best_t, best_u, best_pos = t, u, position
     t = int(best_t)

@@ -1,10 +1,12 @@
 """Finite-capacity scheduling: validate, dispatch, improve with CP-SAT, left-shift.
 
 The heuristic answer is always computed first: it is CP-SAT's hint, its horizon, and the answer
-when CP-SAT finds nothing better in time. CP-SAT then minimises priority-weighted tardiness and,
-with that held, the makespan (two solves of one model, so the phases are strictly
-lexicographic). Its answer is finally left-shifted by list scheduling in its own order, which
-never delays an op, so the result is compact even where the objective is indifferent.
+when CP-SAT finds nothing better in time. Up to FULL_MODEL_LIMIT movable ops, CP-SAT then
+minimises priority-weighted tardiness and, with that held, the makespan (two solves of one
+model, so the phases are strictly lexicographic). Larger plants are improved slice by slice
+(large neighbourhood search), each slice a small CP-SAT model inside the fixed rest. Every
+CP-SAT answer is left-shifted by list scheduling in its own order, which never delays an op,
+so the result is compact even where the objective is indifferent.
 """
 
 from __future__ import annotations
@@ -63,7 +65,7 @@ FULL_MODEL_LIMIT = 1500
 NEIGHBOURHOOD_SIZE = 400
 NEIGHBOURHOOD_SECONDS = 1.0
 MIN_NEIGHBOURHOOD_SECONDS = 0.4
-LEFT_SHIFT_SECONDS = 0.15
+LEFT_SHIFT_SECONDS = 0.3
 WEIGHT_SCALE_FACTORS = (0.1, 0.2, 0.4, 0.8)
 
 
@@ -75,7 +77,8 @@ def dispatch(problem: Problem, rule: str = "best") -> Solution:
     """
     started = time.monotonic()
     prep = prepare(problem)
-    chosen = ALL_RULES if rule == "best" else {rule: ALL_RULES[rule]}
+    chosen = {**_candidate_rules(prep, None), **ALL_RULES} if rule == "best" else \
+        {rule: ALL_RULES[rule]}
     name, placement, result = _best_heuristic(prep, chosen, math.inf)
     return _solution(prep, placement, result, "heuristic", False, started, None,
                      [f"heuristic: {name}"])
@@ -123,7 +126,8 @@ def schedule(problem: Problem, *, time_limit: float = 10.0, workers: int = 2,
         assert hint is not None and hint_eval is not None
         current, result = _improve_by_neighbourhoods(prep, hint, hint_eval, deadline, workers,
                                                      report, log, seed)
-        method: Method = "heuristic" if current is hint else "cp-sat feasible"
+        report("done", result.makespan)
+        method: Method = "cp-sat feasible" if result.key < hint_eval.key else "heuristic"
         return _solution(prep, current, result, method, False, started, hint_eval, log)
 
     current, proven = _improve_whole(prep, hint, hint_eval, deadline, workers, report, log, seed)
@@ -155,6 +159,7 @@ def _candidate_rules(prep: Prepared, warm_start: Solution | None) -> dict[str, r
         candidates = {f"weighted due date ×{f}": rules.weighted_due_date(f * scale)
                       for f in WEIGHT_SCALE_FACTORS}
         candidates.update(DUE_DATE_RULES)
+        candidates.update(MAKESPAN_RULES)  # for plants where few orders have due dates
     if warm_start is not None:
         order = {k: a.start for k, a in warm_start.assignments.items()}
         new = [k for k in prep.ids if k not in order]
@@ -175,14 +180,16 @@ def _improve_whole(prep: Prepared, hint: Placement | None, hint_eval: Evaluation
     cp = CpSatModel(prep, hint or _earliest_placement(prep), _horizon(prep, hint_eval))
     current = hint
     proven = True
-    if not isinstance(cp.tardiness, int) and (hint is None or cp.tardiness_of(hint) > 0):
-        phase = cp.solve(cp.tardiness, current or cp.current,
-                         (deadline - time.monotonic()) * TARDINESS_SHARE, workers,
-                         lambda v: report("tardiness", v), seed)
-        log.append(_phase_line("tardiness", phase))
-        current = phase.placement or current
-        proven = phase.optimal
+    if not isinstance(cp.tardiness, int):
+        if hint is None or cp.tardiness_of(hint) > 0:
+            phase = cp.solve(cp.tardiness, current or cp.current,
+                             (deadline - time.monotonic()) * TARDINESS_SHARE, workers,
+                             lambda v: report("tardiness", v), seed)
+            log.append(_phase_line("tardiness", phase))
+            current = phase.placement or current
+            proven = phase.optimal
         if current is not None:
+            # Lexicographic: the makespan phase may not give back any tardiness.
             cp.model.add(cp.tardiness <= cp.tardiness_of(current))
     phase = cp.solve(cp.makespan, current or cp.current, deadline - time.monotonic(), workers,
                      lambda v: report("makespan", v), seed)

@@ -36,7 +36,7 @@ class Prepared:
     dur: list[int]
     lb: list[int]  # earliest working start (release and predecessors, ignoring capacity)
     reserved: list[int | None]  # working start of fixed and pinned ops
-    fixed_clock: list[int | None]  # a fixed op's reported clock start (may be non-working)
+    start_clock: list[int | None]  # clock start of fixed and pinned ops, as given
     is_fixed: list[bool]
     unit: list[int | None]
     preds: list[list[int]]  # enforced precedences only (none between two fixed ops)
@@ -58,8 +58,11 @@ class Prepared:
     def span(self, i: int, w: int) -> tuple[int, int]:
         """Clock [start, end) of op i started at working minute w (a fixed op keeps its start)."""
         start, end = self.axes[self.axis[i]].span(w, self.dur[i])
-        fixed = self.fixed_clock[i]
-        return (fixed if fixed is not None else start), end
+        given = self.start_clock[i]
+        if given is None:
+            return start, end
+        # A fixed op keeps its start even outside working time; it works from the next window.
+        return given, (end if self.dur[i] else given)
 
 
 def prepare(problem: Problem) -> Prepared:
@@ -82,7 +85,7 @@ def prepare(problem: Problem) -> Prepared:
     axis_by_calendar: dict[tuple[tuple[int, int], ...] | None, int] = {}
     axis_of_res: list[int] = []
     for r in resources:
-        if not isinstance(r.capacity, int) or r.capacity < 0:
+        if not _whole(r.capacity) or r.capacity < 0:
             raise ProblemError(f"resource {r.id!r}: capacity must be a whole number ≥ 0", [r.id])
         validate_windows(r.id, r.calendar)
         key = None if r.calendar is None else tuple((int(s), int(e)) for s, e in r.calendar)
@@ -91,8 +94,11 @@ def prepare(problem: Problem) -> Prepared:
             axes.append(WorkAxis(key))
         axis_of_res.append(axis_by_calendar[key])
     for j in problem.jobs:
-        if not isinstance(j.weight, int) or j.weight < 0:
+        if not _whole(j.weight) or j.weight < 0:
             raise ProblemError(f"job {j.id!r}: weight must be a whole number ≥ 0", [j.id])
+        if j.due is not None and not _whole(j.due):
+            raise ProblemError(f"job {j.id!r}: due must be whole minutes, got {j.due!r}",
+                               [j.id])
 
     res: list[int] = []
     job: list[int] = []
@@ -128,16 +134,15 @@ def prepare(problem: Problem) -> Prepared:
     succs = [[b for b in all_succs[a] if not (is_fixed[a] and is_fixed[b])] for a in range(n)]
 
     reserved: list[int | None] = [None] * n
-    fixed_clock: list[int | None] = [None] * n
+    start_clock: list[int | None] = [None] * n
     for i, op in enumerate(ops):
         ax = axes[axis[i]]
         start = op.fixed_start if op.fixed_start is not None else op.pin_start
         if start is None:
             continue
         w = ax.work_before(start)
-        if op.fixed_start is not None:
-            fixed_clock[i] = start
-        else:
+        start_clock[i] = start
+        if op.fixed_start is None:
             if start < op.release:
                 raise ProblemError(f"operation {op.id!r}: pinned start {start} is before its "
                                    f"release {op.release}", [op.id])
@@ -150,14 +155,14 @@ def prepare(problem: Problem) -> Prepared:
                                f"{resources[res[i]].id!r} ends before it can finish", [op.id])
         reserved[i] = w
 
-    lb = _earliest_starts(ops, topo, preds, axes, axis, dur, reserved, fixed_clock, resources,
-                          res)
+    lb = _earliest_starts(ops, topo, preds, axes, axis, dur, reserved, start_clock, is_fixed,
+                          resources, res)
     _check_reserved_capacity(ops, reserved, dur, res, unit, capacity, resources)
 
     tail = [0] * n
     for i in reversed(topo):
         tail[i] = dur[i] + max((tail[s] for s in succs[i]), default=0)
-    deadline = _deadlines(topo, succs, axes, axis, dur, reserved, fixed_clock)
+    deadline = _deadlines(topo, succs, reserved, start_clock, axes, axis, dur)
 
     job_ops: list[list[int]] = [[] for _ in problem.jobs]
     for i, j in enumerate(job):
@@ -177,7 +182,7 @@ def prepare(problem: Problem) -> Prepared:
     return Prepared(
         problem=problem, ids=ids, index=index, resources=resources, res=res, capacity=capacity,
         per_unit=per_unit, axes=axes, axis_of_res=axis_of_res, axis=axis, dur=dur, lb=lb,
-        reserved=reserved, fixed_clock=fixed_clock, is_fixed=is_fixed, unit=unit, preds=preds,
+        reserved=reserved, start_clock=start_clock, is_fixed=is_fixed, unit=unit, preds=preds,
         succs=succs, topo=topo, rank=rank, jobs=list(problem.jobs), job=job,
         job_sinks=job_sinks, tail=tail, deadline=deadline, op_due=op_due, stake=stake,
     )
@@ -197,15 +202,21 @@ def _unique_index(keys: list[Key], what: str) -> dict[Key, int]:
     return index
 
 
+def _whole(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def _check_operation_fields(op: Operation) -> None:
-    for name in ("duration", "release"):
+    for name in ("duration", "release", "fixed_start", "pin_start"):
         value = getattr(op, name)
-        if not isinstance(value, int) or isinstance(value, bool):
+        if value is None and name in ("fixed_start", "pin_start"):
+            continue
+        if not _whole(value):
             raise ProblemError(f"operation {op.id!r}: {name} must be whole minutes, got "
                                f"{value!r}", [op.id])
     if op.duration < 0:
         raise ProblemError(f"operation {op.id!r}: negative duration {op.duration}", [op.id])
-    if op.unit is not None and (not isinstance(op.unit, int) or op.unit < 0):
+    if op.unit is not None and (not _whole(op.unit) or op.unit < 0):
         raise ProblemError(f"operation {op.id!r}: machine must be a number ≥ 0", [op.id])
 
 
@@ -264,13 +275,14 @@ def _find_cycle(preds: list[list[int]], stuck: set[int]) -> list[int]:
         node = next(p for p in preds[node] if p in stuck)
     cycle = path[seen[node]:]
     cycle.reverse()  # the walk went backwards along the arcs
-    return cycle
+    first = cycle.index(min(cycle))
+    return cycle[first:] + cycle[:first]
 
 
 def _earliest_starts(ops: list[Operation], topo: list[int], preds: list[list[int]],
                      axes: list[WorkAxis], axis: list[int], dur: list[int],
-                     reserved: list[int | None], fixed_clock: list[int | None],
-                     resources: list[Resource], res: list[int]) -> list[int]:
+                     reserved: list[int | None], start_clock: list[int | None],
+                     is_fixed: list[bool], resources: list[Resource], res: list[int]) -> list[int]:
     """Earliest working start of every op ignoring capacity; checks fixed and pinned starts."""
     n = len(ops)
     lb = [0] * n
@@ -291,15 +303,16 @@ def _earliest_starts(ops: list[Operation], topo: list[int], preds: list[list[int
                     f"operation {op.id!r}: resource {resources[res[i]].id!r} has not enough "
                     f"working time after {ready} for its {dur[i]} minutes", [op.id])
             w = w_ready
-        elif binding is not None and w < w_ready:
-            start = fixed_clock[i] if fixed_clock[i] is not None else op.pin_start
-            what = "fixed" if fixed_clock[i] is not None else "pinned"
+        elif binding is not None and end[binding] > start_clock[i]:  # type: ignore[operator]
+            what = "fixed" if is_fixed[i] else "pinned"
             raise ProblemError(
-                f"operation {op.id!r}: {what} start {start} is before predecessor "
+                f"operation {op.id!r}: {what} start {start_clock[i]} is before predecessor "
                 f"{ops[binding].id!r} can finish (at {end[binding]} at the earliest)",
                 [op.id, ops[binding].id])
         lb[i] = w
         end[i] = ax.span(w, dur[i])[1]
+        if start_clock[i] is not None and not dur[i]:
+            end[i] = start_clock[i]  # type: ignore[assignment]
     return lb
 
 
@@ -326,22 +339,22 @@ def _check_reserved_capacity(ops: list[Operation], reserved: list[int | None], d
             running.append((end, i))
 
 
-def _deadlines(topo: list[int], succs: list[list[int]], axes: list[WorkAxis], axis: list[int],
-               dur: list[int], reserved: list[int | None],
-               fixed_clock: list[int | None]) -> list[int | None]:
+def _deadlines(topo: list[int], succs: list[list[int]], reserved: list[int | None],
+               start_clock: list[int | None], axes: list[WorkAxis], axis: list[int],
+               dur: list[int]) -> list[int | None]:
     """Latest clock end of each op that must finish before a fixed or pinned successor."""
     n = len(topo)
     latest_start: list[int | None] = [None] * n
     deadline: list[int | None] = [None] * n
     for i in reversed(topo):
-        limits = [latest_start[s] for s in succs[i] if latest_start[s] is not None]
-        deadline[i] = min(limits) if limits else None  # type: ignore[type-var]
-        ax = axes[axis[i]]
+        limits = [s for s in (latest_start[s] for s in succs[i]) if s is not None]
+        deadline[i] = min(limits) if limits else None
+        limit = deadline[i]
         if reserved[i] is not None:
-            latest_start[i] = fixed_clock[i] if fixed_clock[i] is not None else \
-                ax.clock_start(reserved[i])  # type: ignore[arg-type]
-        elif deadline[i] is not None:
-            w = ax.work_before(deadline[i]) - dur[i]  # type: ignore[arg-type]
+            latest_start[i] = start_clock[i]
+        elif limit is not None:
+            ax = axes[axis[i]]
+            w = ax.work_before(limit) - dur[i]
             latest_start[i] = ax.clock_start(max(w, 0)) if ax.total is not None else w
     return deadline
 

@@ -59,6 +59,28 @@ def open_tasks():
             .select_related("work_order", "work_order__production_order"))
 
 
+def _frozen(tasks: dict[int, Task], precedences, origin, frozen_until) -> set[int]:
+    """Released tasks planned to start inside the frozen horizon keep their start — unless an
+    open predecessor is not itself kept (it slipped: planned start passed, not started), for
+    the successor could then never be reached and every run would fail until it starts."""
+    frozen = {t.pk for t in tasks.values()
+              if t.status == T.RELEASED and t.planned_start is not None
+              and origin <= t.planned_start <= frozen_until and t.pinned_start is None}
+    kept = frozen | {t.pk for t in tasks.values() if t.status in RUNNING}
+    preds = defaultdict(list)
+    for before, after in precedences:
+        preds[after].append(before)
+    changed = True
+    while changed:  # thawing one task may thaw its successors: repeat until stable
+        changed = False
+        for pk in list(frozen):
+            if any(p not in kept for p in preds[pk]):
+                frozen.discard(pk)
+                kept.discard(pk)
+                changed = True
+    return frozen
+
+
 def build_problem(version: ScheduleVersion) -> tuple[Problem, dict[int, Task]]:
     """The plant as the scheduler sees it at `version.origin` (a fixed number of queries)."""
     origin = version.origin
@@ -77,6 +99,19 @@ def build_problem(version: ScheduleVersion) -> tuple[Problem, dict[int, Task]]:
         else:
             cal = None
         resources.append(Resource(id=wc.pk, capacity=wc.machines, calendar=cal))
+    links = TaskLink.objects.filter(predecessor_id__in=tasks, successor_id__in=tasks)
+    precedences = list(links.values_list("predecessor_id", "successor_id"))
+    frozen = _frozen(tasks, precedences, origin, frozen_until)
+    # A running task holds one of its work center's machines from now on. More running tasks
+    # than machines (a station started more than it has) keeps the earliest ones fixed.
+    held = defaultdict(int)
+    fixed_running = set()
+    for task in sorted((t for t in tasks.values() if t.status == T.IN_PROGRESS),
+                       key=lambda t: (t.actual_start or origin, t.pk)):
+        wc_id = task.pinned_work_center_id or task.work_center_id
+        if held[wc_id] < wcs[wc_id].machines:
+            held[wc_id] += 1
+            fixed_running.add(task.pk)
     jobs, ops = {}, []
     for task in tasks.values():
         wo = task.work_order
@@ -97,18 +132,15 @@ def build_problem(version: ScheduleVersion) -> tuple[Problem, dict[int, Task]]:
         if order.release_date and order.release_date > origin:
             release = _minutes(order.release_date, origin)
         fixed = None
-        if running:
+        if task.pk in fixed_running:
             fixed = 0
-        elif (task.status == T.RELEASED and task.planned_start is not None
-              and origin <= task.planned_start <= frozen_until and task.pinned_start is None):
+        elif task.pk in frozen:
             fixed = _minutes(task.planned_start, origin)
         ops.append(Operation(
             id=task.pk, job=wo.pk, resource=task.pinned_work_center_id or task.work_center_id,
             duration=duration, release=release, fixed_start=fixed,
             pin_start=_minutes(task.pinned_start, origin) if task.pinned_start else None,
             pin_resource=task.pinned_work_center_id))
-    links = TaskLink.objects.filter(predecessor_id__in=tasks, successor_id__in=tasks)
-    precedences = list(links.values_list("predecessor_id", "successor_id"))
     return Problem(resources=resources, jobs=list(jobs.values()), operations=ops,
                    precedences=precedences), tasks
 
@@ -160,13 +192,13 @@ def schedule_compute(version_id: int) -> ScheduleVersion:
     except ProblemError as exc:
         names = _task_names(exc.keys)
         message = str(exc) + (f" ({', '.join(names)})" if names else "")
-        ScheduleVersion.objects.filter(pk=version_id).update(status=V.FAILED, error=message,
-                                                             progress=1.0)
+        ScheduleVersion.objects.filter(pk=version_id, status=V.RUNNING).update(
+            status=V.FAILED, error=message, progress=1.0)
         return ScheduleVersion.objects.get(pk=version_id)
     except Exception as exc:  # keep the current schedule; say what happened
         log.exception("schedule version %s failed", version_id)
-        ScheduleVersion.objects.filter(pk=version_id).update(status=V.FAILED, error=str(exc),
-                                                             progress=1.0)
+        ScheduleVersion.objects.filter(pk=version_id, status=V.RUNNING).update(
+            status=V.FAILED, error=str(exc), progress=1.0)
         return ScheduleVersion.objects.get(pk=version_id)
     _store(version, solution, tasks)
     return ScheduleVersion.objects.get(pk=version_id)
@@ -189,7 +221,8 @@ def _store(version, solution, tasks) -> None:
             end=origin + datetime.timedelta(minutes=a.end)))
     ScheduleEntry.objects.bulk_create(entries, batch_size=2000)
     diff, late = schedule_diff(entries, tasks, version)
-    ScheduleVersion.objects.filter(pk=version.pk).update(
+    # Discarded while it computed: it stays discarded (a rush order in it is cancelled).
+    ScheduleVersion.objects.filter(pk=version.pk, status=V.RUNNING).update(
         status=V.READY, progress=1.0, message="", method=solution.method,
         weighted_tardiness=solution.weighted_tardiness, makespan_minutes=solution.makespan,
         wall_time=solution.wall_time, tasks=len(entries), diff=diff, late_orders=late)
@@ -258,8 +291,10 @@ def schedule_apply(*, actor, version: ScheduleVersion, reason: str = "") -> Sche
         if task is None or task.status not in OPEN_TASKS:
             continue
         task.planned_start, task.planned_end = e.start, e.end
+        task.work_center_id = e.work_center_id  # a pin to another work center moves it there
         changed.append(task)
-    Task.objects.bulk_update(changed, ["planned_start", "planned_end"], batch_size=2000)
+    Task.objects.bulk_update(changed, ["planned_start", "planned_end", "work_center"],
+                             batch_size=2000)
     spans = defaultdict(lambda: [None, None])
     for task in changed:
         s = spans[task.work_order_id]
@@ -284,8 +319,8 @@ def schedule_apply(*, actor, version: ScheduleVersion, reason: str = "") -> Sche
         release_rush_order(actor=actor, version=version)
         changed_orders.append(version.rush_order_id)
     _notify(actor, version, changed)
-    if changed_orders:
-        domain_event_publish("plan.changed", production_order_ids=changed_orders,
+    for order_id in changed_orders:  # the contract in mes.events: one order per event
+        domain_event_publish("plan.changed", production_order_id=order_id,
                              reason=version.reason)
     return version
 
