@@ -561,6 +561,7 @@ def test_planner_builds_a_product_and_plans_it_in_the_browser(asgi_server, page,
                    child=ItemFactory(code="BOLT-1", kind=Item.Kind.BUY), quantity_per=3)
     ItemFactory(code="PLATE-1", kind=Item.Kind.BUY, name_en="Plate")
     user = make_user("planner", username="browser-planner")
+    page.set_default_timeout(20_000)  # a busy CI machine; every wait below is for an event
     browser_login(page, asgi_server, user.username, PASSWORD)
     url = asgi_server.url
 
@@ -616,9 +617,9 @@ def test_planner_builds_a_product_and_plans_it_in_the_browser(asgi_server, page,
     # a new top quantity re-renders only the tree (htmx) with rolled-up quantities
     page.fill('[data-testid="tree-qty"]', "10")
     page.keyboard.press("Enter")
+    page.locator('summary[data-item="SUB-1"]', has_text="21").wait_for()  # 10 × 2 × 1.05
     page.wait_for_url("**qty=10**")
-    sub_row = page.locator('summary[data-item="SUB-1"]')
-    assert "21" in sub_row.inner_text()  # 10 × 2 × 1.05
+    page.wait_for_function("() => !document.querySelector('.htmx-request')")
     page.get_by_role("button", name="Expand all").first.click()
     bolt.wait_for(state="visible")
     assert "63" in page.locator('[data-item="BOLT-1"]').inner_text()  # 21 × 3
