@@ -20,7 +20,8 @@ def _jsonable(value):
     if isinstance(value, datetime.datetime | datetime.date | datetime.time):
         return value.isoformat()
     if isinstance(value, decimal.Decimal):
-        return str(value)
+        # 3 and 3.0000 are the same quantity: normalise so an unchanged save logs no change.
+        return format(value.normalize(), "f") if value.is_finite() else str(value)
     if isinstance(value, uuid.UUID):
         return str(value)
     if isinstance(value, models.Model):
