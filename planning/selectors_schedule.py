@@ -178,6 +178,12 @@ class _Slot:
     moved: bool = False
 
 
+# Only what a bar shows: a thousand rows of full tasks would cost more than the drawing.
+_BAR_FIELDS = ("seq", "name", "status", "planned_start", "planned_end", "pinned_start",
+               "pinned_work_center", "work_center", "work_order__number", "work_order__due",
+               "work_order__priority", "work_order__production_order", "work_order__item__code")
+
+
 def _current_slots(f: GanttFilter, start, end) -> list[_Slot]:
     applied = ScheduleVersion.objects.filter(status=V.APPLIED).order_by("-applied_at").values(
         "pk")[:1]
@@ -187,7 +193,7 @@ def _current_slots(f: GanttFilter, start, end) -> list[_Slot]:
           .annotate(plan_wc=Coalesce(Subquery(entry.values("work_center_id")[:1]),
                                      F("work_center_id"), output_field=BigIntegerField()),
                     plan_machine=Subquery(entry.values("machine")[:1]))
-          .select_related("work_order__item", "work_order__production_order"))
+          .select_related("work_order__item").only(*_BAR_FIELDS))
     scope = _wc_scope(f)
     if scope is not None:
         qs = qs.filter(plan_wc__in=scope)
@@ -200,7 +206,8 @@ def _current_slots(f: GanttFilter, start, end) -> list[_Slot]:
 def _version_slots(f: GanttFilter, start, end) -> list[_Slot]:
     qs = (ScheduleEntry.objects.filter(version=f.version, start__lt=end, end__gt=start)
           .exclude(task__status=Task.Status.CANCELLED)
-          .select_related("task__work_order__item", "task__work_order__production_order"))
+          .select_related("task__work_order__item")
+          .only("start", "end", "machine", "work_center", *(f"task__{n}" for n in _BAR_FIELDS)))
     scope = _wc_scope(f)
     if scope is not None:
         qs = qs.filter(work_center_id__in=scope)
@@ -227,16 +234,26 @@ def _due_shifts(version: ScheduleVersion | None) -> dict[int, datetime.timedelta
     return out
 
 
-def _bar(slot: _Slot, row, shifts, task_href) -> gantt.Bar:
+class _Words:
+    """What every bar's tooltip repeats, looked up once per chart."""
+
+    def __init__(self):
+        self.tz = timezone.get_current_timezone()
+        self.due, self.late = _("due"), _("late")
+        self.status = {value: str(label) for value, label in Task.Status.choices}
+
+
+def _bar(slot: _Slot, row, shifts, task_href, words: _Words) -> gantt.Bar:
     task, wo = slot.task, slot.task.work_order
     due = wo.due + shifts.get(wo.production_order_id, datetime.timedelta(0))
     late = slot.end > due
-    local = timezone.localtime
+    tz = words.tz
     title = (f"{wo.number}/{task.seq} {task.name} · {wo.item.code} · "
-             f"{local(slot.start):%m-%d %H:%M} → {local(slot.end):%m-%d %H:%M} · "
-             f"{task.get_status_display()} · {_('due')} {local(due):%m-%d %H:%M}")
+             f"{slot.start.astimezone(tz):%m-%d %H:%M} → {slot.end.astimezone(tz):%m-%d %H:%M}"
+             f" · {words.status.get(task.status, task.status)} · "
+             f"{words.due} {due.astimezone(tz):%m-%d %H:%M}")
     if late:
-        title += " · " + _("late")
+        title += " · " + words.late
     return gantt.Bar(task_id=task.pk, row=row, start=slot.start, end=slot.end,
                      label=f"{wo.number}/{task.seq}", title=title, href=task_href(task.pk),
                      lane=slot.machine, status=task.status, priority=wo.priority, late=late,
@@ -279,6 +296,7 @@ def _wc_rows(chart, f, slots, shifts, task_href, row_href):
     wcs = list(WorkCenter.objects.filter(pk__in=ids).select_related("line__workshop")
                .order_by("line__workshop__code", "line__code", "code"))
     by_id = {wc.pk: wc for wc in wcs}
+    words = _Words()
     cal_ids = {wc.calendar_id for wc in wcs if wc.calendar_id}
     windows = calendar_windows(cal_ids, chart.start, chart.end) if cal_ids else {}
     chart.off = {cal: gantt.gaps(w, chart.start, chart.end) for cal, w in windows.items()}
@@ -292,7 +310,7 @@ def _wc_rows(chart, f, slots, shifts, task_href, row_href):
         if s.work_center_id in by_id:
             if s.machine is not None and s.machine >= by_id[s.work_center_id].machines:
                 s.machine = None  # capacity changed since: pack it into a free lane
-            chart.bars.append(_bar(s, s.work_center_id, shifts, task_href))
+            chart.bars.append(_bar(s, s.work_center_id, shifts, task_href, words))
 
 
 def _order_rows(chart, f, slots, shifts, task_href, row_href):
@@ -305,10 +323,11 @@ def _order_rows(chart, f, slots, shifts, task_href, row_href):
                                     sublabel=f"L{wo.level} · {wo.item.code}",
                                     href=row_href("wo", wo)))
     rows = {r.key for r in chart.rows}
+    words = _Words()
     for s in slots:
         if s.task.work_order_id in rows:
             s.machine = None  # one row per work order: lanes only where its tasks overlap
-            chart.bars.append(_bar(s, s.task.work_order_id, shifts, task_href))
+            chart.bars.append(_bar(s, s.task.work_order_id, shifts, task_href, words))
     ids = [b.task_id for b in chart.bars]
     chart.links = list(TaskLink.objects.filter(predecessor_id__in=ids, successor_id__in=ids)
                        .values_list("predecessor_id", "successor_id"))

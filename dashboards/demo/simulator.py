@@ -213,6 +213,8 @@ class Simulator:
 
     def _operators(self, wc, now, tasks, inputs, last_end, states):
         ops = sorted(wc.operators.all(), key=lambda u: u.pk)
+        if not ops:
+            return  # nobody may work here
         running = [t for t in tasks if t.status == "in_progress"]
         for task in running:
             self._progress(task, wc, ops, now, inputs[task.pk], last_end.get(task.pk))
