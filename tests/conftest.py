@@ -25,6 +25,8 @@ def pytest_configure(config):
 
     celery_app.conf.task_always_eager = True
     celery_app.conf.task_eager_propagates = True
+    # Tests assert English texts (test_i18n checks the Chinese catalog separately).
+    settings.LANGUAGE_CODE = "en"
     # The test client speaks plain HTTP whichever database the suite runs on.
     settings.SECURE_SSL_REDIRECT = False
     settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = False
@@ -185,3 +187,13 @@ def _close_db_pools(django_db_setup, django_db_blocker):
             conn.close()
             if hasattr(conn, "close_pool"):
                 conn.close_pool()
+
+
+@pytest.fixture(autouse=True)
+def _english_messages():
+    """Requests leave their language active in this thread: start each test in English."""
+    from django.utils import translation
+
+    translation.activate("en")
+    yield
+    translation.activate("en")

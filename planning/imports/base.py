@@ -11,7 +11,6 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from planning.imports.fields import Column, Row, RowError, match_header
 from planning.imports.parsing import Sheet
@@ -55,10 +54,10 @@ class Kind:
     """One kind of import: its columns, validation into a plan, the write and the export."""
 
     key = ""
-    label = gettext_lazy("")
+    label = ""
     sheet_names: tuple[str, ...] = ()
     columns: list[Column] = []
-    rules = gettext_lazy("")  # shown on the import page: what an import of this kind does
+    rules = ""  # shown on the import page: what an import of this kind does
 
     @classmethod
     def importable_columns(cls) -> list[Column]:

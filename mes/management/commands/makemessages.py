@@ -1,0 +1,7 @@
+from django.core.management.commands import makemessages
+
+
+class Command(makemessages.Command):
+    """makemessages that also extracts the aliases some modules use (_g, _lazy)."""
+
+    xgettext_options = [*makemessages.Command.xgettext_options, "--keyword=_g", "--keyword=_lazy"]
