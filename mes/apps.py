@@ -11,4 +11,11 @@ class MesConfig(AppConfig):
         ("live", _("Live events"), None),
         ("user_list", _("Employees"), "manage_users"),
         ("audit_list", _("Audit log"), "view_audit"),
+        ("api:tokens", _("API tokens"), "manage_users"),
+        ("api:docs", _("API"), None),
     )
+
+    def ready(self):
+        from mes.webhooks import install_beat_schedule
+
+        install_beat_schedule()

@@ -106,3 +106,105 @@ class Event(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.id} {self.topic} {self.kind}"
+
+
+# --- Integration: API tokens and outgoing webhooks (mes/api/, mes/webhooks.py) ---------------
+class ApiToken(models.Model):
+    """A per-integration API key (ERP, a device, a script). Acts as `user`, limited to `scopes`:
+    a request needs both the token's scope and the user's role capability.
+
+    Only a SHA-256 of the key is stored; the key itself is shown once, when it is created.
+    """
+
+    name = models.CharField(_("name"), max_length=100)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                             related_name="api_tokens", verbose_name=_("acts as"))
+    scopes = models.JSONField(_("scopes"), default=list)
+    prefix = models.CharField(_("key starts with"), max_length=16, db_index=True)
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+",
+                                   verbose_name=_("created by"))
+    expires_at = models.DateTimeField(_("expires"), null=True, blank=True)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+
+    audit_exclude = ("key_hash",)
+
+    class Meta:
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_usable(self) -> bool:
+        return self.revoked_at is None and (self.expires_at is None
+                                            or self.expires_at > timezone.now())
+
+
+class WebhookSubscription(models.Model):
+    """An outside system told about chosen outbox events (order released, work order accepted,
+    alert raised…), by a signed HTTP POST per event."""
+
+    name = models.CharField(_("name"), max_length=100)
+    url = models.URLField(_("URL"), max_length=500)
+    secret = models.CharField(_("signing secret"), max_length=100)
+    kinds = models.JSONField(_("events"), default=list)
+    active = models.BooleanField(_("active"), default=True)
+    # The outbox position this subscription has been matched up to (gap-safe, mes.stream).
+    cursor = models.BigIntegerField(default=0)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+",
+                                   verbose_name=_("created by"))
+
+    audit_exclude = ("secret",)
+
+    class Meta:
+        verbose_name = _("webhook subscription")
+        verbose_name_plural = _("webhook subscriptions")
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class WebhookDelivery(models.Model):
+    """One event sent (or being sent) to one subscription. Exactly one row per pair."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("waiting")
+        SENDING = "sending", _("sending")
+        DELIVERED = "delivered", _("delivered")
+        RETRYING = "retrying", _("will retry")
+        FAILED = "failed", _("failed")
+
+    subscription = models.ForeignKey(WebhookSubscription, on_delete=models.CASCADE,
+                                     related_name="deliveries",
+                                     verbose_name=_("subscription"))
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="+",
+                              verbose_name=_("event"))
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices,
+                              default=Status.PENDING, db_index=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt"), default=timezone.now)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    response_code = models.PositiveSmallIntegerField(_("response code"), null=True, blank=True)
+    last_error = models.CharField(_("last error"), max_length=300, blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    delivered_at = models.DateTimeField(_("delivered"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("webhook delivery")
+        verbose_name_plural = _("webhook deliveries")
+        ordering = ["-id"]
+        constraints = [models.UniqueConstraint(fields=["subscription", "event"],
+                                               name="webhook_delivery_once")]
+        indexes = [models.Index(fields=["status", "next_attempt_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.subscription} ← #{self.event_id} {self.status}"

@@ -384,7 +384,7 @@ def test_dispatch_list_costs_a_fixed_number_of_queries(client, tablet, worker, m
     for _ in range(6):
         released_order(steps=3, planner=planner, work_center=wc)
     assert selectors.dispatch_list(wc).count == 20
-    with django_assert_num_queries(1):
+    with django_assert_num_queries(2):
         selectors.dispatch_list(wc)
     big = {
         "selector": _count(lambda: selectors.dispatch_list(wc)),

@@ -384,4 +384,7 @@ def demo_plant_load() -> bool:
                         (DowntimeReason, DOWNTIME)):
         for code, zh, en in rows:
             _save(admin, model(code=code, name=zh, name_en=en))
+    from alerts.services.config import alert_rules_install_defaults
+
+    alert_rules_install_defaults(actor=admin)  # rules with escalation chains
     return True

@@ -38,6 +38,12 @@ from quality.services.inspections import inspection_record
 from quality.services.nonconformance import nonconformance_disposition
 
 log = logging.getLogger(__name__)
+CAUSES = [("设备故障导致停机 / machine breakdown",
+           "已维修并恢复生产 / repaired, production resumed"),
+          ("物料未及时到位 / material late", "已催料并调整排程 / material chased, re-planned"),
+          ("操作工临时调岗 / operator reassigned", "已安排顶岗 / cover arranged"),
+          ("报工遗漏 / report forgotten", "已补报并提醒班组 / reported late, team reminded"),
+          ("刀具磨损尺寸超差 / worn tool", "已换刀并首件复检 / tool changed, first piece ok")]
 CUSTOMERS = ["华东机械", "宏达泵业", "中联重工", "蓝天环保", "Nordic Pumps AB", "三一配套",
              "金桥水务"]
 PRODUCTS = ["GB-100", "GB-200", "MT-5", "PM-50", "VL-25", "CV-300", "HY-10", "FN-400",
@@ -77,6 +83,7 @@ class Simulator:
         self.windows_until = None
         self.people = {}
         self.last_schedule = None
+        self.last_sweep = None
         self.pending_late: list = []   # (due time, callable) for late reports
         self.due_actions: dict = {}    # key -> time an action becomes due (decided once)
         self.counters = {"orders": 0, "reports": 0, "inspections": 0, "breakdowns": 0,
@@ -365,12 +372,32 @@ class Simulator:
                 log.debug("simulated acceptance refused: %s", exc)
 
     def _alerts(self, now):
-        """Leads answer alerts (when the alerts app is there)."""
-        try:
-            from alerts import simulation_hooks
-        except ImportError:
-            return
-        simulation_hooks.respond(self, now)
+        """The sweep runs (history: in-process; live: Celery beat does it) and leads answer:
+        acknowledge after a while, then resolve with cause and action."""
+        from alerts.models import Alert
+        from alerts.services.lifecycle import alert_acknowledge, alert_resolve
+        from alerts.services.sweep import alerts_sweep
+
+        if self.history and (self.last_sweep is None
+                             or now - self.last_sweep >= datetime.timedelta(minutes=30)):
+            alerts_sweep(now=now)
+            self.last_sweep = now
+        leads = self._users("workshop_lead")
+        for alert in Alert.objects.filter(status__in=("open", "acknowledged")).order_by(
+                "raised_at", "pk")[:40]:
+            try:
+                if alert.status == "open" and self._delay(("ack", alert.pk), now,
+                                                          self.rates.ack_minutes):
+                    alert_acknowledge(actor=alert.assignee or self._pick(leads), alert=alert,
+                                      now=now)
+                    self.counters["acks"] += 1
+                elif alert.status == "acknowledged" and self._delay(
+                        ("resolve", alert.pk), now, self.rates.resolve_minutes):
+                    cause, action = self._pick(CAUSES)
+                    alert_resolve(actor=alert.assignee or self._pick(leads), alert=alert,
+                                  cause=cause, action=action, now=now)
+            except (ValidationError, PermissionDenied) as exc:
+                log.debug("simulated alert answer refused: %s", exc)
 
 
 def downtime_open() -> int:

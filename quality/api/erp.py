@@ -7,6 +7,7 @@ from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
+from mes.api import fields
 from mes.api.base import ApiView, XmlApiView, xml_response
 from quality.api.feed import DEFAULT_LIMIT, MAX_LIMIT, erp_feed
 from quality.b2mml import finished_work_orders, operations_performance_export
@@ -106,7 +107,7 @@ class OperationsPerformanceView(XmlApiView):
             wos = wos.filter(production_order__number__in=orders[:1000])
         since = request.query_params.get("since")
         if since:
-            field = serializers.DateTimeField()
+            field = fields.DateTimeField()
             try:
                 wos = wos.filter(actual_end__gte=field.to_internal_value(since))
             except serializers.ValidationError as exc:

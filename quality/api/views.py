@@ -5,6 +5,7 @@ import re
 
 import django_filters as filters
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
@@ -62,8 +63,9 @@ class InspectionViewSet(ApiViewSet):
                     .values_list("pk", flat=True)) if inspection.plan_id else set()
         unknown = sorted(set(results) - known)
         if unknown:
-            raise ValidationError({"results": [f"Characteristic {unknown[0]} is not in this "
-                                               "inspection's plan."]}, code="unknown")
+            raise ValidationError({"results": [_("Characteristic %(id)s is not in this "
+                                                 "inspection's plan.") % {"id": unknown[0]}]},
+                                  code="unknown")
         try:
             inspection_record(inspector=request.user, inspection=inspection, results=results,
                               qty_failed=data.get("qty_failed"),
@@ -108,7 +110,7 @@ class NonconformanceViewSet(ApiViewSet):
         nc = self.get_object()
         if nc.status != Nonconformance.Status.OPEN or \
                 nc.disposition != Nonconformance.Disposition.PENDING:
-            raise Conflict(f"{nc} has already been decided.", code="decided",
+            raise Conflict(_("%(nc)s has already been decided.") % {"nc": nc}, code="decided",
                            field="disposition")
         nonconformance_disposition(actor=request.user, nonconformance=nc,
                                    disposition=data["disposition"],

@@ -75,6 +75,10 @@ def nonconformance_disposition(*, actor, nonconformance: Nonconformance, disposi
     if disposition == D.USE_AS_IS:
         if not actor.has_perm(perm("approve_quality")):
             raise PermissionDenied(_("Use as is needs an approver (manager)."))
+        if nc.operator_id is not None and nc.operator_id == actor.pk:
+            # Four eyes: whoever made the units may not release them as they are.
+            raise PermissionDenied(_("You made these units: another approver must decide "
+                                     "on use as is."))
         if not (reason or "").strip():
             raise ValidationError({"reason": _("Say why the units may be used as is.")})
     if disposition == D.REWORK and nc.loop >= rework_loops_allowed(nc.inspection):

@@ -143,5 +143,8 @@ def result_photo(request, pk):
         handle = result.photo.open("rb")
     except FileNotFoundError:
         raise Http404 from None
-    kind = mimetypes.guess_type(result.photo.name)[0] or "application/octet-stream"
+    kind = mimetypes.guess_type(result.photo.name)[0]
+    # The upload check admits only these images; a file named x.html must not be served as HTML.
+    if kind not in ("image/jpeg", "image/png", "image/webp"):
+        kind = "application/octet-stream"
     return FileResponse(handle, content_type=kind)

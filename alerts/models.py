@@ -1,1 +1,0 @@
-"""Models of this app: added by the issue that builds it."""

@@ -1,0 +1,65 @@
+"""Input fields that refuse what the database or Python cannot hold (found by the fuzzer):
+dates before 1970 or after 2200, and UTC offsets beyond ±14 h (PostgreSQL refuses those, and
+converting year-1 times to UTC overflows)."""
+
+import datetime
+
+import django_filters
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+
+MIN_YEAR, MAX_YEAR = 1970, 2200
+MAX_OFFSET = datetime.timedelta(hours=14)
+OUT_OF_RANGE = _("Give a date between %(min)s and %(max)s, with a UTC offset of at most "
+                 "14 hours.") % {"min": MIN_YEAR, "max": MAX_YEAR}
+
+
+def plausible(value) -> bool:
+    if value is None:
+        return True
+    offset = value.utcoffset() if isinstance(value, datetime.datetime) else None
+    return MIN_YEAR <= value.year <= MAX_YEAR and (offset is None or abs(offset) <= MAX_OFFSET)
+
+
+class DateTimeField(serializers.DateTimeField):
+    default_error_messages = {"range": OUT_OF_RANGE}
+
+    def to_internal_value(self, value):
+        if isinstance(value, str):
+            try:  # check the offset before DRF converts it into the plant's time zone
+                parsed = datetime.datetime.fromisoformat(value.strip())
+            except ValueError:
+                parsed = None
+            if parsed is not None and not plausible(parsed):
+                self.fail("range")
+        result = super().to_internal_value(value)
+        if not plausible(result):
+            self.fail("range")
+        return result
+
+
+class _IsoDateTimeFormField(django_filters.fields.IsoDateTimeField):
+    def to_python(self, value):
+        if isinstance(value, str):
+            try:
+                parsed = datetime.datetime.fromisoformat(value.strip())
+            except ValueError:
+                parsed = None
+            if parsed is not None and not plausible(parsed):
+                raise ValidationError(OUT_OF_RANGE, code="range")
+        result = super().to_python(value)
+        if not plausible(result):
+            raise ValidationError(OUT_OF_RANGE, code="range")
+        return result
+
+
+class IsoDateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = _IsoDateTimeFormField
+
+
+def check_date(value: datetime.date, name: str) -> datetime.date:
+    if not plausible(value):
+        raise serializers.ValidationError({name: [OUT_OF_RANGE]}, code="range")
+    return value
+

@@ -1,0 +1,169 @@
+"""Devices through the API: the stations' exactly-once tokens, refusals that name the field."""
+
+import uuid
+
+import pytest
+
+from execution.models import (
+    DowntimeEvent,
+    DowntimeReason,
+    EquipmentStateChange,
+    MaterialConsumption,
+    ScanRefusal,
+    WorkReport,
+)
+from planning.models import Equipment, MaterialRequirement, Task
+from planning.services.orders import work_order_hold
+from planning.travelers import payload_for_task
+from tests.factories import UserFactory
+from tests.factories_api import api_as, error_of
+from tests.factories_execution import released_order, scrap_reason
+
+pytestmark = pytest.mark.django_db
+
+
+def token() -> str:
+    return uuid.uuid4().hex
+
+
+def test_report_is_exactly_once(client):
+    wo, tasks, wc = released_order(steps=2, qty="10")
+    api = api_as(client, "operator", scopes=["devices"])
+    body = {"task": tasks[0].pk, "client_token": token(), "good": "4", "scrap": "1",
+            "scrap_reason": scrap_reason().code}
+    first = api.post("/api/work-reports/", body)
+    assert first.status_code == 201, first.json()
+    again = api.post("/api/work-reports/", body)
+    assert again.status_code == 200
+    assert again.json()["report"] == first.json()["report"]
+    assert again.json()["created"] is False
+    tasks[0].refresh_from_db()
+    assert (tasks[0].qty_good, tasks[0].qty_scrap) == (4, 1)
+    assert WorkReport.objects.count() == 1
+    assert first.json()["task"]["status"] == "in_progress"
+
+
+def test_over_report_names_good_and_is_kept_for_the_lead(client):
+    wo, tasks, wc = released_order(steps=2, qty="5")
+    api = api_as(client, "operator", scopes=["execution:report"])
+    response = api.post("/api/work-reports/", {"task": tasks[0].pk, "client_token": token(),
+                                               "good": "6"})
+    assert response.status_code == 422
+    error = error_of(response, "good")
+    assert error["code"] == "too_many" and "5" in error["message"]
+    assert not WorkReport.objects.exists()
+    refusal = ScanRefusal.objects.get()
+    assert refusal.action == "api:report" and refusal.work_center == wc
+
+
+def test_scrap_needs_its_reason(client):
+    wo, tasks, wc = released_order(steps=1, qty="5")
+    api = api_as(client, "operator")
+    response = api.post("/api/work-reports/", {"task": tasks[0].pk, "client_token": token(),
+                                               "scrap": "1"})
+    assert response.status_code == 422 and error_of(response, "scrap_reason")
+    response = api.post("/api/work-reports/", {"task": tasks[0].pk, "client_token": token(),
+                                               "scrap": "1", "scrap_reason": "NOPE"})
+    assert response.status_code == 400 and error_of(response, "scrap_reason")
+
+
+def test_state_conflicts_are_409(client):
+    wo, tasks, wc = released_order(steps=1, qty="5")
+    work_order_hold(actor=UserFactory(roles=["planner"]), work_order=wo, reason="stop")
+    api = api_as(client, "operator")
+    response = api.post(f"/api/tasks/{tasks[0].pk}/start/", {"client_token": token()})
+    assert response.status_code == 409
+    assert error_of(response)["code"] == "on_hold"
+
+
+def test_start_pause_resume_complete_by_badge(client):
+    wo, tasks, wc = released_order(steps=1, qty="3")
+    operator = UserFactory(roles=["operator"], badge_code="BADGE-77")
+    api = api_as(client, "operator", scopes=["devices"])
+    url = f"/api/tasks/{tasks[0].pk}/"
+    start = {"client_token": token(), "operator_badge": "BADGE-77"}
+    response = api.post(url + "start/", start)
+    assert response.status_code == 201 and response.json()["task"]["status"] == "in_progress"
+    assert api.post(url + "start/", start).status_code == 200  # the retry
+    assert api.post(url + "pause/", {"client_token": token()}).json()["task"]["status"] == \
+        "paused"
+    assert api.post(url + "resume/", {"client_token": token()}).status_code == 201
+    response = api.post(url + "complete/", {"client_token": token()})
+    assert response.status_code == 422 and error_of(response)["code"] == "nothing_reported"
+    api.post("/api/work-reports/", {"task": tasks[0].pk, "client_token": token(), "good": "2"})
+    response = api.post(url + "complete/", {"client_token": token()})
+    assert response.status_code == 201 and response.json()["task"]["status"] == "done"
+    assert tasks[0].activities.filter(operator=operator, kind="start").exists()
+    unknown = api.post(url + "start/", {"client_token": token(), "operator_badge": "NOBODY"})
+    assert unknown.status_code in (409, 422)
+    assert error_of(unknown, "operator_badge")["code"] == "unknown_badge"
+
+
+def test_report_by_scanned_traveler_code(client):
+    wo, tasks, wc = released_order(steps=1, qty="3")
+    api = api_as(client, "operator")
+    response = api.post("/api/work-reports/", {"scan": payload_for_task(tasks[0]),
+                                               "client_token": token(), "good": "3"})
+    assert response.status_code == 201
+    assert response.json()["task_completed"] is True
+    response = api.post("/api/work-reports/", {"scan": "MES:T:notarealtokenatall123",
+                                               "client_token": token(), "good": "1"})
+    assert response.status_code == 422 and error_of(response, "scan")["code"] == "unknown"
+
+
+def test_equipment_state_is_exactly_once(client):
+    wo, tasks, wc = released_order(steps=1)
+    eq = Equipment.objects.create(code="CNC-01", name="数控", work_center=wc)
+    reason = DowntimeReason.objects.create(code="BRK", name="故障")
+    api = api_as(client, "operator", scopes=["devices"])
+    body = {"client_token": token(), "state": "down", "reason": "BRK"}
+    first = api.post("/api/equipment/CNC-01/state/", body)
+    assert first.status_code == 201, first.json()
+    assert first.json()["equipment"]["state"] == "down"
+    again = api.post("/api/equipment/CNC-01/state/", body)
+    assert again.status_code == 200 and again.json()["change"] == first.json()["change"]
+    assert EquipmentStateChange.objects.filter(equipment=eq).count() == 1
+    assert DowntimeEvent.objects.get(equipment=eq, end=None).reason == reason
+    no_reason = api.post("/api/equipment/CNC-01/state/", {"client_token": token(),
+                                                         "state": "down"})
+    assert no_reason.status_code == 422 and error_of(no_reason, "reason")
+    up = api.post("/api/equipment/CNC-01/state/", {"client_token": token(), "state": "running"})
+    assert up.status_code == 201
+    assert api.get("/api/downtime/", {"equipment": "CNC-01", "open": "false"}).json()[
+        "count"] == 1
+    missing = api.post("/api/equipment/CNC-01/state/", {"client_token": token(),
+                                                       "state": "idle", "reason": "NOPE"})
+    assert missing.status_code == 400 and error_of(missing, "reason")
+
+
+def test_down_without_reason_names_reason(client):
+    wo, tasks, wc = released_order(steps=1)
+    Equipment.objects.create(code="P-2", name="压机", work_center=wc)
+    api = api_as(client, "operator")
+    response = api.post("/api/equipment/P-2/state/", {"client_token": token(), "state": "down"})
+    assert response.status_code == 422 and error_of(response, "reason")
+    assert not EquipmentStateChange.objects.exists()
+
+
+def test_material_issue_is_exactly_once(client):
+    wo, tasks, wc = released_order(steps=1)
+    req = MaterialRequirement.objects.filter(work_order=wo).select_related("item").first()
+    api = api_as(client, "operator")
+    body = {"task": tasks[0].pk, "client_token": token(), "item_code": req.item.code,
+            "lot_code": "LOT-9", "quantity": "2"}
+    assert api.post("/api/material-issues/", body).status_code == 201
+    assert api.post("/api/material-issues/", body).status_code == 200
+    assert MaterialConsumption.objects.count() == 1
+    response = api.post("/api/material-issues/", {**body, "client_token": token(),
+                                                  "item_code": "NOT-ON-LIST"})
+    assert response.status_code == 422 and error_of(response, "item_code")
+
+
+def test_read_only_key_cannot_report(client):
+    wo, tasks, wc = released_order(steps=1)
+    api = api_as(client, "operator", scopes=["execution:read"])
+    assert api.get("/api/work-reports/").status_code == 200
+    response = api.post("/api/work-reports/", {"task": tasks[0].pk, "client_token": token(),
+                                               "good": "1"})
+    assert response.status_code == 403 and error_of(response)["code"] == "missing_scope"
+    assert Task.objects.get(pk=tasks[0].pk).qty_good == 0
