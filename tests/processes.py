@@ -76,7 +76,7 @@ class SseReader:
     def __init__(self, base_url: str, session: HttpSession, topics: str,
                  last_event_id: int | None = None):
         parsed = urllib.parse.urlparse(base_url)
-        self.sock = socket.create_connection((parsed.hostname, parsed.port), timeout=1.0)
+        self.sock = socket.create_connection((parsed.hostname, parsed.port), timeout=0.2)
         headers = {"Host": f"{parsed.hostname}:{parsed.port}", "Accept": "text/event-stream",
                    "Cookie": f"sessionid={session.session}"}
         if last_event_id is not None:
@@ -85,6 +85,7 @@ class SseReader:
         path = "/events/stream?topics=" + urllib.parse.quote(topics)
         self.sock.sendall(f"GET {path} HTTP/1.1\r\n{head}\r\n".encode())
         self.buffer = b""
+        self.connected = False
         self.headers_done = False
         self.closed = False
         self.status = None
@@ -124,6 +125,8 @@ class SseReader:
         while "\n\n" in text:
             block, text = text.split("\n\n", 1)
             fields = {}
+            if ": connected" in block.split("\n"):
+                self.connected = True  # the stream is subscribed: what follows is ours
             for line in block.split("\n"):
                 if line and not line.startswith(":") and ":" in line:
                     k, v = line.split(":", 1)
@@ -132,6 +135,15 @@ class SseReader:
                 out.append((int(fields["id"]), fields.get("event", ""),
                             json.loads(fields.get("data", "{}"))))
         self.text_rest = text
+        return out
+
+    def wait_connected(self, timeout: float = 15.0) -> list:
+        """Read until the server says the stream is subscribed; the events read meanwhile."""
+        out, deadline = [], time.monotonic() + timeout
+        while not self.connected:
+            if time.monotonic() > deadline or self.closed:
+                raise AssertionError(f"the event stream did not connect (HTTP {self.status})")
+            out += self.events(0.2)
         return out
 
     def close(self):

@@ -224,8 +224,7 @@ def main() -> int:
         topics = ",".join(f"wc:{wc.pk}" for wc, _t, _o in stations)
         start_event = Event.objects.order_by("-id").values_list("id", flat=True).first() or 0
         reader = SseReader(url, sessions[0], topics)
-        stream: list = []
-        stream += reader.events(1.0)
+        stream: list = reader.wait_connected()
         clients = [Client(s, wc.code, task.pk, payload_for_task(task), stop)
                    for s, (wc, task, _op) in zip(sessions, stations, strict=True)]
         started = time.monotonic()
@@ -315,6 +314,9 @@ def main() -> int:
               f"max {max(sim):.0f}")
     for line_ in sim_counters:
         print(f"simulator                {line_.strip()}")
+    missing = Event.objects.filter(id__in=wanted - set(ids)).order_by("id")
+    for e in missing[:10]:
+        print(f"ERROR event {e.id} {e.topic} {e.kind} ({e.created_at:%H:%M:%S.%f}) never came")
     for f in failures + errors[:10]:
         print("ERROR", f)
     grew = web and web[-1] > web[0] * 1.5 and web[-1] - web[0] > 50

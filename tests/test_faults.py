@@ -105,8 +105,7 @@ def test_redis_down_reports_kept_stream_polls_and_nothing_lost_or_doubled(redis_
         topic = f"wc:{wc.pk}"
         start = Event.objects.order_by("-id").values_list("id", flat=True).first() or 0
         reader = SseReader(url, session, topic)
-        received: list = []
-        received += reader.events(1.0)
+        received: list = reader.wait_connected()
         assert reader.status == 200
         answered: dict[str, int] = {}
 
@@ -368,7 +367,7 @@ def test_stream_client_resumes_from_last_event_id_with_exactly_the_missed_events
     session = HttpSession(asgi_server.url, make_user("operator"))
     topic = f"hard:{uuid.uuid4().hex[:8]}"
     reader = SseReader(asgi_server.url, session, topic)
-    received = reader.events(0.5)
+    received = reader.wait_connected()
     first = _emit(topic, 5, "before")
     collect_until(reader, received, set(first), 10)
     reader.close()  # the network blinks: the client is gone

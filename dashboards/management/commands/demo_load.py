@@ -23,3 +23,6 @@ class Command(BaseCommand):
             sim = demo_history(days=days, seed=seed, step_minutes=step_minutes,
                                progress=lambda msg: self.stdout.write(f"  {msg}"))
             self.stdout.write(f"history done: {sim.counters}")
+            from dashboards.services import report_days_roll_up
+
+            report_days_roll_up()  # the KPI pages' daily rollup, current from the start
