@@ -20,7 +20,7 @@ import traceback
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-MODULES = ["explosion", "jssp", "plant_schedule", "report", "alert_sweep", "pages"]
+MODULES = ["explosion", "report", "alert_sweep", "plant_schedule", "live", "pages", "jssp"]
 
 
 def machine() -> str:
