@@ -220,7 +220,8 @@ def main() -> int:
                 return False
 
         wait_for(healthy, 60, "the web server did not start", 0.3)
-        sessions = [HttpSession(url, op, timeout=30) for _wc, _t, op in stations]
+        sessions = [HttpSession(url, op, timeout=30, keep_alive=True)
+                    for _wc, _t, op in stations]
         topics = ",".join(f"wc:{wc.pk}" for wc, _t, _o in stations)
         start_event = Event.objects.order_by("-id").values_list("id", flat=True).first() or 0
         reader = SseReader(url, sessions[0], topics)

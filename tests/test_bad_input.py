@@ -17,7 +17,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.urls import reverse
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from execution.models import TaskActivity, WorkReport
@@ -240,6 +240,8 @@ def station(client_as):
 
 @FEW
 @given(code=nasty_text)
+@example(code="B-00001\x00")  # found on PostgreSQL: the refusal log could not store a NUL
+@example(code="X" * 201)
 def test_station_scan(station, code):
     client, _task, wc, _reason = station
     with rolled_back():
@@ -258,6 +260,7 @@ def test_station_scan(station, code):
 @given(task=good_or("OK", numberish), good=good_or("1", numberish),
        scrap=good_or("0", numberish), reason=good_or("OK"),
        token=good_or("tok", st.one_of(nasty_text, st.uuids().map(str))))
+@example(task="OK", good="1\x00", scrap="0", reason="OK", token="tok")
 def test_station_report(station, task, good, scrap, reason, token):
     client, real_task, wc, scrap_code = station
     with rolled_back():

@@ -65,7 +65,8 @@ def test_plan_to_kpi_across_every_role(asgi_server, page, browser, make_user):
     plan = measured_plan(code="IP-E2E", max_rework_loops=2)
     defect = DefectCodeFactory(code="D01")
     top, _made, wc = make_product(1, steps=3, work_center=wc)
-    RoutingStep.objects.filter(routing__item=top, seq=20).update(
+    second = RoutingStep.objects.filter(routing__item=top).order_by("seq")[1]
+    RoutingStep.objects.filter(pk=second.pk).update(
         is_qc_checkpoint=True, wait_for_qc=True, inspection_plan_code=plan.code)
     make_rule(Kind.INSPECTION_FAILED, severity="critical", chain=[
         {"after_minutes": 0, "roles": ["workshop_lead"], "channels": [Channel.IN_APP]}])

@@ -359,6 +359,8 @@ def _earlier_steps_done(task: Task) -> bool:
 def scan_refusal_log(*, work_center=None, operator=None, action: str, payload: str,
                      reason: str) -> ScanRefusal:
     """Keep a refused attempt for the lead. Called outside the refused transaction."""
+    # What was sent may hold NUL characters (a bad scan), which PostgreSQL text cannot store.
+    payload, reason = ((v or "").replace("\x00", "\ufffd") for v in (payload, reason))
     return ScanRefusal.objects.create(work_center=work_center, operator=operator,
-                                      action=action[:40], payload=(payload or "")[:300],
+                                      action=action[:40], payload=payload[:300],
                                       reason=reason[:300])

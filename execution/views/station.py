@@ -70,9 +70,11 @@ class ScanView(StationView):
 
     def post(self, request, code):
         form = ScanForm(request.POST)
-        if not form.is_valid():
-            return self.refused(ValidationError(_("The scanned code is too long.")),
-                                action="scan", payload=request.POST.get("code", "")[:300])
+        if not form.is_valid():  # too long, or characters no scanner sends (NUL)
+            too_long = "max_length" in {e.code for e in form.errors.as_data()["code"]}
+            reason = _("The scanned code is too long.") if too_long else form.errors["code"][0]
+            return self.refused(ValidationError(reason), action="scan",
+                                payload=request.POST.get("code", "")[:300])
         raw = form.cleaned_data["code"]
         try:
             outcome = selectors.station_scan_resolve(raw, self.work_center, self.operator)
