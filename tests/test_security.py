@@ -13,6 +13,7 @@ import io
 import re
 import subprocess
 import textwrap
+import time
 import uuid
 
 import pytest
@@ -26,7 +27,7 @@ from mes.roles import ADMIN, MANAGER, ROLE_CAPABILITIES
 from mes.throttle import failure_limit, login_throttle_reset
 from quality.models import Inspection, Nonconformance
 from quality.services.nonconformance import nonconformance_disposition
-from tests.conftest import ROOT
+from tests.conftest import ARTIFACTS, ROOT
 from tests.factories import PASSWORD
 from tests.factories_hardening import ROLES, security_world
 from tests.factories_quality import DefectCodeFactory, measured_plan, pending_inspection
@@ -254,7 +255,7 @@ def _get_kwargs(world, name, pattern):
     return url_kwargs(world).get(name)
 
 
-def test_permission_matrix(world, client, capsys):
+def test_permission_matrix(world, client):
     """Every role × every named URL: allowed (2xx/3xx, or a refusal of the empty form) or 403,
     as the view's declared capability says. GET where the view serves GET (all of a role's
     GETs before any POST, so nothing is changed underneath); POST for POST-only actions."""
@@ -297,12 +298,14 @@ def test_permission_matrix(world, client, capsys):
             if not ok:
                 wrong.append(f"{role} {method} {url} ({name}, needs {needs}): {code}, "
                              f"expected {'allowed' if expected else 403}")
-    with capsys.disabled():
-        print(f"\npermission matrix: {len(matrix)} URLs × {len(ROLES)} roles")
-        print(f"{'url name':42} {'method':6} {'needs':42} " + " ".join(r[:7] for r in ROLES))
-        for (name, method, needs), codes in sorted(matrix.items()):
-            print(f"{name:42} {method:6} {needs[:42]:42} "
-                  + " ".join(f"{codes[r]:>7}" for r in ROLES))
+    lines = [f"permission matrix: {len(matrix)} URLs × {len(ROLES)} roles (HTTP status)",
+             f"{'url name':42} {'method':6} {'needs':42} " + " ".join(r[:7] for r in ROLES)]
+    lines += [f"{name:42} {method:6} {needs[:42]:42} "
+              + " ".join(f"{codes[r]:>7}" for r in ROLES)
+              for (name, method, needs), codes in sorted(matrix.items())]
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / "permission-matrix.txt").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))  # shown with -s or -rP; kept in artifacts/permission-matrix.txt
     assert not wrong, "\n".join(wrong)
     # the matrix cannot pass vacuously: every role was refused somewhere and let in somewhere
     for role in ROLES[:-1]:
@@ -463,6 +466,19 @@ def test_a_success_clears_the_username_count(make_user, client, address):
     login_throttle_reset(address=address)  # the address keeps its count; forget it here
     for _ in range(failure_limit() - 1):
         assert _login(client, user.username, "wrong", address).status_code == 200
+
+
+def test_the_lock_ends_after_its_time(make_user, client, address, settings):
+    settings.MES_LOGIN_LOCK_SECONDS = 1
+    user = make_user("planner", username=f"thr_{uuid.uuid4().hex[:6]}")
+    try:
+        for _ in range(failure_limit()):
+            _login(client, user.username, "wrong", address)
+        assert _login(client, user.username, PASSWORD, address).status_code == 429
+        time.sleep(1.2)
+        assert _login(client, user.username, PASSWORD, address).status_code == 302
+    finally:
+        login_throttle_reset(username=user.username)
 
 
 def test_throttled_message_is_in_chinese_too(make_user, client, address):
