@@ -186,7 +186,7 @@ def test_reconciliation_names_each_gap(plan, people):
     Task.objects.filter(pk=t2.pk).update(qty_good=8, qty_qc_accepted=7, status="done")
     Task.objects.filter(pk=t3.pk).update(qty_good=7, status="done")
     problems = reconciliation(wo)
-    assert any("step %s: 9 passed on, but 8 good + 0 scrap" % t2.seq in p for p in problems)
+    assert any(f"step {t2.seq}: 9 passed on, but 8 good + 0 scrap" in p for p in problems)
     assert any("8 good, but 7 passed inspection" in p for p in problems)
 
 
