@@ -10,7 +10,7 @@ a fresh `mes_bench` database on 127.0.0.1) as DESIGN.md requires.
 
 import contextlib
 import datetime
-import importlib
+import json
 import os
 import platform
 import subprocess
@@ -46,6 +46,20 @@ def machine() -> str:
             f"Python {platform.python_version()}; {pg}")
 
 
+def _run_isolated(name: str) -> list[dict]:
+    """Each benchmark in a process of its own, on a freshly created database."""
+    code = (f"import json, sys; from tests.benchmarks.bench_{name} import run; rows = run(); "
+            "print('BENCH-ROWS ' + json.dumps(rows, default=str))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,  # noqa: S603
+                         text=True, check=False)
+    sys.stderr.write(out.stderr[-4000:])
+    for line in out.stdout.splitlines():
+        if line.startswith("BENCH-ROWS "):
+            return json.loads(line[len("BENCH-ROWS "):])
+        print(line)
+    raise RuntimeError(f"bench_{name} failed (exit {out.returncode})")
+
+
 def main(argv: list[str]) -> int:
     wanted = argv or MODULES
     rows, failures = [], []
@@ -53,8 +67,7 @@ def main(argv: list[str]) -> int:
     for name in wanted:
         print(f"--- bench_{name}", flush=True)
         try:
-            module = importlib.import_module(f"tests.benchmarks.bench_{name}")
-            got = module.run()
+            got = _run_isolated(name)
         except Exception:  # one broken benchmark must not hide the others' figures
             traceback.print_exc()
             failures.append(name)
