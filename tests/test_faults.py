@@ -434,3 +434,16 @@ def test_browser_offline_then_back_shows_every_event_exactly_once(asgi_server, p
     ours = before + away + after
     assert [i for i in delivered if i in ours] == ours, f"lost, doubled or reordered: {log}"
     assert opens >= 2, "the stream never reconnected: the cut did not happen"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_pool_after_each_fault():
+    """The storms above also terminate this process's own pooled connections; start each test
+    with a new pool instead of waiting for the old one to find its dead connections."""
+    yield
+    from django.db import connections
+
+    for conn in connections.all(initialized_only=True):
+        conn.close()
+        if getattr(conn, "pool", None) is not None and hasattr(conn, "close_pool"):
+            conn.close_pool()

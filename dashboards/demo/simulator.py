@@ -211,8 +211,9 @@ class Simulator:
     def _schedule(self, planner, now):
         from planning.services.schedule import schedule_apply, schedule_compute, schedule_request
 
+        # The dispatch rule alone: deterministic for a seed (CP-SAT's parallel search is not).
         version = schedule_request(actor=planner, reason="routine re-plan",
-                                   time_limit=1.0 if self.history else 3.0)
+                                   heuristic_only=True)
         version = schedule_compute(version.pk)
         if version.status == "ready":
             schedule_apply(actor=planner, version=version)

@@ -27,7 +27,15 @@ from planning.models import (
     WorkCenter,
     WorkOrder,
 )
-from planning.scheduling import Job, Operation, Problem, ProblemError, Resource, schedule
+from planning.scheduling import (
+    Job,
+    Operation,
+    Problem,
+    ProblemError,
+    Resource,
+    dispatch,
+    schedule,
+)
 
 log = logging.getLogger(__name__)
 V = ScheduleVersion.Status
@@ -148,11 +156,16 @@ def build_problem(version: ScheduleVersion) -> tuple[Problem, dict[int, Task]]:
 @transaction.atomic
 def schedule_request(*, actor, reason: str, time_limit: float = 10.0,
                      frozen_minutes: int | None = None, rush_order=None,
-                     pending_changes=None) -> ScheduleVersion:
-    """Create a version to compute; the computation runs in a Celery worker after commit."""
+                     pending_changes=None, heuristic_only: bool = False) -> ScheduleVersion:
+    """Create a version to compute; the computation runs in a Celery worker after commit.
+
+    `heuristic_only`: the fast, deterministic dispatch rule alone (time limit 0), for the
+    simulator, whose runs must repeat exactly for a seed."""
     if not (reason or "").strip():
         raise ValidationError({"reason": _("Say why the schedule is run.")})
-    if not 0.5 <= float(time_limit) <= 300:
+    if heuristic_only:
+        time_limit = 0
+    elif not 0.5 <= float(time_limit) <= 300:
         raise ValidationError({"time_limit": _("The time limit must be 0.5–300 seconds.")})
     version = ScheduleVersion.objects.create(
         created_by=actor if getattr(actor, "is_authenticated", False) else None,
@@ -186,9 +199,12 @@ def schedule_compute(version_id: int) -> ScheduleVersion:
                     progress=round(p.fraction, 3),
                     message=f"{p.phase}: {p.objective if p.objective is not None else '–'}")
 
-        solution = schedule(problem, time_limit=version.time_limit,
-                            workers=int(getattr(settings, "MES_SCHEDULER_WORKERS", 2)),
-                            progress=progress)
+        if not version.time_limit:
+            solution = dispatch(problem, rule="priority")
+        else:
+            solution = schedule(problem, time_limit=version.time_limit,
+                                workers=int(getattr(settings, "MES_SCHEDULER_WORKERS", 2)),
+                                progress=progress)
     except ProblemError as exc:
         names = _task_names(exc.keys)
         message = str(exc) + (f" ({', '.join(names)})" if names else "")
