@@ -28,7 +28,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from execution.models import DowntimeReason, MaterialConsumption, ScrapReason
-from execution.services.reporting import _check_can_work, operator_by_badge, refuse
+from execution.services.reporting import (
+    check_can_work,
+    operator_by_badge,
+    previous_step_passed,
+    refuse,
+)
 from mes.models import User
 from planning.models import Equipment, MaterialRequirement, Task, WorkCenter, WorkOrder
 from planning.travelers import SCHEME, normalize_scan, payload_for_task, quantity_text, scan_resolve
@@ -122,15 +127,9 @@ def downtime_reasons() -> list[DowntimeReason]:
 # --- Dispatch list ----------------------------------------------------------------------------
 def _with_input_quantity(qs):
     """Annotate `input_qty`: what this step may work on (see task_input_quantity)."""
-    passed = Case(When(wait_for_qc=True, then=F("qty_qc_accepted")), default=F("qty_good"),
-                  output_field=_QTY)
-    previous = (Task.objects.filter(work_order_id=OuterRef("work_order_id"),
-                                    kind=Task.Kind.NORMAL, seq__lt=OuterRef("seq"))
-                .exclude(status=T.CANCELLED).order_by("-seq")
-                .annotate(passed=passed).values("passed")[:1])
     return qs.annotate(input_qty=Case(
         When(kind=Task.Kind.REWORK, then=F("quantity")),
-        default=Coalesce(Subquery(previous, output_field=_QTY), F("work_order__quantity")),
+        default=Coalesce(previous_step_passed(), F("work_order__quantity")),
         output_field=_QTY))
 
 
@@ -285,7 +284,7 @@ def station_task_check(task: Task, work_center: WorkCenter, operator=None) -> No
     """Refuse (StationRefusal) a task this station cannot work on now. With the operator
     known, the service's own check runs (it adds the operator's assignment)."""
     if operator is not None:
-        _check_can_work(task, operator, work_center)
+        check_can_work(task, operator, work_center)
         return
     wo = task.work_order
     if task.work_center_id != work_center.pk:

@@ -37,8 +37,10 @@ def topic_user(user_id) -> str:
 # (Issues add their kinds here as they are built; keep it short.)
 DOMAIN_EVENTS = {
     "demo.message": "A message posted on the live demo page (foundation).",
-    # execution → quality, alerts: kwargs report_id
+    # execution → quality, alerts: kwargs report_id (and report: the WorkReport row itself)
     "task.reported": "Good/scrap quantity was reported on a task.",
+    # execution → alerts: kwargs task_id, action ("start", "pause", "resume" or "complete")
+    "task.state_changed": "A task was started, paused, resumed or completed at a station.",
     # execution → quality, alerts: kwargs work_order_id
     "work_order.completed": "A work order's last operation completed: it awaits acceptance.",
     # execution → alerts: kwargs equipment_id, downtime_id (None when a stop ended)
@@ -89,6 +91,18 @@ def event_emit(*, topic: str, kind: str, payload: dict | None = None, actor=None
     if settings.REDIS_URL:
         transaction.on_commit(lambda: _publish_wakeup(event.id))
     return event
+
+
+def event_emit_many(rows, *, actor=None) -> list[Event]:
+    """Append several events (topic, kind, payload) to the outbox in one insert, in the
+    current transaction; one Redis wake-up after commit."""
+    who = actor if actor is not None and getattr(actor, "is_authenticated", False) else None
+    events = Event.objects.bulk_create([Event(topic=topic, kind=kind, payload=payload or {},
+                                              actor=who) for topic, kind, payload in rows])
+    if settings.REDIS_URL and events:
+        last = events[-1].id
+        transaction.on_commit(lambda: _publish_wakeup(last))
+    return events
 
 
 def _publish_wakeup(event_id: int) -> None:

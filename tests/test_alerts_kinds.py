@@ -1,13 +1,16 @@
 """Each kind of alert fires from realistic shop-floor data, once per subject, and clears."""
 
+import uuid
 from decimal import Decimal
 
 import pytest
+import time_machine
 from django.db import transaction
 
 from alerts.kinds import Kind, Scope
 from alerts.models import Alert
 from alerts.services.sweep import alerts_sweep
+from execution.services.reporting import task_pause, task_resume
 from mes.events import domain_event_publish
 from mes.models import Event
 from quality.models import Inspection, Nonconformance
@@ -262,3 +265,54 @@ def test_condition_cleared_without_auto_resolve_and_coming_back(people):
     alerts_sweep(now=t0)
     alert.refresh_from_db()
     assert alert.condition_cleared_at is None and len(alerts(Kind.PROGRESS_LAG)) == 1
+
+
+def test_starting_a_late_task_clears_its_schedule_lag_alert_without_a_sweep(
+        people, eager, django_capture_on_commit_callbacks):
+    t0 = now().replace(microsecond=0)
+    with time_machine.travel(t0, tick=False) as clock:
+        _wo, (t1, t2, _t3), wc = released_order(steps=3)
+        schedule(t1, t0 - minutes(45), t0 + minutes(30))
+        schedule(t2, t0 - minutes(40), t0 + minutes(60))
+        make_rule(Kind.SCHEDULE_LAG, minutes=30)
+        alerts_sweep()
+        first, second = alerts(Kind.SCHEDULE_LAG)
+        clock.shift(minutes(3))
+        with django_capture_on_commit_callbacks(execute=True) as callbacks:
+            start(t1, people["op"], wc)
+        assert callbacks  # the evaluation was enqueued once the start committed
+    first.refresh_from_db()
+    assert (first.status, first.auto_resolved) == ("resolved", True)
+    assert first.resolved_at == first.condition_cleared_at == t0 + minutes(3)
+    assert Event.objects.filter(kind="alert.resolved", topic=f"wc:{wc.pk}",
+                                payload__alert=first.pk).exists()
+    second.refresh_from_db()  # the other late task was not started: its alert stays open
+    assert second.status == "open" and second.condition_cleared_at is None
+
+
+def test_pause_and_resume_evaluate_the_task_at_once(people, eager,
+                                                    django_capture_on_commit_callbacks):
+    t0 = now().replace(microsecond=0)
+    with time_machine.travel(t0 - minutes(100), tick=False) as clock:
+        _wo, (t1, *_), wc = released_order(steps=2)
+        schedule(t1, t0 - minutes(100), t0 - minutes(30))
+        start(t1, people["op"], wc)
+        make_rule(Kind.OVERDUE_REPORT, minutes=10)
+        clock.move_to(t0)
+        alerts_sweep()  # running past its end + grace with no report
+        (overdue,) = alerts(Kind.OVERDUE_REPORT)
+
+        def act(service):
+            with django_capture_on_commit_callbacks(execute=True):
+                service(operator=people["op"], task=t1, work_center=wc,
+                        client_token=uuid.uuid4().hex)
+
+        clock.shift(minutes(1))
+        act(task_pause)  # a paused task is not "running unreported"
+        overdue.refresh_from_db()
+        assert overdue.status == "resolved" and overdue.resolved_at == t0 + minutes(1)
+        clock.shift(minutes(1))
+        act(task_resume)  # running again, still unreported: a new alert at once
+    again = alerts(Kind.OVERDUE_REPORT)[-1]
+    assert again.pk != overdue.pk and again.task_id == t1.pk
+    assert (again.status, again.raised_at) == ("open", t0 + minutes(2))

@@ -18,6 +18,12 @@ def on_task_reported(*, report_id, **_ignored) -> None:
     _evaluate(report_ids=[report_id])
 
 
+def on_task_state_changed(*, task_id, **_ignored) -> None:
+    # Started or resumed: a schedule-lag alert clears at once; paused, resumed or completed:
+    # the progress and overdue-report kinds follow the task's new status.
+    _evaluate(task_ids=[task_id])
+
+
 def on_work_order_completed(*, work_order_id, **_ignored) -> None:
     _evaluate(work_order_ids=[work_order_id])
 
@@ -43,6 +49,7 @@ def on_plan_changed(*, production_order_id, work_order_ids=None, reason="", **_i
 
 SUBSCRIPTIONS = {
     "task.reported": on_task_reported,
+    "task.state_changed": on_task_state_changed,
     "work_order.completed": on_work_order_completed,
     "equipment.state_changed": on_equipment_state_changed,
     "inspection.recorded": on_inspection_recorded,

@@ -5,10 +5,11 @@ open work, escalates what nobody answered, and re-enqueues notifications whose C
 got lost. Each rule is evaluated in its own short transaction: one slow or failing rule
 neither holds the others' locks nor stops them.
 
-Event-driven runs (after a report, an inspection, a downtime, a plan change) evaluate the same
-rules restricted to the subjects the event touched, so alerts appear and clear within seconds
-instead of at the next sweep. The sweep remains the guarantee: an event-driven run that never
-happened (broker down) is caught up by it.
+Event-driven runs (after a report, a task started, paused, resumed or completed at a station,
+an inspection, a downtime, a plan change) evaluate the same rules restricted to the subjects
+the event touched, so alerts appear and clear within seconds instead of at the next sweep.
+The sweep remains the guarantee: an event-driven run that never happened (broker down) is
+caught up by it.
 """
 
 import logging

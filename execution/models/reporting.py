@@ -46,7 +46,9 @@ class WorkReport(models.Model):
         verbose_name = _("work report")
         verbose_name_plural = _("work reports")
         ordering = ["-reported_at", "-id"]
-        indexes = [models.Index(fields=["task", "reported_at"])]
+        # (task, work_end): a report's work start is the last report's end on its task.
+        indexes = [models.Index(fields=["task", "reported_at"]),
+                   models.Index(fields=["task", "work_end"])]
         constraints = [
             models.CheckConstraint(condition=Q(good__gte=0) & Q(scrap__gte=0)
                                    & (Q(good__gt=0) | Q(scrap__gt=0)),
@@ -81,6 +83,7 @@ class TaskActivity(models.Model):
         verbose_name = _("task activity")
         verbose_name_plural = _("task activities")
         ordering = ["task_id", "at", "id"]
+        indexes = [models.Index(fields=["task", "at"])]  # the last start/resume of a task
 
     def __str__(self) -> str:
         return f"{self.task} {self.kind} {self.at:%H:%M}"

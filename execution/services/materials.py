@@ -7,7 +7,7 @@ from django.utils.translation import gettext as _
 
 from execution.models import MaterialConsumption
 from execution.services.quantities import parse_quantity
-from execution.services.reporting import _check_can_work, _check_token, _lock_task
+from execution.services.reporting import check_can_work, check_client_token, lock_task
 from mes.audit import audit_record
 from mes.events import event_emit, topic_work_center
 from mes.models import AuditEntry
@@ -25,12 +25,12 @@ def material_issue(*, operator, task: Task, work_center, item_code: str, lot_cod
     After: one consumption row (its token never counts twice), audit-logged. Issuing more than
     the requirement is allowed (a real shop over-issues) but the requirement is not changed.
     """
-    token = _check_token(client_token)
+    token = check_client_token(client_token)
     existing = MaterialConsumption.objects.filter(client_token=token).first()
     if existing is not None:
         return existing
-    locked = _lock_task(task.pk if isinstance(task, Task) else task)
-    _check_can_work(locked, operator, work_center)
+    locked = lock_task(task.pk if isinstance(task, Task) else task)
+    check_can_work(locked, operator, work_center)
     lot_code = (lot_code or "").strip()
     if not lot_code:
         raise ValidationError({"lot_code": _("Scan the component lot.")})

@@ -13,14 +13,20 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Case, DecimalField, Exists, F, OuterRef, Subquery, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from execution.models import ScanRefusal, ScrapReason, TaskActivity, WorkReport
 from execution.services.quantities import parse_quantity
 from mes.audit import audit_record, snapshot
-from mes.events import TOPIC_PLANT, domain_event_publish, event_emit, topic_work_center
+from mes.events import (
+    TOPIC_PLANT,
+    domain_event_publish,
+    event_emit,
+    event_emit_many,
+    topic_work_center,
+)
 from mes.models import AuditEntry, User
 from planning.models import Equipment, ProductionOrder, Task, WorkCenter, WorkOrder
 from planning.states import next_status
@@ -52,7 +58,7 @@ def operator_by_badge(badge_code: str) -> User:
     return user
 
 
-def _check_token(token: str) -> str:
+def check_client_token(token: str) -> str:
     token = (token or "").strip()
     if not token or len(token) > TOKEN_MAX:
         raise refuse(_("The submission has no valid token; reload the station page."),
@@ -60,8 +66,10 @@ def _check_token(token: str) -> str:
     return token
 
 
-def _check_can_work(task: Task, operator: User, work_center: WorkCenter) -> None:
-    """Refusals that apply to every station action on a task."""
+def check_can_work(task: Task, operator: User, work_center: WorkCenter, *,
+                   assigned: bool | None = None) -> None:
+    """Refusals that apply to every station action on a task. `assigned`: whether the
+    operator may work at this station, when the caller already knows (None: look it up)."""
     if task.work_center_id != work_center.pk:
         raise refuse(_("Task %(task)s belongs to work center %(wc)s, not to this station "
                        "(%(here)s).") % {"task": task, "wc": task.work_center.code,
@@ -78,7 +86,9 @@ def _check_can_work(task: Task, operator: User, work_center: WorkCenter) -> None
     if task.work_order.status in (WO.AWAITING_ACCEPTANCE, WO.ACCEPTED):
         raise refuse(_("Work order %(wo)s is finished.") % {"wo": task.work_order},
                      "work_order_finished")
-    if settings.MES_ENFORCE_OPERATOR_ASSIGNMENT and not _assigned(operator, work_center):
+    if assigned is None and settings.MES_ENFORCE_OPERATOR_ASSIGNMENT:
+        assigned = _assigned(operator, work_center)
+    if assigned is False:
         raise refuse(_("%(op)s is not assigned to work center %(wc)s.") % {
             "op": operator, "wc": work_center.code}, "not_assigned")
 
@@ -89,10 +99,65 @@ def _assigned(operator: User, work_center: WorkCenter) -> bool:
     return not assigned.exists() or assigned.filter(pk=operator.pk).exists()
 
 
-def _lock_task(task_id: int) -> Task:
-    return (Task.objects.select_for_update(of=("self",))
-            .select_related("work_order", "work_order__item", "work_center")
-            .get(pk=task_id))
+def lock_task(task_id: int) -> Task:
+    """The task row, locked for this transaction (with its work order, item and station).
+    An unknown id is refused as an unknown task."""
+    try:
+        return (Task.objects.select_for_update(of=("self",))
+                .select_related("work_order", "work_order__item",
+                                "work_order__production_order", "work_center")
+                .get(pk=task_id))
+    except (Task.DoesNotExist, ValueError, TypeError):
+        raise refuse(_("Unknown task; scan its traveler code again."), "unknown_task") from None
+
+
+_QTY = DecimalField(max_digits=14, decimal_places=4)
+
+
+def previous_step_passed():
+    """Subquery for a task queryset (OuterRef: the task): what the previous normal step passed
+    on — its good quantity, or what QC accepted when the next step waits for QC; NULL for the
+    first step. Shared with the dispatch list so both count the same way."""
+    passed = Case(When(wait_for_qc=True, then=F("qty_qc_accepted")), default=F("qty_good"),
+                  output_field=_QTY)
+    return Subquery(Task.objects.filter(work_order_id=OuterRef("work_order_id"),
+                                        kind=Task.Kind.NORMAL, seq__lt=OuterRef("seq"))
+                    .exclude(status=T.CANCELLED).order_by("-seq")
+                    .annotate(passed=passed).values("passed")[:1], output_field=_QTY)
+
+
+def _input_from(task: Task, previous_passed) -> Decimal:
+    if task.kind == Task.Kind.REWORK:
+        return task.quantity
+    return task.work_order.quantity if previous_passed is None else previous_passed
+
+
+def _report_facts(task: Task, token: str, operator: User, work_center: WorkCenter) -> dict:
+    """Everything else a report needs, read in one query once the task is locked (a new
+    statement, so it sees what committed while we waited for the lock): the token's earlier
+    report, what the previous step passed on, the last start/resume, the last report's end
+    and, when enforced, whether the operator is assigned here."""
+    facts = {
+        "earlier_report": Subquery(WorkReport.objects.filter(client_token=token)
+                                   .values("pk")[:1]),
+        "previous_passed": previous_step_passed(),
+        "last_start": Subquery(TaskActivity.objects.filter(
+            task_id=OuterRef("pk"), kind__in=(TaskActivity.Kind.START, TaskActivity.Kind.RESUME))
+            .order_by("-at").values("at")[:1]),
+        "last_report_end": Subquery(WorkReport.objects.filter(task_id=OuterRef("pk"))
+                                    .order_by("-work_end").values("work_end")[:1]),
+    }
+    if settings.MES_ENFORCE_OPERATOR_ASSIGNMENT:
+        through = WorkCenter.operators.through.objects
+        facts["anyone_assigned"] = Exists(through.filter(workcenter_id=work_center.pk))
+        facts["operator_assigned"] = Exists(through.filter(workcenter_id=work_center.pk,
+                                                           user_id=operator.pk))
+    row = Task.objects.filter(pk=task.pk).annotate(**facts).values(*facts).get()
+    if settings.MES_ENFORCE_OPERATOR_ASSIGNMENT:
+        row["assigned"] = not row["anyone_assigned"] or row["operator_assigned"]
+    else:
+        row["assigned"] = True
+    return row
 
 
 def task_input_quantity(task: Task) -> Decimal:
@@ -100,12 +165,9 @@ def task_input_quantity(task: Task) -> Decimal:
     QC accepted when the next step must wait for QC); the work-order quantity for the first."""
     if task.kind == Task.Kind.REWORK:
         return task.quantity
-    prev = (Task.objects.filter(work_order_id=task.work_order_id, kind=Task.Kind.NORMAL,
-                                seq__lt=task.seq).exclude(status=T.CANCELLED)
-            .order_by("-seq").values("qty_good", "wait_for_qc", "qty_qc_accepted").first())
-    if prev is None:
-        return task.work_order.quantity
-    return prev["qty_qc_accepted"] if prev["wait_for_qc"] else prev["qty_good"]
+    prev = (Task.objects.filter(pk=task.pk).annotate(passed=previous_step_passed())
+            .values_list("passed", flat=True).get())
+    return _input_from(task, prev)
 
 
 def task_remaining_quantity(task: Task) -> Decimal:
@@ -120,9 +182,8 @@ def _activity(task, operator, work_center, kind, token, at) -> TaskActivity:
 def _announce(task: Task, kind: str, actor, **payload) -> None:
     data = {"task": task.pk, "work_order": task.work_order.number, "status": task.status,
             **payload}
-    event_emit(topic=topic_work_center(task.work_center_id), kind=kind, payload=data,
-               actor=actor)
-    event_emit(topic=TOPIC_PLANT, kind=kind, payload=data, actor=actor)
+    event_emit_many([(topic_work_center(task.work_center_id), kind, data),
+                     (TOPIC_PLANT, kind, data)], actor=actor)
 
 
 def _set_task_status(task: Task, action: str, actor, reason: str) -> None:
@@ -155,14 +216,14 @@ class ActivityResult:
 
 
 def _station_action(*, operator, task, work_center, client_token, action, kind, at=None):
-    token = _check_token(client_token)
+    token = check_client_token(client_token)
     existing = TaskActivity.objects.filter(client_token=token).first()
     if existing is not None:
         return ActivityResult(existing.task, False)
-    locked = _lock_task(task.pk if isinstance(task, Task) else task)
+    locked = lock_task(task.pk if isinstance(task, Task) else task)
     if TaskActivity.objects.filter(client_token=token).exists():  # a retry that raced us
         return ActivityResult(locked, False)
-    _check_can_work(locked, operator, work_center)
+    check_can_work(locked, operator, work_center)
     at = at or timezone.now()
     if action == "start" and locked.status == T.IN_PROGRESS:
         raise refuse(_("Task %(task)s is already running.") % {"task": locked}, "running")
@@ -173,6 +234,7 @@ def _station_action(*, operator, task, work_center, client_token, action, kind, 
         "wc": work_center.code})
     _activity(locked, operator, work_center, kind, token, at)
     _announce(locked, f"task.{kind}", operator)
+    domain_event_publish("task.state_changed", task_id=locked.pk, action=str(kind))
     return ActivityResult(locked, True)
 
 
@@ -202,20 +264,21 @@ def task_resume(*, operator, task, work_center, client_token, at=None) -> Activi
 def task_complete(*, operator, task, work_center, client_token, at=None) -> ActivityResult:
     """Close a task. Before: it has at least one report. After: done; when it was the work
     order's last open task, the work order awaits acceptance."""
-    token = _check_token(client_token)
+    token = check_client_token(client_token)
     existing = TaskActivity.objects.filter(client_token=token).first()
     if existing is not None:
         return ActivityResult(existing.task, False)
-    locked = _lock_task(task.pk if isinstance(task, Task) else task)
+    locked = lock_task(task.pk if isinstance(task, Task) else task)
     if TaskActivity.objects.filter(client_token=token).exists():
         return ActivityResult(locked, False)
-    _check_can_work(locked, operator, work_center)
+    check_can_work(locked, operator, work_center)
     if locked.qty_good + locked.qty_scrap <= 0:
         raise refuse(_("Report the quantity before completing task %(task)s.") % {
             "task": locked}, "nothing_reported")
     _complete(locked, operator, at or timezone.now(), _("completed at the station"))
     _activity(locked, operator, work_center, TaskActivity.Kind.COMPLETE, token,
               at or timezone.now())
+    domain_event_publish("task.state_changed", task_id=locked.pk, action="complete")
     return ActivityResult(locked, True)
 
 
@@ -257,15 +320,15 @@ def task_report_quantity(*, operator, task, work_center, client_token, good=0, s
     from it; the task completes itself when nothing remains and every earlier step is done.
     A token already used returns that earlier report and changes nothing.
     """
-    token = _check_token(client_token)
-    existing = WorkReport.objects.filter(client_token=token).select_related("task").first()
-    if existing is not None:
-        return ReportResult(existing, False)
-    locked = _lock_task(task.pk if isinstance(task, Task) else task)
-    existing = WorkReport.objects.filter(client_token=token).first()
-    if existing is not None:  # the same submission arrived twice at once: we waited for it
-        return ReportResult(existing, False)
-    _check_can_work(locked, operator, work_center)
+    token = check_client_token(client_token)
+    # Lock first, then read: a retry of the same submission waits here for the first one and
+    # then finds its token (the unique constraint is the last line of defence).
+    locked = lock_task(task.pk if isinstance(task, Task) else task)
+    facts = _report_facts(locked, token, operator, work_center)
+    if facts["earlier_report"] is not None:
+        return ReportResult(WorkReport.objects.select_related("task").get(
+            pk=facts["earlier_report"]), False)
+    check_can_work(locked, operator, work_center, assigned=facts["assigned"])
     discrete = locked.work_order.item.discrete
     good = parse_quantity(good, field="good", discrete=discrete)
     scrap = parse_quantity(scrap, field="scrap", discrete=discrete)
@@ -277,12 +340,13 @@ def task_report_quantity(*, operator, task, work_center, client_token, good=0, s
     if scrap_reason is not None and not scrap_reason.active:
         raise StationRefusal({"scrap_reason": _("Scrap reason %(code)s is no longer in use.")
                               % {"code": scrap_reason.code}}, code="scrap_reason_inactive")
-    remaining = task_remaining_quantity(locked)
+    input_qty = _input_from(locked, facts["previous_passed"])
+    remaining = max(Decimal(0), input_qty - locked.qty_good - locked.qty_scrap)
     if good + scrap > remaining:
         raise refuse(_("Only %(remaining)s left to report on %(task)s (the previous step "
                        "passed on %(input)s, %(done)s already reported); %(asked)s is too "
                        "many.") % {"remaining": _fmt(remaining), "task": locked,
-                                   "input": _fmt(task_input_quantity(locked)),
+                                   "input": _fmt(input_qty),
                                    "done": _fmt(locked.qty_good + locked.qty_scrap),
                                    "asked": _fmt(good + scrap)}, "too_many")
     if equipment is not None and equipment.work_center_id != work_center.pk:
@@ -290,7 +354,8 @@ def task_report_quantity(*, operator, task, work_center, client_token, good=0, s
             "eq": equipment.code}}, code="wrong_equipment")
     now = timezone.now()
     work_end = work_end or now
-    work_start = work_start or _work_started(locked, work_end)
+    work_start = work_start or _work_started_from(facts["last_start"], facts["last_report_end"],
+                                                  work_end)
     if work_start > work_end:
         raise StationRefusal({"work_start": _("The work cannot start after it ended.")},
                              code="times")
@@ -316,11 +381,12 @@ def task_report_quantity(*, operator, task, work_center, client_token, good=0, s
     _start_work_order(locked.work_order, work_start, operator)
     _announce(locked, "task.reported", operator, good=str(good), scrap=str(scrap),
               report=report.pk, late=late)
-    domain_event_publish("task.reported", report_id=report.pk)
+    domain_event_publish("task.reported", report_id=report.pk, report=report)
     completed = False
     if remaining - good - scrap <= 0 and _earlier_steps_done(locked):
         _complete(locked, operator, work_end, _("all quantity reported"))
         completed = True
+    locked.input_qty = input_qty  # for the caller's display (what dispatch rows carry)
     return ReportResult(report, True, completed)
 
 
@@ -328,14 +394,10 @@ def _fmt(value: Decimal) -> str:
     return f"{value.normalize():f}"
 
 
-def _work_started(task: Task, work_end) -> datetime.datetime:
+def _work_started_from(last_start, last_report_end, work_end) -> datetime.datetime:
     """When the reported work began: the later of the last start/resume and the last
     report's end on this task; the report's end when there is neither."""
-    last_start = (TaskActivity.objects.filter(task=task, kind__in=("start", "resume"))
-                  .order_by("-at").values_list("at", flat=True).first())
-    last_report = (WorkReport.objects.filter(task=task).order_by("-work_end")
-                   .values_list("work_end", flat=True).first())
-    candidates = [t for t in (last_start, last_report) if t is not None and t <= work_end]
+    candidates = [t for t in (last_start, last_report_end) if t is not None and t <= work_end]
     return max(candidates) if candidates else work_end
 
 

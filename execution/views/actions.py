@@ -36,8 +36,8 @@ def _payload(post, *names) -> str:
     return " ".join(f"{n}={post.get(n, '')}" for n in names if post.get(n, "") != "")[:300]
 
 
-def _now_line(task_id) -> str:
-    row = selectors.station_task(task_id)
+def _now_line(task_id=None, *, row=None) -> str:
+    row = row if row is not None else selectors.station_task(task_id)
     if row is None:
         return ""
     return _("Now: good %(good)s · scrap %(scrap)s · remaining %(remaining)s of %(input)s.") % {
@@ -117,23 +117,28 @@ class ReportView(_TaskActionBase):
     keep_values = True
     payload_fields = ("task", "good", "scrap", "scrap_reason")
 
+    def task(self, data) -> int:
+        return data["task"]  # the service locks (and refuses an unknown id); no read before
+
     def perform(self, *, operator, task, data) -> Status:
         reason = data.get("scrap_reason")
         result = reporting.task_report_quantity(
             operator=operator, task=task, work_center=self.work_center,
             client_token=data["client_token"], good=data.get("good") or 0,
             scrap=data.get("scrap") or 0, scrap_reason=reason)
-        self.station_session.select_task(task.pk)
-        if not result.created:
-            return Status(True, str(_ALREADY), [_now_line(task.pk)])
         report = result.report
+        self.station_session.select_task(report.task_id)
+        if not result.created:
+            return Status(True, str(_ALREADY), [_now_line(report.task_id)])
+        task = report.task  # the locked row, current after the report
+        self.selected_row = selectors.dispatch_row(task)
         title = _("Reported on %(task)s: good %(good)s, scrap %(scrap)s.") % {
             "task": task, "good": quantity_text(report.good),
             "scrap": quantity_text(report.scrap)}
         lines = []
         if report.scrap > 0 and reason is not None:
             lines.append(_("Scrap reason: %(reason)s.") % {"reason": reason})
-        lines.append(_now_line(task.pk))
+        lines.append(_now_line(row=self.selected_row))
         if result.task_completed:
             lines.append(_("Nothing remains: the task completed itself. Scan the next task."))
             self.station_session.select_task(None)
@@ -181,7 +186,7 @@ class EquipmentStateView(_TaskActionBase):
         if equipment is None:
             raise reporting.refuse(_("That equipment is not at this station."),
                                    "wrong_equipment")
-        token = reporting._check_token(data["client_token"])  # the service would accept none
+        token = reporting.check_client_token(data["client_token"])  # the service would accept none
         seen = EquipmentStateChange.objects.filter(
             client_token=token).exists()
         state = equipment_set_state(actor=operator, equipment=equipment, state=data["state"],

@@ -88,8 +88,10 @@ class StationSession:
         return self.request.session.get(self.key) or {}
 
     def _save(self, **changes) -> None:
-        data = {**self.data, **changes}
-        self.request.session[self.key] = {k: v for k, v in data.items() if v is not None}
+        current = self.data
+        data = {k: v for k, v in {**current, **changes}.items() if v is not None}
+        if data != current:  # an unchanged session is not written back (one UPDATE less)
+            self.request.session[self.key] = data
 
     def set_operator(self, user: User) -> None:
         self._save(operator=user.pk, operator_at=_clock())
@@ -112,8 +114,9 @@ class StationSession:
     def select_task(self, task_id: int | None) -> None:
         if task_id is None:
             data = self.data
-            data.pop("task", None)
-            self.request.session[self.key] = data
+            if "task" in data:
+                data.pop("task")
+                self.request.session[self.key] = data
         else:
             self._save(task=task_id)
 
@@ -167,8 +170,15 @@ class StationView(CapabilityRequiredMixin, View):
                  "station_equipment_state", "station_material")
         return {n: reverse(f"execution:{n}", args=[code]) for n in names}
 
+    # The selected task's row when the action already has it fresh (saves the query).
+    selected_row: selectors.DispatchRow | None = None
+
     def console_context(self, *, status: Status | None = None, values=None) -> dict:
-        selected = selectors.station_task(self.station_session.task_id)
+        task_id = self.station_session.task_id
+        if self.selected_row is not None and self.selected_row.task.pk == task_id:
+            selected = self.selected_row
+        else:
+            selected = selectors.station_task(task_id)
         if selected is not None and selected.task.work_center_id != self.work_center.pk:
             selected = None
         operator, source = self.operator_and_source

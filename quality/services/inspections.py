@@ -51,11 +51,16 @@ def plan_for(task: Task) -> InspectionPlan | None:
     return InspectionPlan.objects.filter(code=task.inspection_plan_code, active=True).first()
 
 
-def on_task_reported(*, report_id: int) -> None:
+def on_task_reported(*, report_id: int, report: WorkReport | None = None, **_ignored) -> None:
     """Domain-event handler (inside the report's transaction): open the inspection a QC
-    checkpoint needs, and carry a rework task's scrap back to the step it reworks."""
-    report = WorkReport.objects.select_related("task", "task__work_order").get(pk=report_id)
+    checkpoint needs, and carry a rework task's scrap back to the step it reworks. The
+    publisher passes the report row (with its task and work order); else it is read."""
+    if report is None or report.pk != report_id:
+        report = WorkReport.objects.select_related("task", "task__work_order").get(
+            pk=report_id)
     task = report.task
+    if not (task.kind == Task.Kind.REWORK or (task.is_qc_checkpoint and report.good > 0)):
+        return
     if task.kind == Task.Kind.REWORK:
         origin = Task.objects.select_for_update().get(pk=task.origin_id)
         if report.scrap:
