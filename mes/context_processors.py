@@ -1,14 +1,20 @@
 from django.apps import apps
 from django.urls import NoReverseMatch, reverse
+from django.utils.functional import SimpleLazyObject
 
 from mes.roles import perm
 
 
 def navigation(request):
-    """The navigation entries the signed-in user's roles allow, from each app's nav_items."""
+    """The navigation entries the signed-in user's roles allow, from each app's nav_items.
+    Lazy: partials that show no navigation (most htmx answers) do not pay for it."""
+    return {"nav_items": SimpleLazyObject(lambda: _nav_items(request))}
+
+
+def _nav_items(request) -> list[dict]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
-        return {"nav_items": []}
+        return []
     items = []
     current = request.path
     for config in apps.get_app_configs():
@@ -21,4 +27,4 @@ def navigation(request):
                 continue
             active = current == url if url == "/" else current.startswith(url)
             items.append({"url": url, "label": label, "active": active})
-    return {"nav_items": items}
+    return items

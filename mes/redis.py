@@ -9,7 +9,10 @@ from django.conf import settings
 def redis_client():
     import redis
 
-    return redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=2)
+    # Publishing a wake-up is best effort (streams poll the outbox without it): a Redis that
+    # does not answer costs a request half a second, not more.
+    return redis.Redis.from_url(settings.REDIS_URL, socket_timeout=0.5,
+                                socket_connect_timeout=0.5)
 
 
 def async_redis_client():

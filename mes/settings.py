@@ -118,6 +118,10 @@ if DATABASE_URL:
             "min_size": 1, "max_size": int(os.environ.get("MES_DB_POOL_SIZE", "16")),
             "timeout": 10,
         }
+        # Django's backend with a pool that, on finding one dead connection, drops every other
+        # one that died with it (a database restart) at once, instead of backing off 1, 2, 4 …
+        # s per dead connection: the first request after a restart succeeds.
+        DATABASES["default"]["ENGINE"] = "mes.postgresql"
 else:
     DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": SQLITE_PATH}}
 
@@ -137,12 +141,38 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # One file per test run, so that runs side by side do not trample each other.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}
 IS_POSTGRES = DATABASES["default"]["ENGINE"].endswith("postgresql")
-# Check a connection before handing it out (with the pool: psycopg's check_connection), so
-# that after a database restart requests do not get connections that died idle in the pool.
+# Check a connection before handing it out (with the pool: in mes.postgresql's pool), so that
+# after a database restart requests do not get connections that died idle in the pool.
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+
+# Shared by every web process and worker (the login throttle counts here): Redis when there is
+# one, else a table in the database (made by `migrate`: see MesConfig.ready). Short timeouts:
+# an unreachable Redis costs a sign-in about a second, and the throttle then lets it through
+# (logging a warning) rather than failing it.
+REDIS_URL = os.environ.get("REDIS_URL", "").strip()
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "mes",
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "mes_cache",
+            "KEY_PREFIX": "mes",
+            # A full table is culled (locks too): keep it roomy.
+            "OPTIONS": {"MAX_ENTRIES": 100_000},
+        }
+    }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "mes.User"
+AUTHENTICATION_BACKENDS = ["mes.auth_backends.CapabilityBackend"]
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -184,16 +214,22 @@ WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 
 # --- Redis, Celery, live events -------------------------------------------------------------
-REDIS_URL = os.environ.get("REDIS_URL", "").strip()
 CELERY_BROKER_DIR = VAR_DIR / "broker"
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     CELERY_RESULT_BACKEND = REDIS_URL
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    # A request that enqueues work while Redis is down or does not answer gives up after one
+    # immediate retry and the 1 s socket timeouts (mes.celery.enqueue_on_commit), instead of
+    # retrying for seconds or hanging. (max_retries/interval_*: kombu's connect retries when
+    # publishing; a worker's own reconnection loop has its own, broker_connection_max_retries.)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600, "socket_timeout": 1,
+                                       "socket_connect_timeout": 1, "max_retries": 1,
+                                       "interval_start": 0, "interval_step": 0.2}
+    CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = 1
 else:
     # Embedded: kombu's file-system transport. Messages are files in var/broker, so web server,
     # worker and beat share a queue without any server process.
-    for sub in ("queue", "processed"):
+    for sub in ("queue", "processed", "control"):
         (CELERY_BROKER_DIR / sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_URL = "filesystem://"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -201,9 +237,20 @@ else:
         "data_folder_out": str(CELERY_BROKER_DIR / "queue"),
         "processed_folder": str(CELERY_BROKER_DIR / "processed"),
         "store_processed": False,
+        # Exchange tables (kombu's default: ./control, wherever the process was started).
+        "control_folder": str(CELERY_BROKER_DIR / "control"),
+        # The worker lists the queue folder this often (kombu's default, 1 s, alone took half
+        # of the 2 s that an alert may take from the event to an open board).
+        "polling_interval": 0.1,
     }
     CELERY_RESULT_BACKEND = f"file://{(VAR_DIR / 'celery-results').as_posix()}"
     (VAR_DIR / "celery-results").mkdir(parents=True, exist_ok=True)
+# Connecting to the broker: give up an attempt after 1 s (Celery's default: 4 s).
+CELERY_BROKER_CONNECTION_TIMEOUT = 1
+# One result backend per process, not per thread: web requests each run in a new thread, and
+# building a backend per request costs more than the enqueue itself (both backends here are
+# thread safe: redis-py's connection pool, plain files).
+CELERY_RESULT_BACKEND_THREAD_SAFE = True
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_ACKS_LATE = True  # a task whose worker dies mid-run is delivered again
 CELERY_TASK_REJECT_ON_WORKER_LOST = True

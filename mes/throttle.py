@@ -6,13 +6,17 @@ that address is refused for MES_LOGIN_LOCK_SECONDS (15 min) — even with the ri
 so guessing gains nothing — with a message saying so and for how long. A successful login
 clears the username's count (not the address's: one machine may not spray many accounts).
 
-Counts live in Django's default cache. The locmem default is per process: with several web
-processes, configure a shared cache (Redis, or the database cache) so the limit holds across
-them. The client address is REMOTE_ADDR: behind a proxy, run uvicorn with --proxy-headers
-and --forwarded-allow-ips set to the proxy's address only, or clients can pick their own.
+Counts live in Django's default cache, which settings make shared by every web process (Redis,
+else the database cache), so the limit holds across them. If the cache fails (Redis down), the
+throttle fails open: sign-ins are checked by password alone, and a warning is logged. (Redis
+counts atomically; the database cache reads then writes, so two failures in the same instant
+from two processes may count as one.) The client address is REMOTE_ADDR: behind a proxy, run
+uvicorn with --proxy-headers and FORWARDED_ALLOW_IPS set to the proxy's address only, or
+clients can pick their own.
 """
 
 import hashlib
+import logging
 import math
 import time
 
@@ -25,6 +29,8 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
 KEY_PREFIX = "mes:login"
+
+log = logging.getLogger(__name__)
 
 
 def failure_limit() -> int:
@@ -56,14 +62,27 @@ def _subjects(username: str, address: str) -> list[str]:
 
 def locked_seconds(username: str, address: str) -> int:
     """Seconds until the username and the address may try again (0: they may now)."""
+    keys = [f"{KEY_PREFIX}:lock:{s}" for s in _subjects(username, address)]
+    try:
+        until = cache.get_many(keys).values()
+    except Exception:  # fail open: a broken cache must not lock everybody out
+        log.warning("Login throttle: the cache is unavailable; not checking locks", exc_info=True)
+        return 0
     now = time.time()
-    until = [cache.get(f"{KEY_PREFIX}:lock:{s}") for s in _subjects(username, address)]
     left = max([u - now for u in until if u] or [0])
     return math.ceil(left) if left > 0 else 0
 
 
 def login_failure_record(username: str, address: str) -> None:
     """Count one failed login; lock the username or address that reaches the limit."""
+    try:
+        _failure_count(username, address)
+    except Exception:  # fail open: the failure goes uncounted, the request carries on
+        log.warning("Login throttle: the cache is unavailable; a failed sign-in was not "
+                    "counted", exc_info=True)
+
+
+def _failure_count(username: str, address: str) -> None:
     for subject in _subjects(username, address):
         key = f"{KEY_PREFIX}:fail:{subject}"
         cache.add(key, 0, window_seconds())  # the window starts at the first failure
@@ -81,8 +100,12 @@ def login_failure_record(username: str, address: str) -> None:
 def login_throttle_reset(username: str = "", address: str = "") -> None:
     """Forget the failures and lock of a username and/or address (after a success, or by an
     administrator who has checked who was locked out)."""
-    for subject in _subjects(username, address):
-        cache.delete_many([f"{KEY_PREFIX}:fail:{subject}", f"{KEY_PREFIX}:lock:{subject}"])
+    keys = [f"{KEY_PREFIX}:{kind}:{s}" for s in _subjects(username, address)
+            for kind in ("fail", "lock")]
+    try:
+        cache.delete_many(keys)
+    except Exception:
+        log.warning("Login throttle: the cache is unavailable; could not reset", exc_info=True)
 
 
 def throttled_message(seconds: int) -> str:
@@ -123,7 +146,7 @@ class ThrottledAuthenticationForm(ThrottledAuthenticationFormMixin, Authenticati
 
 class ThrottledAdminAuthenticationForm(ThrottledAuthenticationFormMixin,
                                        AdminAuthenticationForm):
-    """For the Django admin's own login page: `admin.site.login_form = ...`."""
+    """The Django admin's own login page (set as admin.site.login_form in MesConfig.ready)."""
 
 
 class ThrottledLoginView(LoginView):

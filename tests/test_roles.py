@@ -56,3 +56,24 @@ def test_csrf_is_enforced(make_user):
     c = Client(enforce_csrf_checks=True)
     c.force_login(make_user("operator"))
     assert c.post(reverse("live_post"), {"text": "hi"}).status_code == 403
+
+
+def test_capabilities_read_in_one_query_same_as_django(make_user, django_assert_num_queries):
+    """The backend reads a user's own and their roles' permissions in one query and finds
+    exactly what Django's ModelBackend finds (two queries)."""
+    from django.contrib.auth.backends import ModelBackend
+    from django.contrib.auth.models import Permission
+
+    from mes.auth_backends import CapabilityBackend
+
+    user = make_user("planner")
+    user.user_permissions.add(Permission.objects.get(codename="view_auditentry"))
+    user.groups.add(Group.objects.get(name="operator"))
+    fresh = type(user).objects.get(pk=user.pk)
+    with django_assert_num_queries(1):
+        mine = CapabilityBackend().get_all_permissions(fresh)
+    django_set = ModelBackend().get_all_permissions(type(user).objects.get(pk=user.pk))
+    assert mine == django_set and "mes.view_auditentry" in mine
+    assert len(mine) > len(ROLE_CAPABILITIES["planner"])
+    user.is_active = False
+    assert CapabilityBackend().get_all_permissions(user) == set()

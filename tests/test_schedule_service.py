@@ -159,3 +159,24 @@ def test_pin_is_respected(make_user):
     version = run(planner)
     assert version.entries.get(task=tasks[0]).start == pin
     assert ScheduleVersion.objects.count() == 1
+
+
+def test_broker_down_fails_the_run_at_once_with_the_reason(make_user, monkeypatch,
+                                                           django_capture_on_commit_callbacks):
+    """A run that cannot be queued says so, instead of showing "computing" forever; the
+    request that asked for it is not failed."""
+    from kombu.exceptions import OperationalError
+
+    from planning.tasks import schedule_compute_task
+
+    def refused(*args, **kwargs):
+        raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(schedule_compute_task, "apply_async", refused)
+    planner = make_user("planner")
+    released_order(steps=1, qty="5")
+    with django_capture_on_commit_callbacks(execute=True):
+        version = schedule_request(actor=planner, reason="broker down", time_limit=2)
+    version.refresh_from_db()
+    assert version.status == ScheduleVersion.Status.FAILED
+    assert "could not be queued" in version.error and version.progress == 1.0

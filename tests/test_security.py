@@ -10,8 +10,10 @@ declares nothing fails the test unless it is listed as open to every signed-in p
 import ast
 import inspect
 import io
+import logging
 import re
 import subprocess
+import sys
 import textwrap
 import time
 import uuid
@@ -24,13 +26,14 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from mes.generic import CapabilityRequiredMixin
 from mes.roles import ADMIN, MANAGER, ROLE_CAPABILITIES
-from mes.throttle import failure_limit, login_throttle_reset
+from mes.throttle import failure_limit, lock_seconds, login_throttle_reset, throttled_message
 from quality.models import Inspection, Nonconformance
 from quality.services.nonconformance import nonconformance_disposition
-from tests.conftest import ARTIFACTS, ROOT
+from tests.conftest import ARTIFACTS, ROOT, subprocess_env
 from tests.factories import PASSWORD
 from tests.factories_hardening import ROLES, security_world
 from tests.factories_quality import DefectCodeFactory, measured_plan, pending_inspection
+from tests.processes import free_port
 
 pytestmark = pytest.mark.django_db
 
@@ -492,6 +495,90 @@ def test_throttled_message_is_in_chinese_too(make_user, client, address):
         assert 'data-testid="login-throttled"' in response.content.decode()
     finally:
         login_throttle_reset(username=user.username)
+
+
+# Another web process, as a second uvicorn worker would be: same settings, same cache.
+OTHER_PROCESS = """
+import sys, django
+django.setup()
+from mes.throttle import locked_seconds, login_failure_record
+if sys.argv[1] == "fail":
+    login_failure_record(sys.argv[2], sys.argv[3])
+print(locked_seconds(sys.argv[2], sys.argv[3]))
+"""
+
+
+def _in_other_process(action: str, username: str, address: str) -> int:
+    out = subprocess.run(  # noqa: S603
+        [sys.executable, "-c", OTHER_PROCESS, action, username, address], cwd=ROOT,
+        env=subprocess_env(), capture_output=True, text=True, timeout=120, check=False)
+    assert out.returncode == 0, out.stderr[-2000:]
+    return int(out.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.django_db(transaction=True)  # the other process must see what this one wrote
+def test_failed_sign_ins_are_counted_across_processes(make_user, client, address):
+    """With two web processes the limit is still five, not five per process: the counts and
+    the lock live in the shared cache (the database, or Redis when REDIS_URL is set)."""
+    user = make_user("planner", username=f"thr_{uuid.uuid4().hex[:6]}")
+    try:
+        for _ in range(failure_limit() - 1):
+            assert _login(client, user.username, "wrong", address).status_code == 200
+        # The last failure allowed is made through the other process: it reaches the limit
+        # only if it sees the four counted here, and then it locks the username.
+        assert _in_other_process("fail", user.username, "192.0.2.77") > 0
+        refused = _login(client, user.username, PASSWORD, "203.0.113.7")
+        assert refused.status_code == 429
+        assert "_auth_user_id" not in client.session
+        # and a fresh process sees the lock, from any address
+        assert _in_other_process("check", user.username, "192.0.2.78") > 0
+    finally:
+        login_throttle_reset(username=user.username, address="192.0.2.77")
+        login_throttle_reset(address="203.0.113.7")
+
+
+def test_sign_in_still_works_when_the_cache_is_down(make_user, client, settings, caplog):
+    """Fail open: with Redis unreachable the password alone decides, and a warning says why
+    nobody is being counted."""
+    settings.CACHES = {"default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": f"redis://127.0.0.1:{free_port()}/0",  # nothing listens there
+        "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+    }}
+    user = make_user("planner", username=f"thr_{uuid.uuid4().hex[:6]}")
+    with caplog.at_level(logging.WARNING, logger="mes.throttle"):
+        for _ in range(failure_limit() + 1):  # nothing is counted: never locked
+            wrong = _login(client, user.username, "wrong", "198.51.100.251")
+            assert wrong.status_code == 200
+            assert "password didn't match" in wrong.content.decode()
+        ok = _login(client, user.username, PASSWORD, "198.51.100.251")
+    assert ok.status_code == 302 and "_auth_user_id" in client.session
+    warnings = [r for r in caplog.records if r.name == "mes.throttle"]
+    assert warnings and all(r.levelno == logging.WARNING for r in warnings)
+    assert "cache is unavailable" in warnings[0].getMessage()
+
+
+def test_admin_sign_in_is_throttled_with_the_main_login_message(make_user, client, address):
+    admin_user = make_user("admin", username=f"adm_{uuid.uuid4().hex[:6]}", is_staff=True,
+                           is_superuser=True)
+    url = reverse("admin:login")
+    message = throttled_message(lock_seconds())
+    try:
+        for _ in range(failure_limit() - 1):
+            r = client.post(url, {"username": admin_user.username, "password": "wrong"},
+                            REMOTE_ADDR=address)
+            assert r.status_code == 200 and message not in r.content.decode()
+        r = client.post(url, {"username": admin_user.username, "password": "wrong"},
+                        REMOTE_ADDR=address)
+        assert message in r.content.decode()
+        # even the right password, from elsewhere, on either sign-in page
+        r = client.post(url, {"username": admin_user.username, "password": PASSWORD},
+                        REMOTE_ADDR="203.0.113.98")
+        assert message in r.content.decode() and "_auth_user_id" not in client.session
+        main = _login(client, admin_user.username, PASSWORD, "203.0.113.98")
+        assert main.status_code == 429 and message in main.content.decode()
+    finally:
+        login_throttle_reset(username=admin_user.username, address="203.0.113.98")
 
 
 # --- uploads ----------------------------------------------------------------------------------

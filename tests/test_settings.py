@@ -25,6 +25,9 @@ print(json.dumps({
     "tx": settings.DATABASES["default"].get("OPTIONS", {}).get("transaction_mode"),
     "journal": mode, "broker": settings.CELERY_BROKER_URL, "key": settings.SECRET_KEY,
     "tz": settings.TIME_ZONE, "lang": settings.LANGUAGE_CODE, "debug": settings.DEBUG,
+    "cache": settings.CACHES["default"]["BACKEND"].rsplit(".", 1)[-1],
+    "cache_at": str(settings.CACHES["default"]["LOCATION"]),
+    "control": settings.CELERY_BROKER_TRANSPORT_OPTIONS.get("control_folder"),
 }))
 """
 
@@ -46,6 +49,10 @@ def test_embedded_default_is_sqlite_wal_immediate_with_file_broker(tmp_path):
     assert s["tx"] == "IMMEDIATE"
     assert s["broker"] == "filesystem://"
     assert (tmp_path / "broker" / "queue").is_dir()
+    # kombu's exchange tables go under var/broker too, not into the current directory
+    assert s["control"] == str(tmp_path / "broker" / "control")
+    # one cache shared by every process (the login throttle): a table in the database
+    assert s["cache"] == "DatabaseCache" and s["cache_at"] == "mes_cache"
     assert s["tz"] == "Asia/Shanghai" and s["lang"] == "zh-hans" and s["debug"] is False
 
 
@@ -63,6 +70,7 @@ def test_environment_overrides(tmp_path):
               DATABASE_URL=f"sqlite:///{tmp_path / 'other.db'}")
     assert s["tz"] == "Europe/Berlin" and s["lang"] == "en" and s["debug"] is True
     assert s["broker"] == "redis://127.0.0.1:6379/3"
+    assert s["cache"] == "RedisCache" and s["cache_at"] == "redis://127.0.0.1:6379/3"
     assert s["name"] == str(tmp_path / "other.db")
 
 
@@ -77,3 +85,21 @@ def test_production_settings_pass_check_deploy(tmp_path):
         cwd=ROOT, env=env, capture_output=True, text=True)
     assert out.returncode == 0, out.stdout + out.stderr
     assert "no issues" in out.stdout
+
+
+@pytest.mark.django_db
+def test_migrate_creates_the_database_cache_table(settings):
+    """Every place that runs `migrate` (serve, the compose migrate service, the production
+    steps) gets the cache table with it: MesConfig's post-migrate hook. A table of its own
+    here, so the real one is left alone; the test's transaction drops it again."""
+    from django.core.cache import cache
+    from django.core.management import call_command
+    from django.db import connection
+
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache",
+                                   "LOCATION": "mes_cache_probe"}}
+    assert "mes_cache_probe" not in connection.introspection.table_names()
+    call_command("migrate", interactive=False, verbosity=0)
+    assert "mes_cache_probe" in connection.introspection.table_names()
+    cache.set("probe", 42)
+    assert cache.get("probe") == 42

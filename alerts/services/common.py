@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy as _lazy
 
 from alerts.models import Alert
 from mes.audit import snapshot
+from mes.celery import enqueue_on_commit as enqueue_on_commit  # the alert services' enqueuer
 from mes.events import TOPIC_PLANT, topic_work_center
 from mes.models import AuditEntry, Event
 from mes.request_context import current_request_id
@@ -209,15 +210,3 @@ def announce(alerts, kind: str, *, actor=None) -> None:
     events_bulk(alert_event_rows(alerts, kind), actor=actor)
 
 
-def enqueue_on_commit(task, *args) -> None:
-    """Hand work to Celery once the transaction commits. A broker that is down must not undo
-    or fail the business change: the sweep catches up with whatever was not enqueued."""
-
-    def send():
-        try:
-            task.delay(*args)
-        except Exception:
-            log.warning("Could not enqueue %s%r; the sweep will catch up", task.name, args,
-                        exc_info=True)
-
-    transaction.on_commit(send, robust=True)

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from mes.audit import audit_record, snapshot
+from mes.celery import enqueue_on_commit
 from mes.events import TOPIC_PLANT, domain_event_publish, event_emit, topic_user, topic_work_center
 from mes.models import AuditEntry
 from planning.calendars import calendar_windows
@@ -176,7 +177,14 @@ def schedule_request(*, actor, reason: str, time_limit: float = 10.0,
     audit_record(actor=actor, instance=version, action=AuditEntry.Action.CREATE, reason=reason)
     from planning.tasks import schedule_compute_task
 
-    transaction.on_commit(lambda: schedule_compute_task.delay(version.pk))
+    def not_queued():
+        # The broker is down: say so on the version at once, instead of "computing" forever.
+        ScheduleVersion.objects.filter(pk=version.pk, status=V.RUNNING).update(
+            status=V.FAILED, progress=1.0,
+            error=_("The computation could not be queued (the task queue is not reachable). "
+                    "Run the scheduler again when it is back."))
+
+    enqueue_on_commit(schedule_compute_task, version.pk, on_failure=not_queued)
     return version
 
 

@@ -1,0 +1,59 @@
+"""Django's PostgreSQL backend, pooled with a pool that recovers at once after a restart.
+
+Django's own pool (ENGINE django.db.backends.postgresql, OPTIONS["pool"]) checks each
+connection before handing it out (psycopg_pool's `check` callback, on when CONN_HEALTH_CHECKS),
+but psycopg_pool waits 1, 2, 4, 8 … s after each connection that fails the check before trying
+the next one. After a database restart every idle connection in the pool is dead, so with more
+than three of them the first request waits out the pool timeout and fails. (Passing another
+`check` in OPTIONS["pool"] is not possible: Django 5.2 passes `check=` itself.)
+
+Here the pool checks the connection it hands out itself; when one is dead, it checks every
+idle connection at once (ConnectionPool.check(): the dead ones are discarded and replaced) and
+takes the next, without a pause. A database that is really down still ends in the pool
+timeout (PoolTimeout, as before).
+"""
+
+import time
+
+from django.core.exceptions import ImproperlyConfigured
+from django.db.backends.base.base import NO_DB_ALIAS
+from django.db.backends.postgresql import base
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+
+class RecoveringConnectionPool(ConnectionPool):
+    # A connection that fails its check right after a sweep means the server is failing as we
+    # speak: give up after this many, rather than loop.
+    ATTEMPTS = 3
+
+    def getconn(self, timeout: float | None = None):
+        timeout = self.timeout if timeout is None else timeout
+        deadline = time.monotonic() + timeout
+        for _attempt in range(self.ATTEMPTS):
+            conn = super().getconn(max(deadline - time.monotonic(), 0.001))
+            try:
+                self.check_connection(conn)
+            except Exception:
+                self.putconn(conn)  # found broken: discarded, a new one is being made
+                self.check()  # the others that died with it (a restart), in one pass
+                continue
+            return conn
+        raise PoolTimeout(f"no working connection after {self.ATTEMPTS} attempts")
+
+
+class DatabaseWrapper(base.DatabaseWrapper):
+    @property
+    def pool(self):
+        options = self.settings_dict["OPTIONS"].get("pool")
+        if self.alias != NO_DB_ALIAS and options and self.alias not in self._connection_pools:
+            if self.settings_dict.get("CONN_MAX_AGE", 0) != 0:
+                raise ImproperlyConfigured("Pooling doesn't support persistent connections.")
+            kwargs = self.get_connection_params()
+            kwargs["autocommit"] = True  # as Django's pool: Django sets it per connection
+            pool = RecoveringConnectionPool(
+                kwargs=kwargs, open=False, configure=self._configure_connection,
+                check=None,  # getconn() above checks, without psycopg_pool's back-off
+                **({} if options is True else options))
+            # As Django: threads racing here build a pool each, the first one set wins.
+            self._connection_pools.setdefault(self.alias, pool)
+        return super().pool
