@@ -1,18 +1,22 @@
 """In a real browser: an alert raised by another process appears on the open alert list
-without a reload, the responsible person's toast and badge update, and the row actions work."""
+without a reload, the responsible person's toast and badge update, and the row actions work;
+a machine stopped at a station reaches an open board as an alert through a real Celery worker."""
 
 import subprocess
 import sys
 import time
 
 import pytest
+from django.urls import reverse
+from playwright.sync_api import expect
 
 from alerts.kinds import Kind
 from alerts.models import Alert
 from tests.conftest import ROOT, browser_login, screenshot, subprocess_env
 from tests.factories import PASSWORD, WorkCenterFactory
-from tests.factories_alerts import make_rule, minutes, now, schedule
+from tests.factories_alerts import equipment_for, make_rule, minutes, now, schedule
 from tests.factories_execution import released_order
+from tests.processes import start_worker, wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.embedded, pytest.mark.django_db(transaction=True)]
 
@@ -80,3 +84,55 @@ def test_alert_from_another_process_appears_live_with_toast_and_badge(asgi_serve
     page.wait_for_url(f"**/alerts/{alert.pk}/")
     page.wait_for_function("() => document.getElementById('mes-notify').dataset.unread === '0'")
     screenshot(page, "alerts-detail")
+
+
+# What a station's "machine down" button does, from another process, through the service.
+BREAK_DOWN = """
+import sys, django
+django.setup()
+from execution.models import DowntimeReason
+from execution.services.equipment import equipment_set_state
+from planning.models import Equipment
+reason, _ = DowntimeReason.objects.get_or_create(code="MECH", defaults={"name": "机械故障"})
+equipment_set_state(actor=None, equipment=Equipment.objects.get(pk=int(sys.argv[1])),
+                    state="down", reason=reason)
+"""
+BOARD_OPEN = ("() => { const el = document.querySelector('[sse-connect]');"
+              " const d = el && el['htmx-internal-data'];"
+              " return !!(d && d.sseEventSource && d.sseEventSource.readyState === 1); }")
+
+
+def test_downtime_alert_reaches_an_open_board_through_a_real_worker(asgi_server, page,
+                                                                     make_user, tmp_path):
+    lead = make_user("workshop_lead", username="board_lead")
+    wc = WorkCenterFactory(lead=lead)
+    machine = equipment_for(wc)
+    make_rule(Kind.DOWNTIME, minutes=0, severity="critical")
+    # A broker folder of this test's own (embedded), so no other worker takes its messages.
+    env = subprocess_env(DJANGO_SETTINGS_MODULE="mes.settings", MES_VAR_DIR=str(tmp_path))
+    worker = start_worker(env, name="alerts-board-worker")
+    try:
+        wait_for(lambda: "ready." in worker.output(), 60, "the Celery worker did not start: "
+                 + str(worker.log_path), 0.2)
+        browser_login(page, asgi_server, lead.username, PASSWORD)
+        page.goto(asgi_server.url + reverse("dashboards:board"))
+        page.wait_for_function(BOARD_OPEN)
+        critical = page.get_by_test_id(f"tile-{wc.code}").locator(".sev-critical")
+        expect(critical).to_have_text("⚠ 0")
+        page.evaluate("window.boardNotReloaded = true")
+
+        subprocess.run([sys.executable, "-c", BREAK_DOWN, str(machine.pk)], cwd=ROOT,  # noqa: S603
+                       env=env, check=True, capture_output=True)
+        expect(critical).to_have_text("⚠ 1", timeout=15_000)
+        expect(critical).to_have_class("sev sev-critical on")
+        expect(page.get_by_test_id("alerts-critical")).to_have_text("1")
+        assert page.evaluate("window.boardNotReloaded") is True  # pushed, not reloaded
+        screenshot(page, "board-downtime-alert-live")
+        log = worker.output()
+    finally:
+        worker.stop()
+    # Raised by the worker's event-driven evaluation (nothing else runs: no beat, no sweep).
+    assert "alerts.tasks.alerts_evaluate_focus_task" in log and "succeeded" in log
+    (alert,) = Alert.objects.all()
+    assert (alert.kind, alert.equipment_id, alert.work_center_id, alert.status) == (
+        Kind.DOWNTIME, machine.pk, wc.pk, "open")

@@ -20,7 +20,8 @@ import traceback
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-MODULES = ["explosion", "report", "alert_sweep", "plant_schedule", "live", "pages", "jssp"]
+MODULES = ["explosion", "report", "alert_sweep", "plant_schedule", "live", "alert_latency",
+           "pages", "jssp"]
 
 
 def machine() -> str:
