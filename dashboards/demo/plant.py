@@ -10,7 +10,7 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 
 from execution.models import DowntimeReason, ScrapReason
-from mes.demo import DEMO_PASSWORD, demo_users_ensure
+from mes.demo import demo_password_hash, demo_users_ensure
 from mes.models import User
 from mes.roles import MANAGER, OPERATOR, PLANNER, QC_INSPECTOR, WORKSHOP_LEAD
 from planning.models import (
@@ -313,11 +313,12 @@ def demo_plant_load() -> bool:
     demo_users_ensure()
     admin = User.objects.get(username="admin")
     people = {}
+    hashed = demo_password_hash()
     for username, role, zh, en, badge, _wcs in PEOPLE:
         user = User.objects.filter(username=username).first()
         if user is None:
             user = User(username=username, display_name=f"{zh} / {en}", badge_code=badge)
-            user.set_password(DEMO_PASSWORD)
+            user.password = hashed
             _save(admin, user)
             user.groups.set([Group.objects.get(name=role)])
         people[username] = user

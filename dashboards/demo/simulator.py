@@ -213,7 +213,7 @@ class Simulator:
 
         # The dispatch rule alone: deterministic for a seed (CP-SAT's parallel search is not).
         version = schedule_request(actor=planner, reason="routine re-plan",
-                                   heuristic_only=True)
+                                   heuristic_only=True, enqueue=False)
         version = schedule_compute(version.pk)
         if version.status == "ready":
             schedule_apply(actor=planner, version=version)

@@ -2,6 +2,13 @@
 
 Ctrl-C (or SIGTERM) stops all of them. If one of them dies, the others are stopped too, so a
 half-running system never pretends to be whole.
+
+The demo (unless MES_DEMO=0) is loaded by a child process that runs alongside the web server:
+the first start serves pages within seconds and the plant fills up while you watch (the demo
+plant in a few seconds, then the days of history, each day rolled up into the KPI pages as it
+closes). Celery beat and the live simulator start when that child is done: both work at the
+wall-clock time, which the history reaches only at its end. Later starts find the demo there
+and the child exits at once.
 """
 
 import os
@@ -33,24 +40,29 @@ class Command(BaseCommand):
     def handle(self, *args, host, port, no_worker, no_demo, web_workers, **options):
         call_command("migrate", interactive=False, verbosity=0)
         logins = [] if no_demo else demo_users_ensure()
-        if not no_demo:
-            # The demo plant and its history, once (later starts find it there).
-            call_command("demo_load", days=int(os.environ.get("MES_DEMO_DAYS", "14")))
         py = sys.executable
         commands = {
             "web": [py, "-m", "uvicorn", "mes.asgi:application", "--host", host, "--port",
                     str(port), "--workers", str(web_workers), "--lifespan", "off",
                     "--no-access-log", "--timeout-graceful-shutdown", "3"],
         }
+        # Started once the demo loader is done (at once without the demo).
+        later: dict[str, list[str]] = {}
         if not no_worker:
             commands["worker"] = [py, "-m", "celery", "-A", "mes", "worker", "-l", "warning",
                                   "--concurrency", os.environ.get("CELERY_CONCURRENCY", "2"),
                                   "-n", f"worker-{os.getpid()}@%h"]
-            commands["beat"] = [py, "-m", "celery", "-A", "mes", "beat", "-l", "warning",
-                                "-s", settings.CELERY_BEAT_SCHEDULE_FILENAME]
-        if not no_demo and os.environ.get("MES_SIMULATE", "1") != "0":
-            commands["simulator"] = [py, "manage.py", "simulate", "--speed",
-                                     os.environ.get("MES_SIM_SPEED", "10")]
+            later["beat"] = [py, "-m", "celery", "-A", "mes", "beat", "-l", "warning",
+                             "-s", settings.CELERY_BEAT_SCHEDULE_FILENAME]
+        if not no_demo:
+            commands["demo"] = [py, "manage.py", "demo_load", "--catch-up", "--days",
+                                os.environ.get("MES_DEMO_DAYS", "14")]
+            if os.environ.get("MES_SIMULATE", "1") != "0":
+                later["simulator"] = [py, "manage.py", "simulate", "--speed",
+                                      os.environ.get("MES_SIM_SPEED", "10")]
+        else:
+            commands.update(later)
+            later = {}
         procs: dict[str, subprocess.Popen] = {}
         stopping = False
 
@@ -62,15 +74,25 @@ class Command(BaseCommand):
         signal.signal(signal.SIGTERM, stop)
         for name, cmd in commands.items():
             procs[name] = subprocess.Popen(cmd, start_new_session=True)  # noqa: S603
-        self._banner(host, port, logins, sorted(procs))
+        self._banner(host, port, logins, sorted(procs), later=sorted(later))
         exit_code = 0
         try:
             while not stopping:
-                for name, proc in procs.items():
-                    if proc.poll() is not None:
-                        self.stderr.write(f"{name} exited with {proc.returncode}; stopping.")
-                        exit_code = 1
-                        stopping = True
+                for name, proc in list(procs.items()):
+                    if proc.poll() is None:
+                        continue
+                    if name == "demo" and proc.returncode == 0:
+                        del procs[name]  # done: now the plant runs at the wall-clock time
+                        for later_name, cmd in later.items():
+                            procs[later_name] = subprocess.Popen(  # noqa: S603
+                                cmd, start_new_session=True)
+                        if later:
+                            self.stdout.write(f"  demo ready; started {', '.join(sorted(later))}")
+                            self.stdout.flush()
+                        continue
+                    self.stderr.write(f"{name} exited with {proc.returncode}; stopping.")
+                    exit_code = 1
+                    stopping = True
                 time.sleep(0.3)
         finally:
             self.stdout.write("Stopping ...")
@@ -87,7 +109,7 @@ class Command(BaseCommand):
             self.stdout.write("Stopped.")
         sys.exit(exit_code)
 
-    def _banner(self, host, port, logins, running):
+    def _banner(self, host, port, logins, running, later=()):
         shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104
         db = settings.DATABASES["default"]
         lines = [
@@ -97,6 +119,9 @@ class Command(BaseCommand):
             f"  broker:   {'redis' if settings.REDIS_URL else 'embedded (files in var/broker)'}",
             f"  running:  {', '.join(running)}",
         ]
+        if later:
+            lines.append(f"  then:     {', '.join(later)} (once the demo is loaded; the first "
+                         "start makes its history now, the KPI pages fill up day by day)")
         if logins:
             lines.append("  demo logins (role, username, password):")
             lines += [f"    {role:<14} {username:<10} {password}" for username, role, password
