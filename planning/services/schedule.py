@@ -157,11 +157,13 @@ def build_problem(version: ScheduleVersion) -> tuple[Problem, dict[int, Task]]:
 @transaction.atomic
 def schedule_request(*, actor, reason: str, time_limit: float = 10.0,
                      frozen_minutes: int | None = None, rush_order=None,
-                     pending_changes=None, heuristic_only: bool = False) -> ScheduleVersion:
+                     pending_changes=None, heuristic_only: bool = False,
+                     enqueue: bool = True) -> ScheduleVersion:
     """Create a version to compute; the computation runs in a Celery worker after commit.
 
     `heuristic_only`: the fast, deterministic dispatch rule alone (time limit 0), for the
-    simulator, whose runs must repeat exactly for a seed."""
+    simulator, whose runs must repeat exactly for a seed. `enqueue=False`: the caller runs
+    schedule_compute itself (the simulator), so no worker computes it a second time."""
     if not (reason or "").strip():
         raise ValidationError({"reason": _("Say why the schedule is run.")})
     if heuristic_only:
@@ -184,7 +186,8 @@ def schedule_request(*, actor, reason: str, time_limit: float = 10.0,
             error=_("The computation could not be queued (the task queue is not reachable). "
                     "Run the scheduler again when it is back."))
 
-    enqueue_on_commit(schedule_compute_task, version.pk, on_failure=not_queued)
+    if enqueue:
+        enqueue_on_commit(schedule_compute_task, version.pk, on_failure=not_queued)
     return version
 
 
@@ -235,7 +238,13 @@ def _task_names(keys) -> list[str]:
 
 
 @transaction.atomic
+@transaction.atomic
 def _store(version, solution, tasks) -> None:
+    # Two computations of one version (a redelivered task racing the first): the first to
+    # store wins, the other stores nothing.
+    ScheduleVersion.objects.select_for_update().filter(pk=version.pk).first()
+    if ScheduleEntry.objects.filter(version_id=version.pk).exists():
+        return
     origin = version.origin
     entries = []
     for op_id, a in solution.assignments.items():
