@@ -180,3 +180,27 @@ def test_broker_down_fails_the_run_at_once_with_the_reason(make_user, monkeypatc
     version.refresh_from_db()
     assert version.status == ScheduleVersion.Status.FAILED
     assert "could not be queued" in version.error and version.progress == 1.0
+
+
+def test_a_version_computed_twice_at_once_is_stored_once(make_user, monkeypatch):
+    """A redelivered computation racing the first (both past the RUNNING check) stores
+    nothing the second time, instead of failing on the entries' unique constraint."""
+    from planning.services import schedule as svc
+
+    planner = make_user("planner")
+    released_order(steps=2, qty="5")
+    version = schedule_request(actor=planner, reason="race", heuristic_only=True,
+                               enqueue=False)
+    stored = []
+    real_store = svc._store
+
+    def store_twice(version_, solution, tasks):
+        real_store(version_, solution, tasks)
+        stored.append(version_.entries.count())
+        real_store(version_, solution, tasks)  # the racing computation arrives second
+        stored.append(version_.entries.count())
+
+    monkeypatch.setattr(svc, "_store", store_twice)
+    result = schedule_compute(version.pk)
+    assert result.status == "ready" and stored == [2, 2]
+    assert Event.objects.filter(kind="schedule.ready").count() == 1
