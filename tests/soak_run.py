@@ -45,7 +45,27 @@ def _args():
     p.add_argument("--redis", default="private",
                    help="'private' (start a redis-server), 'none', or a redis:// URL")
     p.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    p.add_argument("--write-benchmarks", action="store_true",
+                   help="put the summary in BENCHMARKS.md (its Soak section)")
     return p.parse_args()
+
+
+SOAK_HEADING = "## Soak (tests/soak_run.py)"
+
+
+def soak_section_write(summary: list[str], args) -> None:
+    """Replace BENCHMARKS.md's soak section (make bench keeps it when it rewrites the rest)."""
+    import datetime
+
+    path = ROOT / "BENCHMARKS.md"
+    text = path.read_text() if path.exists() else "# Benchmarks\n"
+    text = text.split(SOAK_HEADING)[0].rstrip() + "\n\n"
+    when = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M")
+    db = urlparse(args.database_url).scheme
+    text += (f"{SOAK_HEADING}\n\nRun on {when} UTC: `tests/soak_run.py --seconds {args.seconds} "
+             f"--clients {args.clients}` on {db}, the simulator at ×{args.speed:g} beside "
+             f"{args.clients} scan clients.\n\n```\n" + "\n".join(summary) + "\n```\n")
+    path.write_text(text)
 
 
 def _fresh_database(url: str) -> None:
@@ -293,41 +313,49 @@ def main() -> int:
     sim_counters = [line for line in procs["simulator"].output().splitlines()
                     if "simulator stopped" in line]
 
+    summary: list[str] = []
+
+    def say(line: str) -> None:
+        summary.append(line)
+        say(line)
+
     print("\n=== soak summary ===")
-    print(f"duration                 {elapsed:.0f} s, {len(clients)} clients, "
+    say(f"duration                 {elapsed:.0f} s, {len(clients)} clients, "
           f"{args.web_workers} web workers, simulator ×{args.speed:g}")
-    print(f"requests                 {requests} ({requests / elapsed:.1f}/s); answers {codes}")
-    print(f"reports answered 200     {len(ok_tokens)} ({len(ok_tokens) / elapsed:.1f}/s)")
-    print(f"report latency (ms)      p50 {percentile(latencies, 50):.0f} · "
+    say(f"requests                 {requests} ({requests / elapsed:.1f}/s); answers {codes}")
+    say(f"reports answered 200     {len(ok_tokens)} ({len(ok_tokens) / elapsed:.1f}/s)")
+    say(f"report latency (ms)      p50 {percentile(latencies, 50):.0f} · "
           f"p95 {percentile(latencies, 95):.0f} · p99 {percentile(latencies, 99):.0f} · "
           f"max {max(latencies, default=0):.0f}"
           + (f" · mean {statistics.mean(latencies):.0f}" if latencies else ""))
-    print(f"5xx / failed connections {sum(n for c, n in codes.items() if c >= 500 or c == 0)}")
-    print(f"reports lost / doubled   {lost} / {doubled}; task quantity mismatches "
+    say(f"5xx / failed connections {sum(n for c, n in codes.items() if c >= 500 or c == 0)}")
+    say(f"reports lost / doubled   {lost} / {doubled}; task quantity mismatches "
           f"{len(quantity_mismatch)}")
-    print(f"live stream              {len(set(ids))} of {len(wanted)} events; lost "
+    say(f"live stream              {len(set(ids))} of {len(wanted)} events; lost "
           f"{stream_lost}, doubled {stream_doubled}")
     warm = web[min(3, len(web) - 1)] if web else 0  # after 30 s: imports and caches loaded
     if web:
-        print(f"web RSS (MiB)            first {web[0]:.0f} · after 30 s {warm:.0f} · last "
+        say(f"web RSS (MiB)            first {web[0]:.0f} · after 30 s {warm:.0f} · last "
               f"{web[-1]:.0f} · max {max(web):.0f} ({len(web)} samples, every 10 s; all "
               f"{args.web_workers} workers and the master)")
     if rss["simulator"]:
         sim = [kib / 1024 for kib in rss["simulator"]]
-        print(f"simulator RSS (MiB)      first {sim[0]:.0f} · last {sim[-1]:.0f} · "
+        say(f"simulator RSS (MiB)      first {sim[0]:.0f} · last {sim[-1]:.0f} · "
               f"max {max(sim):.0f}")
     for line_ in sim_counters:
-        print(f"simulator                {line_.strip()}")
+        say(f"simulator                {line_.strip()}")
     missing = Event.objects.filter(id__in=wanted - set(ids)).order_by("id")
     for e in missing[:10]:
-        print(f"ERROR event {e.id} {e.topic} {e.kind} ({e.created_at:%H:%M:%S.%f}) never came")
+        say(f"ERROR event {e.id} {e.topic} {e.kind} ({e.created_at:%H:%M:%S.%f}) never came")
     for f in failures + errors[:10]:
-        print("ERROR", f)
+        say("ERROR", f)
     # Flat: after warm-up, no more than 10 % (and 30 MiB) growth over the run.
     grew = bool(web) and web[-1] > warm * 1.10 and web[-1] - warm > 30
     passed = not (failures or errors or lost or doubled or quantity_mismatch or stream_lost
                   or stream_doubled or grew)
-    print("result                   " + ("PASS" if passed else "FAIL"))
+    say("result                   " + ("PASS" if passed else "FAIL"))
+    if args.write_benchmarks:
+        soak_section_write(summary, args)
     if not args.keep and urlparse(args.database_url).scheme.startswith("sqlite"):
         Path(urlparse(args.database_url).path).unlink(missing_ok=True)
     return 0 if passed else 1

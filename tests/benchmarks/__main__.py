@@ -20,6 +20,7 @@ import traceback
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+SOAK_HEADING = "## Soak (tests/soak_run.py)"  # as in tests/soak_run.py
 MODULES = ["explosion", "report", "alert_sweep", "plant_schedule", "live", "alert_latency",
            "pages", "jssp"]
 
@@ -112,7 +113,13 @@ def write(rows: list[dict], seconds: float) -> None:
     for r in rows:
         if r.get("notes"):
             lines.append(f"- {r['benchmark']}: {r['notes']}")
-    (ROOT / "BENCHMARKS.md").write_text("\n".join(lines) + "\n")
+    path = ROOT / "BENCHMARKS.md"
+    text = "\n".join(lines) + "\n"
+    # The soak (tests/soak_run.py --write-benchmarks) has a section of its own: kept.
+    old = path.read_text() if path.exists() else ""
+    if SOAK_HEADING in old:
+        text += "\n" + SOAK_HEADING + old.split(SOAK_HEADING, 1)[1]
+    path.write_text(text)
     print(f"wrote {ROOT / 'BENCHMARKS.md'}")
 
 
