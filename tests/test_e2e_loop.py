@@ -107,7 +107,8 @@ def test_plan_to_kpi_across_every_role(asgi_server, page, browser, make_user):
     station.get_by_test_id("operator-name").filter(has_text="李师傅").wait_for()
     wedge(station, payload_for_task(t1))
     station.get_by_test_id("task-start").click()
-    station.get_by_test_id("task-pause").wait_for()
+    # The click's own answer (a live refresh of the task panel may show "pause" before it).
+    station.get_by_test_id("station-status").filter(has_text="Started").wait_for()
     station.get_by_test_id("report-good").fill("10")
     station.get_by_test_id("report-submit").click()
     station.get_by_test_id("station-status").filter(has_text="good 10").wait_for()

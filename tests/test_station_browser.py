@@ -69,8 +69,10 @@ def test_operator_scans_reports_and_completes_while_a_second_screen_follows_live
     screenshot(page, "station-task-selected")
 
     page.get_by_test_id("task-start").click()
+    # The answer to the click (not the live refresh of the task panel, which may come first).
+    page.wait_for_function("() => /Started/.test("
+                           "document.getElementById('station-status').innerText)")
     page.get_by_test_id("task-pause").wait_for()
-    assert "Started" in status(page).inner_text()
     assert_scan_field_focused(page)
 
     page.get_by_test_id("report-good").fill("7")
