@@ -463,3 +463,23 @@ def test_quantity_rows_show_input_from_previous_step(client, tablet, worker):
             + selectors.dispatch_list(wc).next + selectors.dispatch_list(wc).later}
     assert rows[t1.pk].remaining == Decimal(3)
     assert rows[t2.pk].input_qty == Decimal(6) and rows[t2.pk].remaining == Decimal(6)
+
+
+def test_a_report_costs_a_fixed_number_of_queries(client, tablet, worker):
+    """The report POST: session, user, permissions, station, the badge's operator, then (in
+    one transaction: 2 statements) the task lock, one read of what the report needs, the
+    report, the task, its audit entry and both outbox rows; then the console (materials,
+    scrap reasons): 15, however many reports the task already has (it was 29)."""
+    _wo, (t1,), wc = released_order(steps=1, qty="1000")
+    term = Terminal(client, wc)
+    term.scan("B-WORK-1")
+    term.scan(payload_for_task(t1))
+    term.act("start", t1)
+    counts = []
+    for _ in range(3):
+        counts.append(_count(lambda: term.report(t1, good="1")))
+    for _ in range(20):
+        term.report(t1, good="1")
+    counts.append(_count(lambda: term.report(t1, good="1")))
+    assert WorkReport.objects.filter(task=t1).count() == 24
+    assert counts == [15] * 4, counts
