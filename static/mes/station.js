@@ -193,6 +193,10 @@
     });
     document.body.addEventListener("htmx:afterSettle", function (event) {
       fillTokens(event.detail.elt || document);
+      // A live refresh that replaced the focused element (a button just tapped) leaves the
+      // focus nowhere: the scanner's next code must still land in the scan field.
+      var active = document.activeElement;
+      if (!active || active === document.body) window.setTimeout(focusScan, 0);
       if (event.detail.elt && event.detail.elt.id === "station-console") {
         var status = $("station-status");
         if (status) status.classList.add("flash");
