@@ -6,6 +6,7 @@ import io
 from decimal import Decimal
 
 import pytest
+import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -108,7 +109,18 @@ def test_bad_filter_input_is_explained(client_as):
 
 
 # --- Board -----------------------------------------------------------------------------------
+def _plant_noon() -> datetime.datetime:
+    """Today's noon in the plant's time zone: "today" figures must not depend on the hour the
+    suite runs (a report an hour ago is yesterday's just after midnight)."""
+    return timezone.localtime().replace(hour=12, minute=0, second=0, microsecond=0)
+
+
 def test_board_tiles_show_state_work_progress_alerts_and_downtime():
+    with time_machine.travel(_plant_noon(), tick=False):
+        _board_tiles_show_state_work_progress_alerts_and_downtime()
+
+
+def _board_tiles_show_state_work_progress_alerts_and_downtime():
     now = timezone.now()
     wc, idle = WorkCenterFactory(), WorkCenterFactory(line=WorkCenterFactory().line)
     eq = EquipmentFactory(work_center=wc)
