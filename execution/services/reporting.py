@@ -13,12 +13,13 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Case, DecimalField, Exists, F, OuterRef, Subquery, When
+from django.db.models import Case, DecimalField, F, OuterRef, Subquery, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from execution.models import ScanRefusal, ScrapReason, TaskActivity, WorkReport
 from execution.services.quantities import parse_quantity
+from execution.services.report_read import lock_task_for_report, report_read
 from mes.audit import audit_record, snapshot
 from mes.events import (
     TOPIC_PLANT,
@@ -130,34 +131,6 @@ def _input_from(task: Task, previous_passed) -> Decimal:
     if task.kind == Task.Kind.REWORK:
         return task.quantity
     return task.work_order.quantity if previous_passed is None else previous_passed
-
-
-def _report_facts(task: Task, token: str, operator: User, work_center: WorkCenter) -> dict:
-    """Everything else a report needs, read in one query once the task is locked (a new
-    statement, so it sees what committed while we waited for the lock): the token's earlier
-    report, what the previous step passed on, the last start/resume, the last report's end
-    and, when enforced, whether the operator is assigned here."""
-    facts = {
-        "earlier_report": Subquery(WorkReport.objects.filter(client_token=token)
-                                   .values("pk")[:1]),
-        "previous_passed": previous_step_passed(),
-        "last_start": Subquery(TaskActivity.objects.filter(
-            task_id=OuterRef("pk"), kind__in=(TaskActivity.Kind.START, TaskActivity.Kind.RESUME))
-            .order_by("-at").values("at")[:1]),
-        "last_report_end": Subquery(WorkReport.objects.filter(task_id=OuterRef("pk"))
-                                    .order_by("-work_end").values("work_end")[:1]),
-    }
-    if settings.MES_ENFORCE_OPERATOR_ASSIGNMENT:
-        through = WorkCenter.operators.through.objects
-        facts["anyone_assigned"] = Exists(through.filter(workcenter_id=work_center.pk))
-        facts["operator_assigned"] = Exists(through.filter(workcenter_id=work_center.pk,
-                                                           user_id=operator.pk))
-    row = Task.objects.filter(pk=task.pk).annotate(**facts).values(*facts).get()
-    if settings.MES_ENFORCE_OPERATOR_ASSIGNMENT:
-        row["assigned"] = not row["anyone_assigned"] or row["operator_assigned"]
-    else:
-        row["assigned"] = True
-    return row
 
 
 def task_input_quantity(task: Task) -> Decimal:
@@ -323,8 +296,7 @@ def task_report_quantity(*, operator, task, work_center, client_token, good=0, s
     token = check_client_token(client_token)
     # Lock first, then read: a retry of the same submission waits here for the first one and
     # then finds its token (the unique constraint is the last line of defence).
-    locked = lock_task(task.pk if isinstance(task, Task) else task)
-    facts = _report_facts(locked, token, operator, work_center)
+    locked, facts = report_read(lock_task_for_report(task), token, operator, work_center)
     if facts["earlier_report"] is not None:
         return ReportResult(WorkReport.objects.select_related("task").get(
             pk=facts["earlier_report"]), False)
@@ -368,16 +340,18 @@ def task_report_quantity(*, operator, task, work_center, client_token, good=0, s
         good=good, scrap=scrap, scrap_reason=scrap_reason, work_start=work_start,
         work_end=work_end, reported_at=now, late=late, client_token=token, note=note[:200],
     )
-    before = snapshot(locked, ["qty_good", "qty_scrap", "status", "actual_start"])
+    changing = ["qty_good", "qty_scrap", "status", "actual_start"]
+    before = snapshot(locked, changing)
     locked.qty_good += good
     locked.qty_scrap += scrap
     if locked.actual_start is None or work_start < locked.actual_start:
         locked.actual_start = work_start
     if locked.status in (T.RELEASED, T.PAUSED):
         locked.status = next_status(locked, "start")
-    locked.save(update_fields=["qty_good", "qty_scrap", "status", "actual_start"])
+    locked.save(update_fields=changing)
     audit_record(actor=operator, instance=locked, action=AuditEntry.Action.UPDATE,
-                 before=before, reason=_("work report %(token)s") % {"token": token[:20]})
+                 before=before, after=snapshot(locked, changing),
+                 reason=_("work report %(token)s") % {"token": token[:20]})
     _start_work_order(locked.work_order, work_start, operator)
     _announce(locked, "task.reported", operator, good=str(good), scrap=str(scrap),
               report=report.pk, late=late)

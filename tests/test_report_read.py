@@ -1,0 +1,252 @@
+"""The station report's hand-written read (`report_read`) against its ORM reference
+(`report_facts_orm`, `Task.objects.get`): the same facts with the same Python types, and the
+same task, work order, item, production order and station, on every case the report relies on."""
+
+import datetime
+import uuid
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from execution.models import TaskActivity
+from execution.selectors import _station_tasks
+from execution.services.report_read import (
+    lock_task_for_report,
+    report_facts_orm,
+    report_read,
+    task_with_input,
+)
+from execution.services.reporting import (
+    task_pause,
+    task_report_quantity,
+    task_resume,
+    task_start,
+)
+from planning.models import Item, ProductionOrder, Task, WorkCenter, WorkOrder
+from tests.factories import WorkCenterFactory
+from tests.factories_execution import released_order
+
+pytestmark = pytest.mark.django_db
+
+FACT_KEYS = {"earlier_report", "previous_passed", "last_start", "last_report_end", "assigned"}
+
+
+def tok():
+    return uuid.uuid4().hex
+
+
+@pytest.fixture
+def op(make_user):
+    return make_user("operator")
+
+
+def report(task, op, wc, good=1, token=None, **kw):
+    return task_report_quantity(operator=op, task=task, work_center=wc,
+                                client_token=token or tok(), good=good, **kw).report
+
+
+def typed(value):
+    """The value with its exact type, so Decimal('5') differs from 5.0 and 5, True from 1, and
+    an aware datetime from the naive one of the same wall time."""
+    if isinstance(value, datetime.datetime):
+        return type(value), timezone.is_aware(value), value
+    return type(value), value
+
+
+def fields(obj) -> dict:
+    return {f.attname: typed(getattr(obj, f.attname)) for f in type(obj)._meta.concrete_fields}
+
+
+def assert_same_rows(task: Task) -> None:
+    """The task report_read built, and what it has attached, equal what the ORM reads."""
+    ref = (Task.objects.select_related("work_order__item", "work_order__production_order",
+                                       "work_center").get(pk=task.pk))
+    with CaptureQueriesContext(connection) as ctx:  # attached by the read, not lazily loaded
+        pairs = [(task, ref, Task), (task.work_order, ref.work_order, WorkOrder),
+                 (task.work_order.item, ref.work_order.item, Item),
+                 (task.work_order.production_order, ref.work_order.production_order,
+                  ProductionOrder),
+                 (task.work_center, ref.work_center, WorkCenter)]
+    assert len(ctx.captured_queries) == 0
+    for got, want, model in pairs:
+        assert type(got) is model
+        assert not got._state.adding and got._state.db == "default"
+        assert fields(got) == fields(want), model.__name__
+
+
+def read_both(task, op, wc, token=None) -> dict:
+    """report_read's facts, checked equal (values and types) to report_facts_orm's, with its
+    task checked equal to the ORM's."""
+    token = token or tok()
+    with CaptureQueriesContext(connection) as ctx:
+        got_task, facts = report_read(task.pk, token, op, wc)
+    assert len(ctx.captured_queries) == 1  # the whole read is one statement
+    orm = report_facts_orm(task.pk, token, op, wc)
+    assert set(facts) == set(orm) == FACT_KEYS
+    assert {k: typed(v) for k, v in facts.items()} == {k: typed(v) for k, v in orm.items()}
+    assert got_task.pk == task.pk
+    assert_same_rows(got_task)
+    # The station's own read of the task (task_with_input, one statement) agrees with the
+    # dispatch list's ORM annotation on what this step may work on.
+    with CaptureQueriesContext(connection) as ctx:
+        shown = task_with_input(task.pk)
+    assert len(ctx.captured_queries) == 1
+    assert_same_rows(shown)
+    assert typed(shown.input_qty) == typed(_station_tasks().get(pk=task.pk).input_qty)
+    return facts
+
+
+def test_first_step_without_reports_or_activities(op):
+    _wo, (t1, *_), wc = released_order()
+    facts = read_both(t1, op, wc)
+    assert facts == {"earlier_report": None, "previous_passed": None, "last_start": None,
+                     "last_report_end": None, "assigned": True}
+    assert facts["assigned"] is True
+
+
+def test_second_step_gets_what_the_first_reported_good(op):
+    _wo, (t1, t2, _t3), wc = released_order(qty="10")
+    report(t1, op, wc, good=6)
+    facts = read_both(t2, op, wc)
+    assert type(facts["previous_passed"]) is Decimal and facts["previous_passed"] == 6
+    read_both(t1, op, wc)  # the reported step itself: its report's end, no previous step
+
+
+def test_fractional_quantities_keep_their_decimals(op):
+    _wo, (t1, t2, _t3), wc = released_order(qty="10")
+    Task.objects.filter(pk=t1.pk).update(qty_good=Decimal("2.3750"))
+    Task.objects.filter(pk=t2.pk).update(qty_good=Decimal("0.0001"), qty_scrap=Decimal("1.5"))
+    facts = read_both(t2, op, wc)
+    assert facts["previous_passed"] == Decimal("2.375")
+
+
+def test_previous_step_waiting_for_qc_passes_what_qc_accepted(op):
+    _wo, (t1, t2, t3), wc = released_order(qty="10")
+    Task.objects.filter(pk=t1.pk).update(wait_for_qc=True, qty_good=Decimal("8"),
+                                         qty_qc_accepted=Decimal("4.25"))
+    assert read_both(t2, op, wc)["previous_passed"] == Decimal("4.25")
+    # The flag that counts is the previous step's: set on t2 itself, t2 still gets t1's good.
+    Task.objects.filter(pk=t1.pk).update(wait_for_qc=False)
+    Task.objects.filter(pk=t2.pk).update(wait_for_qc=True, qty_good=Decimal("3"),
+                                         qty_qc_accepted=Decimal("1"))
+    assert read_both(t2, op, wc)["previous_passed"] == Decimal("8")
+    assert read_both(t3, op, wc)["previous_passed"] == Decimal("1")
+
+
+def test_cancelled_previous_step_is_skipped(op):
+    _wo, (t1, t2, t3), wc = released_order(steps=3, qty="10")
+    Task.objects.filter(pk=t1.pk).update(qty_good=Decimal("7"))
+    Task.objects.filter(pk=t2.pk).update(status="cancelled", qty_good=Decimal("3"))
+    assert read_both(t3, op, wc)["previous_passed"] == Decimal("7")
+    Task.objects.filter(pk=t1.pk).update(status="cancelled")
+    assert read_both(t3, op, wc)["previous_passed"] is None  # nothing before it is left
+
+
+def test_rework_task(op):
+    wo, (t1, t2, t3), wc = released_order(qty="10")
+    report(t1, op, wc, good=9)
+    report(t2, op, wc, good=5)
+    Task.objects.filter(pk=t2.pk).update(qty_rework=Decimal("2"))
+    assert t2.seq + 1 < t3.seq
+    rework = Task.objects.create(
+        work_order=wo, seq=t2.seq + 1, kind=Task.Kind.REWORK, origin=t2, name="返工",
+        work_center=WorkCenterFactory(), is_qc_checkpoint=True, quantity=Decimal("2"),
+        qty_good=Decimal("0.5"), status=Task.Status.RELEASED,
+        planned_start=timezone.now())
+    facts = read_both(rework, op, rework.work_center)
+    assert facts["previous_passed"] == Decimal("5")  # the normal step before it
+    report(rework, op, rework.work_center, good=1)
+    read_both(rework, op, rework.work_center)
+    # A rework task is never the previous step of a normal one.
+    assert read_both(t3, op, wc)["previous_passed"] == Decimal("5")
+
+
+def test_last_start_and_last_report_end_are_the_latest(op):
+    _wo, (t1, t2, _t3), wc = released_order(qty="10")
+    base = timezone.now().replace(microsecond=123457) - datetime.timedelta(days=1)
+
+    def at(hours):
+        return base + datetime.timedelta(hours=hours)
+
+    task_start(operator=op, task=t1, work_center=wc, client_token=tok(), at=at(0))
+    task_pause(operator=op, task=t1, work_center=wc, client_token=tok(), at=at(1))
+    task_resume(operator=op, task=t1, work_center=wc, client_token=tok(), at=at(2))
+    task_pause(operator=op, task=t1, work_center=wc, client_token=tok(), at=at(3))
+    # Written last but earlier in time; and another task's later start.
+    TaskActivity.objects.create(task=t1, operator=op, work_center=wc, at=at(-1),
+                                kind=TaskActivity.Kind.START, client_token=tok())
+    TaskActivity.objects.create(task=t2, operator=op, work_center=wc, at=at(8),
+                                kind=TaskActivity.Kind.START, client_token=tok())
+    report(t1, op, wc, good=1, work_start=at(3.5), work_end=at(4))
+    report(t1, op, wc, good=1, work_start=at(5.5), work_end=at(6))
+    report(t1, op, wc, good=1, work_start=at(4.5), work_end=at(5))
+    report(t2, op, wc, good=1, work_start=at(6.5), work_end=at(7))
+
+    facts = read_both(t1, op, wc)
+    assert (facts["last_start"], facts["last_report_end"]) == (at(2), at(6))
+    assert facts["last_start"].microsecond == 123457
+    facts = read_both(t2, op, wc)
+    assert (facts["last_start"], facts["last_report_end"]) == (at(8), at(7))
+
+
+def test_earlier_report_of_the_token(op):
+    _wo, (t1, t2, _t3), wc = released_order(qty="10")
+    used = tok()
+    earlier = report(t1, op, wc, good=2, token=used)
+    report(t1, op, wc, good=1)
+    activity_token = tok()
+    task_start(operator=op, task=t2, work_center=wc, client_token=activity_token)
+
+    facts = read_both(t1, op, wc, token=used)
+    assert type(facts["earlier_report"]) is int and facts["earlier_report"] == earlier.pk
+    assert read_both(t2, op, wc, token=used)["earlier_report"] == earlier.pk  # any task
+    assert read_both(t1, op, wc, token=tok())["earlier_report"] is None
+    # Only a report's token counts: a start's token is not an earlier report.
+    assert read_both(t2, op, wc, token=activity_token)["earlier_report"] is None
+
+
+def test_assignment(op, make_user, settings):
+    settings.MES_ENFORCE_OPERATOR_ASSIGNMENT = True
+    _wo, (t1, *_), wc = released_order()
+    assert read_both(t1, op, wc)["assigned"] is True  # nobody assigned: open to all
+    wc.operators.add(make_user("operator"))
+    assert read_both(t1, op, wc)["assigned"] is False  # someone else assigned
+    wc.operators.add(op)
+    assert read_both(t1, op, wc)["assigned"] is True  # the operator too
+    wc.operators.remove(op)
+    settings.MES_ENFORCE_OPERATOR_ASSIGNMENT = False
+    assert read_both(t1, op, wc)["assigned"] is True  # not enforced
+    settings.MES_ENFORCE_OPERATOR_ASSIGNMENT = True
+    # Assignment is read for the station passed in, not the task's own.
+    other = WorkCenterFactory()
+    other.operators.add(op)
+    assert read_both(t1, op, other)["assigned"] is True
+    assert read_both(t1, make_user("operator"), other)["assigned"] is False
+
+
+def refused(call):
+    with pytest.raises(ValidationError) as exc, transaction.atomic():
+        call()
+    assert exc.value.code == "unknown_task"
+
+
+def test_task_with_input_of_an_unknown_task_is_none():
+    assert task_with_input(2_000_000_000) is None
+
+
+def test_unknown_task_refused(op):
+    _wo, (t1, *_), wc = released_order()
+    missing = Task.objects.order_by("-pk").values_list("pk", flat=True).first() + 1000
+    for bad in (10**30, 0, -1, "abc", None):
+        refused(lambda bad=bad: lock_task_for_report(bad))
+    # A well-formed id no task has: the lock refuses it where it locks rows (SQLite locks the
+    # whole database instead), and the read refuses it everywhere.
+    if connection.features.has_select_for_update:
+        refused(lambda: lock_task_for_report(missing))
+    refused(lambda: report_read(lock_task_for_report(missing), tok(), op, wc))
+    with transaction.atomic():  # a known task, by id or instance, is let through
+        assert lock_task_for_report(t1.pk) == lock_task_for_report(t1) == t1.pk
