@@ -11,23 +11,22 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
+from django.db import connection
 from django.db.models import (
     Case,
     Count,
     DecimalField,
     F,
-    OuterRef,
     Q,
-    Subquery,
-    Sum,
-    Value,
     When,
 )
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from execution.models import DowntimeReason, MaterialConsumption, ScrapReason
+from execution import terminal_reads
+from execution.models import DowntimeReason, ScrapReason
+from execution.services.report_read import task_with_input
 from execution.services.reporting import (
     check_can_work,
     operator_by_badge,
@@ -73,8 +72,7 @@ def open_alert_badges(task_ids: Iterable[int]) -> dict[int, list[dict]]:
 # --- Stations ---------------------------------------------------------------------------------
 def station_by_code(code: str) -> WorkCenter:
     """An active work center by its code. Raises WorkCenter.DoesNotExist."""
-    return (WorkCenter.objects.select_related("line", "line__workshop", "line__workshop__site")
-            .get(code=code, active=True))
+    return terminal_reads.station_by_code(code)
 
 
 @dataclass
@@ -117,7 +115,7 @@ def station_equipment(work_center: WorkCenter) -> list[Equipment]:
 
 
 def scrap_reasons() -> list[ScrapReason]:
-    return list(ScrapReason.objects.filter(active=True).order_by("code"))
+    return terminal_reads.active_scrap_reasons()
 
 
 def downtime_reasons() -> list[DowntimeReason]:
@@ -252,20 +250,16 @@ def station_task(task_id) -> DispatchRow | None:
         pk = int(task_id)
     except (TypeError, ValueError):
         return None
-    task = _station_tasks().filter(pk=pk).first()
+    low, high = connection.ops.integer_field_range(Task._meta.pk.get_internal_type())
+    if not (max(1, low or 1) <= pk <= (high or pk)):
+        return None
+    task = task_with_input(pk)
     return dispatch_row(task) if task is not None else None
 
 
 def task_materials(task: Task) -> list[MaterialRequirement]:
     """The work order's material list with `issued` (sum of lots issued so far). One query."""
-    issued = (MaterialConsumption.objects.filter(work_order_id=OuterRef("work_order_id"),
-                                                 item_id=OuterRef("item_id"))
-              .values("work_order_id", "item_id").annotate(s=Sum("quantity")).values("s"))
-    rows = list(MaterialRequirement.objects.filter(work_order_id=task.work_order_id)
-                .select_related("item")
-                .annotate(issued=Coalesce(Subquery(issued, output_field=_QTY),
-                                          Value(Decimal(0)), output_field=_QTY))
-                .order_by("item__code"))
+    rows = terminal_reads.material_rows(task.work_order_id)
     for row in rows:
         row.required_text, row.issued_text = quantity_text(row.quantity), quantity_text(row.issued)
     return rows

@@ -121,6 +121,25 @@ class StationSession:
             self._save(task=task_id)
 
 
+class StationUrls(dict):
+    """The station's action URLs by name (`urls.station_report` in templates), each reversed
+    the first time a template asks for it: an answer renders only a few of them."""
+
+    NAMES = frozenset({"station", "station_dispatch", "station_task_panel", "station_equipment",
+                       "station_scan", "station_operator_clear", "station_report",
+                       "station_equipment_state", "station_material"})
+
+    def __init__(self, code: str):
+        super().__init__()
+        self.code = code
+
+    def __missing__(self, name):
+        if name not in self.NAMES:
+            raise KeyError(name)
+        self[name] = url = reverse(f"execution:{name}", args=[self.code])
+        return url
+
+
 class StationView(CapabilityRequiredMixin, View):
     """A page or action of one station's terminal (URL by work-center code)."""
 
@@ -163,12 +182,12 @@ class StationView(CapabilityRequiredMixin, View):
         return self.operator
 
     # --- rendering ----------------------------------------------------------------------------
-    def urls(self) -> dict:
-        code = self.work_center.code
-        names = ("station", "station_dispatch", "station_task_panel", "station_equipment",
-                 "station_scan", "station_operator_clear", "station_report",
-                 "station_equipment_state", "station_material")
-        return {n: reverse(f"execution:{n}", args=[code]) for n in names}
+    @cached_property
+    def _urls(self) -> "StationUrls":
+        return StationUrls(self.work_center.code)
+
+    def urls(self) -> "StationUrls":
+        return self._urls
 
     # The selected task's row when the action already has it fresh (saves the query).
     selected_row: selectors.DispatchRow | None = None

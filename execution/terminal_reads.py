@@ -1,0 +1,89 @@
+"""The reads every station action repeats (the station by its code, the work order's material
+list, the scrap reasons), written as SQL once per process instead of compiled by the ORM on
+every scan (see mes/sql.py). execution.selectors exposes them; these are their bodies.
+"""
+
+from decimal import Decimal
+
+from django.db import connection
+
+from execution.models import MaterialConsumption, ScrapReason
+from mes.sql import ModelColumns, convert, fetch_all
+from planning.models import Item, Line, MaterialRequirement, Site, WorkCenter, Workshop
+
+_WC = ModelColumns(WorkCenter, "wc")
+_LINE = ModelColumns(Line, "ln")
+_SHOP = ModelColumns(Workshop, "ws")
+_SITE = ModelColumns(Site, "st")
+_MR = ModelColumns(MaterialRequirement, "mr")
+_ITEM = ModelColumns(Item, "it")
+_REASON = ModelColumns(ScrapReason, "sr")
+
+_sql_cache: dict[tuple[str, str], str] = {}
+
+
+def _t(model) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+def _sql(name: str) -> str:
+    key = (connection.vendor, name)
+    if key not in _sql_cache:
+        # Names come from the models' metadata; every value is a parameter.
+        _sql_cache[key] = {
+            "station": f"""
+SELECT {_WC.select()}, {_LINE.select()}, {_SHOP.select()}, {_SITE.select()}
+FROM {_t(WorkCenter)} wc
+JOIN {_t(Line)} ln ON ln."id" = wc."line_id"
+JOIN {_t(Workshop)} ws ON ws."id" = ln."workshop_id"
+JOIN {_t(Site)} st ON st."id" = ws."site_id"
+WHERE wc."code" = %s AND wc."active"
+LIMIT 2""",  # noqa: S608
+            "materials": f"""
+SELECT {_MR.select()}, {_ITEM.select()},
+  (SELECT SUM(c."quantity") FROM {_t(MaterialConsumption)} c
+    WHERE c."work_order_id" = mr."work_order_id" AND c."item_id" = mr."item_id")
+FROM {_t(MaterialRequirement)} mr
+JOIN {_t(Item)} it ON it."id" = mr."item_id"
+WHERE mr."work_order_id" = %s
+ORDER BY it."code", mr."id\"""",  # noqa: S608
+            "scrap_reasons": f"""
+SELECT {_REASON.select()} FROM {_t(ScrapReason)} sr WHERE sr."active" ORDER BY sr."code\"""",  # noqa: S608
+        }[name]
+    return _sql_cache[key]
+
+
+def station_by_code(code: str) -> WorkCenter:
+    """An active work center by its code, with its line, workshop and site. Raises
+    WorkCenter.DoesNotExist (and MultipleObjectsReturned, as .get() would)."""
+    rows = fetch_all(_sql("station"), [code])
+    if not rows:
+        raise WorkCenter.DoesNotExist(f"No active work center {code!r}")
+    if len(rows) > 1:
+        raise WorkCenter.MultipleObjectsReturned(f"Several active work centers {code!r}")
+    row = rows[0]
+    wc = _WC.instance(row, 0)
+    line = _LINE.instance(row, len(_WC))
+    shop = _SHOP.instance(row, len(_WC) + len(_LINE))
+    site = _SITE.instance(row, len(_WC) + len(_LINE) + len(_SHOP))
+    shop.site, line.workshop, wc.line = site, shop, line
+    return wc
+
+
+def material_rows(work_order_id: int) -> list[MaterialRequirement]:
+    """The work order's material requirements (item attached) with `issued`: the sum of the
+    lots issued so far (0 when none), by item code."""
+    issued_field = MaterialConsumption._meta.get_field("quantity")
+    result = []
+    for row in fetch_all(_sql("materials"), [work_order_id]):
+        mr = _MR.instance(row, 0)
+        mr.item = _ITEM.instance(row, len(_MR))
+        issued = row[len(_MR) + len(_ITEM)]
+        mr.issued = Decimal(0) if issued is None else convert(issued_field, issued)
+        result.append(mr)
+    return result
+
+
+def active_scrap_reasons() -> list[ScrapReason]:
+    return [_REASON.instance(row) for row in fetch_all(_sql("scrap_reasons"), [])]
+
