@@ -112,10 +112,12 @@ DATABASE_URL = os.environ.get("DATABASE_URL", "").strip()
 if DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL)}
     if DATABASES["default"]["ENGINE"].endswith("postgresql") and env_bool("MES_DB_POOL", True):
-        # Under ASGI every request may run on a different thread, so per-thread persistent
-        # connections would pile up; psycopg's pool shares a bounded set per process instead.
+        # Web threads, event streams and Celery tasks take a connection per request or task
+        # from psycopg's pool, a bounded set per process, and give it back at the end.
         DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
-            "min_size": 1, "max_size": int(os.environ.get("MES_DB_POOL_SIZE", "16")),
+            # One connection per web thread (mes/asgi.py), and a few for the event streams.
+            "min_size": 1, "max_size": int(os.environ.get(
+                "MES_DB_POOL_SIZE", int(os.environ.get("MES_WEB_THREADS", "16")) + 4)),
             "timeout": 10,
         }
         # Django's backend with a pool that, on finding one dead connection, drops every other
@@ -271,6 +273,7 @@ MES_EVENT_GAP_GRACE_SECONDS = 5.0
 # --- Security -------------------------------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+SESSION_ENGINE = "mes.sessions"  # the database backend, read with a precompiled query
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from the page, not the cookie
 if not DEBUG:

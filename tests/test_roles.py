@@ -75,5 +75,17 @@ def test_capabilities_read_in_one_query_same_as_django(make_user, django_assert_
     django_set = ModelBackend().get_all_permissions(type(user).objects.get(pk=user.pk))
     assert mine == django_set and "mes.view_auditentry" in mine
     assert len(mine) > len(ROLE_CAPABILITIES["planner"])
+    # The signed-in user of a request is loaded with their permissions in the same statement.
+    with django_assert_num_queries(1):
+        loaded = CapabilityBackend().get_user(str(user.pk))
+        assert CapabilityBackend().get_all_permissions(loaded) == django_set
+    assert CapabilityBackend().get_user("nobody") is None
+    assert CapabilityBackend().get_user(user.pk + 1000) is None
+    boss = make_user("planner")
+    type(boss).objects.filter(pk=boss.pk).update(is_superuser=True)
+    boss = CapabilityBackend().get_user(boss.pk)
+    assert CapabilityBackend().get_all_permissions(boss) == {
+        f"{p.content_type.app_label}.{p.codename}"
+        for p in Permission.objects.select_related("content_type")}
     user.is_active = False
     assert CapabilityBackend().get_all_permissions(user) == set()
