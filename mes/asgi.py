@@ -1,6 +1,36 @@
+"""The web server's entry point (uvicorn): the live event stream through Django's ASGI handler,
+every other request through Django's WSGI handler on a fixed pool of threads.
+
+The event stream is async: one open board or station is one coroutine, not one thread. Every
+other view is synchronous, and Django's ASGI handler runs a synchronous view by hopping between
+the event loop and a new thread several times per request (sync middleware, async handler,
+sync view), which cost about 3 ms of CPU per request here, more than a simple view itself. A
+fixed pool of threads running the WSGI handler (what gunicorn's threaded workers do) has none
+of that (mes/wsgi_bridge.py). MES_WEB_THREADS sets the pool's size per worker process,
+MES_MAX_REQUEST_BYTES the largest request body accepted (16 MiB: imports are at most 5).
+"""
+
 import os
 
 from django.core.asgi import get_asgi_application
+from django.core.wsgi import get_wsgi_application
+
+from mes.wsgi_bridge import ThreadedWSGI
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mes.settings")
-application = get_asgi_application()
+
+django_asgi = get_asgi_application()
+django_wsgi = ThreadedWSGI(get_wsgi_application(),
+                           threads=int(os.environ.get("MES_WEB_THREADS", "16")),
+                           max_body=int(os.environ.get("MES_MAX_REQUEST_BYTES", 16 * 2**20)))
+
+# Paths answered by async views (long-lived streams), wherever the site is mounted; everything
+# else is synchronous.
+ASYNC_PATHS = ("/events/stream",)
+
+
+async def application(scope, receive, send):
+    if scope["type"] == "http" and not scope["path"].rstrip("/").endswith(ASYNC_PATHS):
+        await django_wsgi(scope, receive, send)
+    else:
+        await django_asgi(scope, receive, send)
