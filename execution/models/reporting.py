@@ -23,8 +23,9 @@ class WorkReport(models.Model):
     never counts twice, whatever double taps, double reads or network retries happen.
     """
 
+    # Indexed by the (task, …) indexes below; a report writes each index once.
     task = models.ForeignKey(Task, on_delete=models.PROTECT, related_name="reports",
-                             verbose_name=_("task"))
+                             verbose_name=_("task"), db_index=False)
     operator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
                                  related_name="work_reports", verbose_name=_("operator"))
     work_center = models.ForeignKey(WorkCenter, on_delete=models.PROTECT, related_name="+",
@@ -39,7 +40,9 @@ class WorkReport(models.Model):
     work_end = models.DateTimeField(_("work end"))
     reported_at = models.DateTimeField(_("reported at"), default=timezone.now, db_index=True)
     late = models.BooleanField(_("late entry (补报)"), default=False)
-    client_token = models.CharField(_("submission token"), max_length=64, unique=True)
+    # Unique by the constraint below (a plain unique index: tokens are never searched by
+    # prefix, so PostgreSQL needs no second, pattern index).
+    client_token = models.CharField(_("submission token"), max_length=64)
     note = models.CharField(_("note"), max_length=200, blank=True)
 
     class Meta:
@@ -55,6 +58,7 @@ class WorkReport(models.Model):
                                    name="work_report_positive_quantity"),
             models.CheckConstraint(condition=Q(work_end__gte=models.F("work_start")),
                                    name="work_report_times_ordered"),
+            models.UniqueConstraint(fields=["client_token"], name="work_report_unique_token"),
         ]
 
     def __str__(self) -> str:
