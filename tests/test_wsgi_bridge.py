@@ -5,12 +5,20 @@ messages, a `send` that records what goes out) around a tiny WSGI application wr
 """
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from mes.wsgi_bridge import FLUSH_BYTES, SPOOL_BYTES, ThreadedWSGI
 
 KIB = 1024
+
+
+def run_loop(coro):
+    """asyncio.run on a thread of its own: the suite's browser tests may leave an event loop
+    running on the main thread, where asyncio.run refuses to start."""
+    with ThreadPoolExecutor(max_workers=1) as runner:
+        return runner.submit(asyncio.run, coro).result()
 
 
 class Exchange:
@@ -49,7 +57,7 @@ def bridge():
 
 def run(server, scope, messages) -> Exchange:
     exchange = Exchange(messages)
-    asyncio.run(server(scope, exchange.receive, exchange.send))
+    run_loop(server(scope, exchange.receive, exchange.send))
     return exchange
 
 
@@ -262,7 +270,7 @@ def test_app_failing_before_start_response_gets_a_500(bridge):
 
     exchange = Exchange([request()])
     with pytest.raises(LookupError, match="no such work order"):
-        asyncio.run(bridge(app)(http_scope(), exchange.receive, exchange.send))
+        run_loop(bridge(app)(http_scope(), exchange.receive, exchange.send))
     assert exchange.sent == [
         {"type": "http.response.start", "status": 500,
          "headers": [(b"content-type", b"text/plain")]},
@@ -321,7 +329,7 @@ def test_scope_other_than_http_is_refused(bridge, kind):
     calls = []
     exchange = Exchange([])
     with pytest.raises(ValueError, match=kind):
-        asyncio.run(bridge(echo_app(calls))({"type": kind}, exchange.receive, exchange.send))
+        run_loop(bridge(echo_app(calls))({"type": kind}, exchange.receive, exchange.send))
     assert calls == [] and exchange.sent == []
 
 
