@@ -124,6 +124,9 @@ if DATABASE_URL:
         # one that died with it (a database restart) at once, instead of backing off 1, 2, 4 …
         # s per dead connection: the first request after a restart succeeds.
         DATABASES["default"]["ENGINE"] = "mes.postgresql"
+    if DATABASES["default"]["ENGINE"].endswith("postgresql") and env_bool(
+            "MES_DB_SERVER_SIDE_BINDING", False):
+        DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = True
 else:
     DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": SQLITE_PATH}}
 
