@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.db import connection
 from django.db.models import (
     Case,
     Count,
@@ -34,6 +33,7 @@ from execution.services.reporting import (
     refuse,
 )
 from mes.models import User
+from mes.sql import valid_pk
 from planning.models import Equipment, MaterialRequirement, Task, WorkCenter, WorkOrder
 from planning.travelers import SCHEME, normalize_scan, payload_for_task, quantity_text, scan_resolve
 
@@ -246,14 +246,8 @@ def dispatch_list(work_center: WorkCenter, *, now=None, selected_id=None) -> Dis
 # --- The selected task ------------------------------------------------------------------------
 def station_task(task_id) -> DispatchRow | None:
     """One task as the terminal shows it (any station; the caller checks). One query."""
-    try:
-        pk = int(task_id)
-    except (TypeError, ValueError):
-        return None
-    low, high = connection.ops.integer_field_range(Task._meta.pk.get_internal_type())
-    if not (max(1, low or 1) <= pk <= (high or pk)):
-        return None
-    task = task_with_input(pk)
+    pk = valid_pk(Task, task_id)
+    task = task_with_input(pk) if pk is not None else None
     return dispatch_row(task) if task is not None else None
 
 

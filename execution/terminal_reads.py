@@ -5,10 +5,8 @@ every scan (see mes/sql.py). execution.selectors exposes them; these are their b
 
 from decimal import Decimal
 
-from django.db import connection
-
 from execution.models import MaterialConsumption, ScrapReason
-from mes.sql import ModelColumns, convert, fetch_all
+from mes.sql import ModelColumns, convert, fetch_all, statement, table
 from planning.models import Item, Line, MaterialRequirement, Site, WorkCenter, Workshop
 
 _WC = ModelColumns(WorkCenter, "wc")
@@ -19,38 +17,31 @@ _MR = ModelColumns(MaterialRequirement, "mr")
 _ITEM = ModelColumns(Item, "it")
 _REASON = ModelColumns(ScrapReason, "sr")
 
-_sql_cache: dict[tuple[str, str], str] = {}
-
-
-def _t(model) -> str:
-    return connection.ops.quote_name(model._meta.db_table)
-
-
 def _sql(name: str) -> str:
-    key = (connection.vendor, name)
-    if key not in _sql_cache:
-        # Names come from the models' metadata; every value is a parameter.
-        _sql_cache[key] = {
+    return statement(f"execution.terminal.{name}", lambda: _build(name))
+
+
+def _build(name: str) -> str:
+    return {
             "station": f"""
 SELECT {_WC.select()}, {_LINE.select()}, {_SHOP.select()}, {_SITE.select()}
-FROM {_t(WorkCenter)} wc
-JOIN {_t(Line)} ln ON ln."id" = wc."line_id"
-JOIN {_t(Workshop)} ws ON ws."id" = ln."workshop_id"
-JOIN {_t(Site)} st ON st."id" = ws."site_id"
+FROM {table(WorkCenter)} wc
+JOIN {table(Line)} ln ON ln."id" = wc."line_id"
+JOIN {table(Workshop)} ws ON ws."id" = ln."workshop_id"
+JOIN {table(Site)} st ON st."id" = ws."site_id"
 WHERE wc."code" = %s AND wc."active"
 LIMIT 2""",  # noqa: S608
             "materials": f"""
 SELECT {_MR.select()}, {_ITEM.select()},
-  (SELECT SUM(c."quantity") FROM {_t(MaterialConsumption)} c
+  (SELECT SUM(c."quantity") FROM {table(MaterialConsumption)} c
     WHERE c."work_order_id" = mr."work_order_id" AND c."item_id" = mr."item_id")
-FROM {_t(MaterialRequirement)} mr
-JOIN {_t(Item)} it ON it."id" = mr."item_id"
+FROM {table(MaterialRequirement)} mr
+JOIN {table(Item)} it ON it."id" = mr."item_id"
 WHERE mr."work_order_id" = %s
 ORDER BY it."code", mr."id\"""",  # noqa: S608
             "scrap_reasons": f"""
-SELECT {_REASON.select()} FROM {_t(ScrapReason)} sr WHERE sr."active" ORDER BY sr."code\"""",  # noqa: S608
-        }[name]
-    return _sql_cache[key]
+SELECT {_REASON.select()} FROM {table(ScrapReason)} sr WHERE sr."active" ORDER BY sr."code\"""",  # noqa: S608
+    }[name]
 
 
 def station_by_code(code: str) -> WorkCenter:

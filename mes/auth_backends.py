@@ -15,9 +15,8 @@ from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection
 
-from mes.sql import ModelColumns, fetch_all, fetch_one
+from mes.sql import ModelColumns, fetch_all, fetch_one, statement, valid_pk
 
-_sql_cache: dict[tuple[str, str], str] = {}
 _user_columns: list[ModelColumns] = []
 
 
@@ -32,45 +31,43 @@ def _user_cols() -> ModelColumns:
 
 
 def _sql(name: str) -> str:
-    key = (connection.vendor, name)
-    if key not in _sql_cache:
-        user_model = get_user_model()
-        perm, ct = _q(Permission._meta.db_table), _q(ContentType._meta.db_table)
-        own = user_model._meta.get_field("user_permissions").remote_field.through._meta
-        member = user_model._meta.get_field("groups").remote_field.through._meta
-        group_perm = Group._meta.get_field("permissions").remote_field.through._meta
-        agg = "string_agg" if connection.vendor == "postgresql" else "group_concat"
-        # Names come from the models' metadata; every value is a parameter.
-        _sql_cache[key] = {
-            # The user and, in the same statement, their permissions as one text.
-            "user": f"""
+    return statement(f"mes.auth.{name}", lambda: _build(name))
+
+
+def _build(name: str) -> str:
+    user_model = get_user_model()
+    perm, ct = _q(Permission._meta.db_table), _q(ContentType._meta.db_table)
+    own = _q(user_model._meta.get_field("user_permissions").remote_field.through._meta.db_table)
+    member = _q(user_model._meta.get_field("groups").remote_field.through._meta.db_table)
+    group_perm = _q(Group._meta.get_field("permissions").remote_field.through._meta.db_table)
+    agg = "string_agg" if connection.vendor == "postgresql" else "group_concat"
+
+    # The permission ids of the user `who` (an SQL expression): their own and their groups'.
+    def ids(who: str) -> str:
+        return f"""p."id" IN (SELECT o."permission_id" FROM {own} o WHERE o."user_id" = {who})
+   OR p."id" IN (SELECT gp."permission_id" FROM {group_perm} gp
+                 JOIN {member} m ON m."group_id" = gp."group_id" WHERE m."user_id" = {who})"""  # noqa: S608
+
+    if name == "user":  # the user and, in the same statement, their permissions as one text
+        return f"""
 SELECT {_user_cols().select()},
   (SELECT {agg}(ct."app_label" || '.' || p."codename", ',') FROM {perm} p
-     JOIN {ct} ct ON ct."id" = p."content_type_id"
-    WHERE p."id" IN (SELECT o."permission_id" FROM {_q(own.db_table)} o WHERE o."user_id" = u."id")
-       OR p."id" IN (SELECT gp."permission_id" FROM {_q(group_perm.db_table)} gp
-                     JOIN {_q(member.db_table)} m ON m."group_id" = gp."group_id"
-                     WHERE m."user_id" = u."id"))
-FROM {_q(user_model._meta.db_table)} u WHERE u."id" = %s""",  # noqa: S608
-            "perms": f"""
+     JOIN {ct} ct ON ct."id" = p."content_type_id" WHERE {ids('u."id"')})
+FROM {_q(user_model._meta.db_table)} u WHERE u."id" = %s"""  # noqa: S608
+    if name == "perms":
+        return f"""
 SELECT DISTINCT ct."app_label", p."codename" FROM {perm} p
-JOIN {ct} ct ON ct."id" = p."content_type_id"
-WHERE p."id" IN (SELECT o."permission_id" FROM {_q(own.db_table)} o WHERE o."user_id" = %s)
-   OR p."id" IN (SELECT gp."permission_id" FROM {_q(group_perm.db_table)} gp
-                 JOIN {_q(member.db_table)} m ON m."group_id" = gp."group_id"
-                 WHERE m."user_id" = %s)""",  # noqa: S608
-            "all_perms": f"""
+JOIN {ct} ct ON ct."id" = p."content_type_id" WHERE {ids("%(user)s")}"""  # noqa: S608
+    return f"""
 SELECT ct."app_label", p."codename" FROM {perm} p
-JOIN {ct} ct ON ct."id" = p."content_type_id\"""",  # noqa: S608
-        }[name]
-    return _sql_cache[key]
+JOIN {ct} ct ON ct."id" = p."content_type_id\"
+"""  # noqa: S608
 
 
 class CapabilityBackend(ModelBackend):
     def get_user(self, user_id):
-        try:
-            pk = int(user_id)
-        except (TypeError, ValueError):
+        pk = valid_pk(get_user_model(), user_id)
+        if pk is None:
             return None
         row = fetch_one(_sql("user"), [pk])
         if row is None:
@@ -89,6 +86,6 @@ class CapabilityBackend(ModelBackend):
             if user_obj.is_superuser:
                 rows = fetch_all(_sql("all_perms"), [])
             else:
-                rows = fetch_all(_sql("perms"), [user_obj.pk, user_obj.pk])
+                rows = fetch_all(_sql("perms"), {"user": user_obj.pk})
             user_obj._perm_cache = {f"{app_label}.{codename}" for app_label, codename in rows}
         return user_obj._perm_cache

@@ -6,20 +6,13 @@ from django.contrib.sessions.models import Session
 from django.db import connection
 from django.utils import timezone
 
-from mes.sql import ModelColumns, fetch_one
+from mes.sql import ModelColumns, fetch_one, statement, table
 
 _SESSION = ModelColumns(Session, "s")
-_sql_cache: dict[str, str] = {}
-
-
 def _sql() -> str:
-    if connection.vendor not in _sql_cache:
-        table = connection.ops.quote_name(Session._meta.db_table)
-        # Names come from the model's metadata; every value is a parameter.
-        _sql_cache[connection.vendor] = (
-            f'SELECT {_SESSION.select()} FROM {table} s '  # noqa: S608
-            f'WHERE s."session_key" = %s AND s."expire_date" > %s')
-    return _sql_cache[connection.vendor]
+    return statement("mes.session", lambda: (
+        f'SELECT {_SESSION.select()} FROM {table(Session)} s '  # noqa: S608
+        f'WHERE s."session_key" = %s AND s."expire_date" > %s'))
 
 
 class SessionStore(DbSessionStore):

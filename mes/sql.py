@@ -8,7 +8,36 @@ result row back into a model instance, with the same per-database conversions th
 beside the ORM version it replaces, and a test checks both agree.
 """
 
-from django.db import connections
+from collections.abc import Callable
+
+from django.db import connection, connections
+
+_statements: dict[tuple[str, str], str] = {}
+
+
+def statement(name: str, build: Callable[[], str]) -> str:
+    """The SQL `build()` writes, built once per process and database vendor. Builders take
+    table and column names from the models' metadata and leave every value a parameter."""
+    key = (connection.vendor, name)
+    if key not in _statements:
+        _statements[key] = build()
+    return _statements[key]
+
+
+def table(model) -> str:
+    """The model's table name, quoted for the database in use."""
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+def valid_pk(model, value) -> int | None:
+    """`value` as a primary key of `model` when it is an integer the column can hold (an id
+    typed or scanned by a person may be anything), else None."""
+    try:
+        pk = int(value)
+    except (TypeError, ValueError):
+        return None
+    low, high = connection.ops.integer_field_range(model._meta.pk.get_internal_type())
+    return pk if max(1, low or 1) <= pk <= (high or pk) else None
 
 
 class ModelColumns:

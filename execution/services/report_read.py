@@ -15,7 +15,7 @@ from django.db.models import Exists, OuterRef, Subquery
 from django.utils.translation import gettext as _
 
 from execution.models import TaskActivity, WorkReport
-from mes.sql import ModelColumns, convert, fetch_one
+from mes.sql import ModelColumns, convert, fetch_one, statement, table, valid_pk
 from planning.models import Item, ProductionOrder, Task, WorkCenter, WorkOrder
 
 T = Task.Status
@@ -28,12 +28,6 @@ _WC = ModelColumns(WorkCenter, "wc")
 _PARTS = (_TASK, _WO, _ITEM, _PO, _WC)
 
 
-def _table(model) -> str:
-    return connection.ops.quote_name(model._meta.db_table)
-
-
-_sql_cache: dict[tuple[str, str], str] = {}
-
 # What the previous normal step passed on (its good quantity, or what QC accepted when it waits
 # for QC), for the task aliased t: the SQL twin of reporting.previous_step_passed.
 _PREVIOUS_PASSED = """(
@@ -45,43 +39,40 @@ _PREVIOUS_PASSED = """(
 
 
 def _task_from() -> str:
-    return f"""FROM {_table(Task)} t
-JOIN {_table(WorkOrder)} wo ON wo."id" = t."work_order_id"
-JOIN {_table(Item)} it ON it."id" = wo."item_id"
-JOIN {_table(ProductionOrder)} po ON po."id" = wo."production_order_id"
-JOIN {_table(WorkCenter)} wc ON wc."id" = t."work_center_id"
+    return f"""FROM {table(Task)} t
+JOIN {table(WorkOrder)} wo ON wo."id" = t."work_order_id"
+JOIN {table(Item)} it ON it."id" = wo."item_id"
+JOIN {table(ProductionOrder)} po ON po."id" = wo."production_order_id"
+JOIN {table(WorkCenter)} wc ON wc."id" = t."work_center_id"
 WHERE t."id" = %(task)s"""
 
 
 def _facts_sql() -> str:
-    key = (connection.vendor, "report")
-    if key not in _sql_cache:
-        assigned = WorkCenter.operators.through._meta.db_table
-        # Names come from the models' metadata; every value is a parameter.
-        _sql_cache[key] = f"""
+    return statement("execution.report_read", _build_facts_sql)
+
+
+def _build_facts_sql() -> str:
+    assigned = WorkCenter.operators.through._meta.db_table
+    return f"""
 SELECT {", ".join(p.select() for p in _PARTS)},
-  (SELECT r."id" FROM {_table(WorkReport)} r WHERE r."client_token" = %(token)s LIMIT 1),
-  {_PREVIOUS_PASSED.format(task=_table(Task))},
-  (SELECT a."at" FROM {_table(TaskActivity)} a
+  (SELECT r."id" FROM {table(WorkReport)} r WHERE r."client_token" = %(token)s LIMIT 1),
+  {_PREVIOUS_PASSED.format(task=table(Task))},
+  (SELECT a."at" FROM {table(TaskActivity)} a
     WHERE a."task_id" = t."id" AND a."kind" IN (%(start)s, %(resume)s)
     ORDER BY a."at" DESC LIMIT 1),
-  (SELECT r."work_end" FROM {_table(WorkReport)} r WHERE r."task_id" = t."id"
+  (SELECT r."work_end" FROM {table(WorkReport)} r WHERE r."task_id" = t."id"
     ORDER BY r."work_end" DESC LIMIT 1),
   EXISTS (SELECT 1 FROM "{assigned}" o WHERE o."workcenter_id" = %(wc)s),
   EXISTS (SELECT 1 FROM "{assigned}" o WHERE o."workcenter_id" = %(wc)s
                                          AND o."user_id" = %(operator)s)
 {_task_from()}"""  # noqa: S608
-    return _sql_cache[key]
 
 
 def _task_row_sql() -> str:
-    key = (connection.vendor, "task")
-    if key not in _sql_cache:
-        _sql_cache[key] = f"""
+    return statement("execution.task_with_input", lambda: f"""
 SELECT {", ".join(p.select() for p in _PARTS)},
-  {_PREVIOUS_PASSED.format(task=_table(Task))}
-{_task_from()}"""  # noqa: S608
-    return _sql_cache[key]
+  {_PREVIOUS_PASSED.format(task=table(Task))}
+{_task_from()}""")  # noqa: S608
 
 
 def _task_from_row(row) -> tuple[Task, int]:
@@ -117,12 +108,8 @@ def task_with_input(task_id: int) -> Task | None:
 def _task_id(task) -> int:
     from execution.services.reporting import refuse
 
-    try:
-        task_id = int(task.pk if isinstance(task, Task) else task)
-    except (TypeError, ValueError):
-        task_id = 0
-    low, high = connection.ops.integer_field_range(Task._meta.pk.get_internal_type())
-    if not (max(1, low or 1) <= task_id <= (high or task_id)):
+    task_id = valid_pk(Task, task.pk if isinstance(task, Task) else task)
+    if task_id is None:
         raise refuse(_("Unknown task; scan its traveler code again."), "unknown_task")
     return task_id
 
@@ -134,7 +121,7 @@ def lock_task_for_report(task) -> int:
 
     task_id = _task_id(task)
     if connection.features.has_select_for_update:
-        row = fetch_one(f'SELECT 1 FROM {_table(Task)} WHERE "id" = %s FOR UPDATE',  # noqa: S608
+        row = fetch_one(f'SELECT 1 FROM {table(Task)} WHERE "id" = %s FOR UPDATE',  # noqa: S608
                         [task_id])
         if row is None:
             raise refuse(_("Unknown task; scan its traveler code again."), "unknown_task")
