@@ -17,37 +17,40 @@ _MR = ModelColumns(MaterialRequirement, "mr")
 _ITEM = ModelColumns(Item, "it")
 _REASON = ModelColumns(ScrapReason, "sr")
 
-def _sql(name: str) -> str:
-    return statement(f"execution.terminal.{name}", lambda: _build(name))
 
 
-def _build(name: str) -> str:
-    return {
-            "station": f"""
+def _station_sql() -> str:
+    return f"""
 SELECT {_WC.select()}, {_LINE.select()}, {_SHOP.select()}, {_SITE.select()}
 FROM {table(WorkCenter)} wc
 JOIN {table(Line)} ln ON ln."id" = wc."line_id"
 JOIN {table(Workshop)} ws ON ws."id" = ln."workshop_id"
 JOIN {table(Site)} st ON st."id" = ws."site_id"
 WHERE wc."code" = %s AND wc."active"
-LIMIT 2""",  # noqa: S608
-            "materials": f"""
+LIMIT 2"""  # noqa: S608
+
+
+def _materials_sql() -> str:
+    return f"""
 SELECT {_MR.select()}, {_ITEM.select()},
   (SELECT SUM(c."quantity") FROM {table(MaterialConsumption)} c
     WHERE c."work_order_id" = mr."work_order_id" AND c."item_id" = mr."item_id")
 FROM {table(MaterialRequirement)} mr
 JOIN {table(Item)} it ON it."id" = mr."item_id"
 WHERE mr."work_order_id" = %s
-ORDER BY it."code", mr."id\"""",  # noqa: S608
-            "scrap_reasons": f"""
-SELECT {_REASON.select()} FROM {table(ScrapReason)} sr WHERE sr."active" ORDER BY sr."code\"""",  # noqa: S608
-    }[name]
+ORDER BY it."code", mr."id"
+"""  # noqa: S608
+
+
+def _scrap_reasons_sql() -> str:
+    return (f'SELECT {_REASON.select()} FROM {table(ScrapReason)} sr '  # noqa: S608
+            f'WHERE sr."active" ORDER BY sr."code"')
 
 
 def station_by_code(code: str) -> WorkCenter:
     """An active work center by its code, with its line, workshop and site. Raises
     WorkCenter.DoesNotExist (and MultipleObjectsReturned, as .get() would)."""
-    rows = fetch_all(_sql("station"), [code])
+    rows = fetch_all(statement("execution.station", _station_sql), [code])
     if not rows:
         raise WorkCenter.DoesNotExist(f"No active work center {code!r}")
     if len(rows) > 1:
@@ -66,7 +69,7 @@ def material_rows(work_order_id: int) -> list[MaterialRequirement]:
     lots issued so far (0 when none), by item code."""
     issued_field = MaterialConsumption._meta.get_field("quantity")
     result = []
-    for row in fetch_all(_sql("materials"), [work_order_id]):
+    for row in fetch_all(statement("execution.materials", _materials_sql), [work_order_id]):
         mr = _MR.instance(row, 0)
         mr.item = _ITEM.instance(row, len(_MR))
         issued = row[len(_MR) + len(_ITEM)]
@@ -76,5 +79,6 @@ def material_rows(work_order_id: int) -> list[MaterialRequirement]:
 
 
 def active_scrap_reasons() -> list[ScrapReason]:
-    return [_REASON.instance(row) for row in fetch_all(_sql("scrap_reasons"), [])]
+    rows = fetch_all(statement("execution.scrap_reasons", _scrap_reasons_sql), [])
+    return [_REASON.instance(row) for row in rows]
 

@@ -96,12 +96,10 @@ def task_with_input(task_id: int) -> Task | None:
                                       "cancelled": T.CANCELLED.value})
     if row is None:
         return None
+    from execution.services.reporting import _input_from
+
     task, start = _task_from_row(row)
-    passed = convert(Task._meta.get_field("qty_good"), row[start])
-    if task.kind == Task.Kind.REWORK:
-        task.input_qty = task.quantity
-    else:
-        task.input_qty = task.work_order.quantity if passed is None else passed
+    task.input_qty = _input_from(task, convert(Task._meta.get_field("qty_good"), row[start]))
     return task
 
 
