@@ -315,9 +315,10 @@ def main() -> int:
 
     summary: list[str] = []
 
-    def say(line: str) -> None:
+    def say(*parts) -> None:
+        line = " ".join(str(p) for p in parts)
         summary.append(line)
-        say(line)
+        print(line)
 
     print("\n=== soak summary ===")
     say(f"duration                 {elapsed:.0f} s, {len(clients)} clients, "
