@@ -124,12 +124,15 @@ if DATABASE_URL:
         # one that died with it (a database restart) at once, instead of backing off 1, 2, 4 …
         # s per dead connection: the first request after a restart succeeds.
         DATABASES["default"]["ENGINE"] = "mes.postgresql"
-    # Parameters bound by the server and repeated statements prepared (psycopg prepares a
-    # statement on its 5th run on a connection): less parsing on both sides, about 15 % less
-    # CPU per request in the web process (BENCHMARKS.md, scan report).
+    # Parameters bound by the server and repeated statements prepared: psycopg prepares a
+    # statement on its 5th run on a connection (Django leaves that off unless asked), and
+    # PostgreSQL then stops planning it on every run: half of PostgreSQL's CPU per scan
+    # report was planning (BENCHMARKS.md, scan report). Off behind a transaction-pooling
+    # PgBouncer, which cannot keep a connection's prepared statements.
     if DATABASES["default"]["ENGINE"].endswith("postgresql") and env_bool(
             "MES_DB_SERVER_SIDE_BINDING", True):
-        DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = True
+        DATABASES["default"].setdefault("OPTIONS", {}).update(
+            server_side_binding=True, prepare_threshold=5)
 else:
     DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": SQLITE_PATH}}
 
