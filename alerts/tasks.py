@@ -10,7 +10,7 @@ from celery import shared_task
 from django.conf import settings
 
 from alerts.channels import TransientSendError
-from alerts.services import delivery, sweep
+from alerts.services import delivery, focus_queue, sweep
 
 
 def sweep_seconds() -> float:
@@ -29,6 +29,12 @@ def alerts_sweep() -> dict:
 @shared_task(ignore_result=True)
 def alerts_evaluate_focus_task(raw: dict) -> None:
     sweep.alerts_evaluate_focus(raw=raw)
+
+
+@shared_task(ignore_result=True)
+def alerts_evaluate_pending_task() -> int:
+    """Everything events queued for evaluation since the last drain (with Redis)."""
+    return focus_queue.focus_drain()
 
 
 @shared_task(ignore_result=True)

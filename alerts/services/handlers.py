@@ -1,17 +1,17 @@
 """Domain-event subscribers (registered in AlertsConfig.ready).
 
 They run inside the publisher's transaction and do no database work there: they only ask
-Celery, once that transaction has committed, to evaluate the rules for the touched subjects.
-So a report or an inspection costs no extra query and never fails because of an alert rule.
+the worker, once that transaction has committed, to evaluate the rules for the touched
+subjects (coalesced through Redis when there is one: alerts.services.focus_queue). So a report
+or an inspection costs no extra query and never fails because of an alert rule.
 """
 
 from alerts.services.common import enqueue_on_commit
+from alerts.services.focus_queue import focus_enqueue_on_commit
 
 
 def _evaluate(**raw) -> None:
-    from alerts.tasks import alerts_evaluate_focus_task
-
-    enqueue_on_commit(alerts_evaluate_focus_task, raw)
+    focus_enqueue_on_commit(raw)
 
 
 def on_task_reported(*, report_id, **_ignored) -> None:

@@ -1,0 +1,115 @@
+"""Event-driven alert evaluation, coalesced through Redis.
+
+Every report, state change, inspection … asks for the alert rules to be evaluated again for
+the subjects it touched. One Celery message per report costs the reporting request about a
+millisecond of CPU (building and publishing the message) and the worker one evaluation per
+report, although at a busy plant many reports touch the same work centers within the same
+second. With Redis, the request instead appends its subjects to a list and, only when no
+drain is already scheduled, sends one Celery message; the worker takes everything pending in
+one go and evaluates the rules once for the union of the subjects.
+
+Nothing is lost between the two: the worker clears the "scheduled" flag *before* it takes the
+list, and a request appends *before* it sets the flag, so subjects appended after the worker's
+take always find the flag clear and schedule the next drain. If Redis or the broker is down,
+the periodic sweep (alerts.tasks.alerts_sweep) evaluates every rule over everything anyway,
+as it does for a Celery message that was lost.
+"""
+
+import json
+import logging
+
+from django.conf import settings
+from django.db import transaction
+
+log = logging.getLogger("alerts")
+
+QUEUE = "mes:alerts:focus"
+SCHEDULED = "mes:alerts:focus:scheduled"
+# A drain that was scheduled but never ran (worker down) stops blocking new ones after this.
+SCHEDULED_SECONDS = 60
+# Pending subjects kept at most (without a worker the list would grow without end; the sweep
+# covers whatever is dropped).
+QUEUE_MAX = 100_000
+# Subjects evaluated together by one pass of the drain.
+BATCH = 500
+
+FOCUS_KEYS = ("report_ids", "task_ids", "work_order_ids", "equipment_ids", "work_center_ids",
+              "inspection_ids", "nonconformance_ids")
+
+
+def focus_enqueue_on_commit(raw: dict) -> None:
+    """Once the current transaction commits, ask for the rules to be evaluated for `raw`'s
+    subjects (lists of ids under FOCUS_KEYS)."""
+    from alerts.tasks import alerts_evaluate_focus_task
+
+    if not settings.REDIS_URL:  # the embedded broker: one message per event, as before
+        from alerts.services.common import enqueue_on_commit
+
+        enqueue_on_commit(alerts_evaluate_focus_task, raw)
+        return
+    transaction.on_commit(lambda: focus_defer(raw), robust=True)
+
+
+def focus_defer(raw: dict) -> None:
+    from alerts.tasks import alerts_evaluate_pending_task
+    from mes.redis import redis_client
+
+    client = redis_client()
+    try:
+        pipe = client.pipeline(transaction=False)
+        pipe.rpush(QUEUE, json.dumps(raw, separators=(",", ":")))
+        pipe.ltrim(QUEUE, -QUEUE_MAX, -1)
+        pipe.set(SCHEDULED, "1", nx=True, ex=SCHEDULED_SECONDS)
+        _length, _trimmed, first = pipe.execute()
+    except Exception:
+        log.warning("Could not queue an alert evaluation for %r", raw, exc_info=True)
+        return
+    if not first:
+        return  # a drain is scheduled and will take these subjects too
+    try:
+        alerts_evaluate_pending_task.apply_async(retry=False)
+    except Exception:
+        log.warning("Could not enqueue the alert evaluation", exc_info=True)
+        try:
+            client.delete(SCHEDULED)  # let the next event try again
+        except Exception:
+            log.warning("Could not clear %s", SCHEDULED, exc_info=True)
+
+
+def focus_merge(raws) -> dict:
+    """The union of several events' subjects."""
+    merged: dict[str, set] = {key: set() for key in FOCUS_KEYS}
+    for raw in raws:
+        for key in FOCUS_KEYS:
+            merged[key].update(int(pk) for pk in raw.get(key) or ())
+    return {key: sorted(ids) for key, ids in merged.items() if ids}
+
+
+def focus_take(client, batch: int = BATCH) -> list[dict]:
+    """Take up to `batch` pending events off the list, atomically."""
+    pipe = client.pipeline(transaction=True)
+    pipe.lrange(QUEUE, 0, batch - 1)
+    pipe.ltrim(QUEUE, batch, -1)
+    items, _ = pipe.execute()
+    raws = []
+    for item in items:
+        try:
+            raws.append(json.loads(item))
+        except ValueError:
+            log.warning("Dropped a malformed alert evaluation request: %r", item[:200])
+    return raws
+
+
+def focus_drain(*, batch: int = BATCH) -> int:
+    """Evaluate the rules for everything pending (the worker's side). Returns how many events
+    were taken."""
+    from alerts.services.sweep import alerts_evaluate_focus
+    from mes.redis import redis_client
+
+    client = redis_client()
+    client.delete(SCHEDULED)  # first: whatever is appended from now on schedules a new drain
+    taken = 0
+    while raws := focus_take(client, batch):
+        taken += len(raws)
+        alerts_evaluate_focus(raw=focus_merge(raws))
+    return taken
