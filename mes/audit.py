@@ -67,6 +67,23 @@ def audit_record(
     `transition`, pass `before` (a snapshot taken before the change) and `after` defaults to a
     snapshot now; only the fields that differ are kept in `changed_fields`.
     """
+    entry = audit_entry_new(actor=actor, instance=instance, action=action, before=before,
+                            after=after, reason=reason)
+    entry.save(force_insert=True)
+    return entry
+
+
+def audit_entry_new(
+    *,
+    actor,
+    instance: models.Model,
+    action: str,
+    before: dict | None = None,
+    after: dict | None = None,
+    reason: str = "",
+) -> AuditEntry:
+    """The entry `audit_record` writes, not yet saved: for a service that writes it together
+    with its other rows (mes.sql.Writes), in the same transaction."""
     if after is None and action != AuditEntry.Action.DELETE:
         after = snapshot(instance)
     before = _scrub(_jsonable(before)) if before is not None else None
@@ -74,7 +91,7 @@ def audit_record(
     keys = set(before or {}) | set(after or {})
     changed = sorted(k for k in keys if (before or {}).get(k) != (after or {}).get(k))
     authenticated = actor is not None and getattr(actor, "is_authenticated", False)
-    return AuditEntry.objects.create(
+    return AuditEntry(
         actor=actor if authenticated else None,
         actor_repr=str(actor) if authenticated else "system",
         action=action,

@@ -96,13 +96,24 @@ def event_emit(*, topic: str, kind: str, payload: dict | None = None, actor=None
 def event_emit_many(rows, *, actor=None) -> list[Event]:
     """Append several events (topic, kind, payload) to the outbox in one insert, in the
     current transaction; one Redis wake-up after commit."""
-    who = actor if actor is not None and getattr(actor, "is_authenticated", False) else None
-    events = Event.objects.bulk_create([Event(topic=topic, kind=kind, payload=payload or {},
-                                              actor=who) for topic, kind, payload in rows])
-    if settings.REDIS_URL and events:
-        last = events[-1].id
-        transaction.on_commit(lambda: _publish_wakeup(last))
+    events = Event.objects.bulk_create(event_new_many(rows, actor=actor))
+    events_wake_on_commit(events)
     return events
+
+
+def event_new_many(rows, *, actor=None) -> list[Event]:
+    """The outbox rows `event_emit_many` writes, not yet saved: for a service that writes them
+    together with its other rows (mes.sql.Writes); call `events_wake_on_commit` once saved."""
+    who = actor if actor is not None and getattr(actor, "is_authenticated", False) else None
+    return [Event(topic=topic, kind=kind, payload=payload or {}, actor=who)
+            for topic, kind, payload in rows]
+
+
+def events_wake_on_commit(events: list[Event]) -> None:
+    """One Redis wake-up for saved outbox rows, sent after the transaction commits."""
+    if settings.REDIS_URL and events:
+        last = max(e.id for e in events)
+        transaction.on_commit(lambda: _publish_wakeup(last))
 
 
 def _publish_wakeup(event_id: int) -> None:

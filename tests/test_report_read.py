@@ -12,7 +12,7 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from execution.models import TaskActivity
+from execution.models import TaskActivity, WorkReport
 from execution.selectors import _station_tasks
 from execution.services.report_read import (
     lock_task_for_report,
@@ -85,6 +85,15 @@ def read_both(task, op, wc, token=None) -> dict:
     with CaptureQueriesContext(connection) as ctx:
         got_task, facts = report_read(task.pk, token, op, wc)
     assert len(ctx.captured_queries) == 1  # the whole read is one statement
+    # The id a new report will take: from the sequence on PostgreSQL (above every report so
+    # far), none on SQLite (the insert numbers it).
+    report_id = facts.pop("report_id")
+    if connection.vendor == "postgresql":
+        assert type(report_id) is int
+        assert report_id > (WorkReport.objects.order_by("-pk").values_list("pk", flat=True)
+                            .first() or 0)
+    else:
+        assert report_id is None
     orm = report_facts_orm(task.pk, token, op, wc)
     assert set(facts) == set(orm) == FACT_KEYS
     assert {k: typed(v) for k, v in facts.items()} == {k: typed(v) for k, v in orm.items()}

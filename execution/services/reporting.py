@@ -20,15 +20,18 @@ from django.utils.translation import gettext as _
 from execution.models import ScanRefusal, ScrapReason, TaskActivity, WorkReport
 from execution.services.quantities import parse_quantity
 from execution.services.report_read import lock_task_for_report, report_read
-from mes.audit import audit_record, snapshot
+from mes.audit import audit_entry_new, audit_record, snapshot
 from mes.events import (
     TOPIC_PLANT,
     domain_event_publish,
     event_emit,
     event_emit_many,
+    event_new_many,
+    events_wake_on_commit,
     topic_work_center,
 )
 from mes.models import AuditEntry, User
+from mes.sql import Writes
 from planning.models import Equipment, ProductionOrder, Task, WorkCenter, WorkOrder
 from planning.states import next_status
 
@@ -152,11 +155,14 @@ def _activity(task, operator, work_center, kind, token, at) -> TaskActivity:
                                        kind=kind, client_token=token, at=at)
 
 
-def _announce(task: Task, kind: str, actor, **payload) -> None:
+def _announcements(task: Task, kind: str, **payload) -> list[tuple[str, str, dict]]:
     data = {"task": task.pk, "work_order": task.work_order.number, "status": task.status,
             **payload}
-    event_emit_many([(topic_work_center(task.work_center_id), kind, data),
-                     (TOPIC_PLANT, kind, data)], actor=actor)
+    return [(topic_work_center(task.work_center_id), kind, data), (TOPIC_PLANT, kind, data)]
+
+
+def _announce(task: Task, kind: str, actor, **payload) -> None:
+    event_emit_many(_announcements(task, kind, **payload), actor=actor)
 
 
 def _set_task_status(task: Task, action: str, actor, reason: str) -> None:
@@ -335,11 +341,19 @@ def task_report_quantity(*, operator, task, work_center, client_token, good=0, s
         raise StationRefusal({"work_end": _("The work cannot end in the future.")},
                              code="times")
     late = now - work_end > datetime.timedelta(minutes=settings.MES_REPORT_GRACE_MINUTES)
-    report = WorkReport.objects.create(
-        task=locked, operator=operator, work_center=work_center, equipment=equipment,
-        good=good, scrap=scrap, scrap_reason=scrap_reason, work_start=work_start,
-        work_end=work_end, reported_at=now, late=late, client_token=token, note=note[:200],
+    # The report, the task's new quantities, the audit entry and the outbox rows: one
+    # statement on PostgreSQL (mes.sql.Writes), where the report's id was read with the task.
+    writes = Writes()
+    report = WorkReport(
+        pk=facts["report_id"], task=locked, operator=operator, work_center=work_center,
+        equipment=equipment, good=good, scrap=scrap, scrap_reason=scrap_reason,
+        work_start=work_start, work_end=work_end, reported_at=now, late=late,
+        client_token=token, note=note[:200],
     )
+    if report.pk is None:
+        report.save(force_insert=True)  # the insert numbers it (the outbox rows name it)
+    else:
+        writes.insert(report)
     changing = ["qty_good", "qty_scrap", "status", "actual_start"]
     before = snapshot(locked, changing)
     locked.qty_good += good
@@ -348,13 +362,18 @@ def task_report_quantity(*, operator, task, work_center, client_token, good=0, s
         locked.actual_start = work_start
     if locked.status in (T.RELEASED, T.PAUSED):
         locked.status = next_status(locked, "start")
-    locked.save(update_fields=changing)
-    audit_record(actor=operator, instance=locked, action=AuditEntry.Action.UPDATE,
-                 before=before, after=snapshot(locked, changing),
-                 reason=_("work report %(token)s") % {"token": token[:20]})
+    writes.update(locked, changing)
+    writes.insert(audit_entry_new(actor=operator, instance=locked,
+                                  action=AuditEntry.Action.UPDATE, before=before,
+                                  after=snapshot(locked, changing),
+                                  reason=_("work report %(token)s") % {"token": token[:20]}))
+    events = event_new_many(_announcements(locked, "task.reported", good=str(good),
+                                           scrap=str(scrap), report=report.pk, late=late),
+                            actor=operator)
+    writes.insert(*events)
+    writes.run()
+    events_wake_on_commit(events)
     _start_work_order(locked.work_order, work_start, operator)
-    _announce(locked, "task.reported", operator, good=str(good), scrap=str(scrap),
-              report=report.pk, late=late)
     domain_event_publish("task.reported", report_id=report.pk, report=report)
     completed = False
     if remaining - good - scrap <= 0 and _earlier_steps_done(locked):

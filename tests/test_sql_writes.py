@@ -1,0 +1,130 @@
+"""mes.sql.Writes: several inserts and updates in one statement on PostgreSQL (through the ORM
+elsewhere), rows equal to what the ORM itself writes."""
+
+import datetime
+from decimal import Decimal
+
+import pytest
+from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from dashboards.models import KpiTarget
+from mes.audit import audit_entry_new, audit_record
+from mes.models import AuditEntry, Event
+from mes.sql import Writes
+
+pytestmark = [pytest.mark.django_db, pytest.mark.embedded]
+
+
+def row(model, pk) -> dict:
+    """Every column of the row, as read back through the ORM."""
+    values = model.objects.filter(pk=pk).values().get()
+    values.pop("id")
+    return values
+
+
+def statements(ctx) -> int:
+    return sum(1 for q in ctx.captured_queries
+               if not q["sql"].startswith(("SAVEPOINT", "RELEASE SAVEPOINT")))
+
+
+def test_inserts_and_an_update_land_as_the_orm_writes_them(make_user):
+    user = make_user("planner", username="writer")
+    target = KpiTarget.objects.create(key="ontime", value=Decimal("0.9"), updated_by=user)
+    orm_twin = KpiTarget.objects.create(key="rework", value=Decimal("0.9"), updated_by=user)
+    before_update = target.updated_at
+    payloads = [{"a": [1, "二"], "n": None}, [], {"x": {"y": "1.5"}}]
+    events = [Event(topic="wc:1", kind="k", payload=p, actor=user) for p in payloads]
+    target.value = orm_twin.value = Decimal("0.95")
+    entry = audit_entry_new(actor=user, instance=target, action=AuditEntry.Action.UPDATE,
+                            before={"value": "0.9"}, after={"value": "0.95"}, reason="why")
+
+    with CaptureQueriesContext(connection) as ctx, transaction.atomic():
+        Writes().insert(*events).update(target, ["value", "updated_at"]).insert(entry).run()
+        orm_twin.save(update_fields=["value", "updated_at"])
+    if connection.vendor == "postgresql":
+        assert statements(ctx) == 2  # ours, then the ORM's twin update
+    # primary keys given back, in order, and the instances count as saved
+    ids = [e.pk for e in events]
+    assert all(ids) and ids == sorted(ids) and entry.pk
+    assert not any(o._state.adding for o in (*events, entry))
+    for event, payload in zip(events, payloads, strict=True):
+        assert row(Event, event.pk) == {"topic": "wc:1", "kind": "k", "payload": payload,
+                                        "created_at": event.created_at, "actor_id": user.pk}
+    # the audit entry is the row audit_record writes for the same change
+    twin = audit_record(actor=user, instance=target, action=AuditEntry.Action.UPDATE,
+                        before={"value": "0.9"}, after={"value": "0.95"}, reason="why")
+    mine, theirs = row(AuditEntry, entry.pk), row(AuditEntry, twin.pk)
+    assert mine.pop("at") <= theirs.pop("at")
+    assert mine == theirs
+    # the update: the value, and auto_now applied as save(update_fields=…) applies it
+    target.refresh_from_db()
+    orm_twin.refresh_from_db()
+    assert target.value == orm_twin.value == Decimal("0.95")
+    assert before_update < target.updated_at <= orm_twin.updated_at
+
+
+def test_an_explicit_primary_key_is_kept():
+    taken = Event.objects.create(topic="t", kind="k").pk
+    event = Event(pk=taken + 1000, topic="t", kind="explicit", payload={"n": 1})
+    with transaction.atomic():
+        Writes().insert(event).run()
+    assert event.pk == taken + 1000
+    assert Event.objects.get(pk=taken + 1000).payload == {"n": 1}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failing_clause_writes_nothing_at_all():
+    """A foreign key no row has: the statement fails as a whole (and the transaction with it
+    on any database), so no insert before the bad one stays."""
+    count = Event.objects.count()
+    good = Event(topic="t", kind="good")
+    bad = AuditEntry(actor_id=987654321, actor_repr="x", action=AuditEntry.Action.UPDATE,
+                     content_type_id=1, object_id="1", object_repr="x")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Writes().insert(good).insert(bad).run()
+    assert Event.objects.count() == count
+    assert not AuditEntry.objects.filter(actor_id=987654321).exists()
+
+
+def test_the_statement_is_built_once_per_shape():
+    from mes import sql
+
+    if connection.vendor != "postgresql":
+        pytest.skip("one statement on PostgreSQL only")
+    sql._writes_sql.clear()
+    for n in (1, 2, 2, 1):
+        with transaction.atomic():
+            Writes().insert(*[Event(topic="t", kind="k") for _ in range(n)]).run()
+    assert len(sql._writes_sql) == 2  # one insert of one row, one of two
+
+
+def test_an_unsaved_instance_cannot_be_updated():
+    with pytest.raises(ValueError, match="saved instance"):
+        Writes().update(Event(topic="t", kind="k"), ["kind"])
+
+
+def test_nothing_to_write_runs_nothing():
+    with CaptureQueriesContext(connection) as ctx:
+        Writes().run()
+    assert ctx.captured_queries == []
+
+
+def test_dates_times_and_decimals_round_trip(make_user):
+    user = make_user("planner", username="rt")
+    at = timezone.make_aware(datetime.datetime(2026, 3, 1, 8, 30, 15, 123456))
+    entry = AuditEntry(at=at, actor=user, actor_repr="rt", action=AuditEntry.Action.CREATE,
+                       content_type_id=_content_type_id(), object_id="9", object_repr="r",
+                       before=None, after={"q": "3.25"}, changed_fields=["q"])
+    with transaction.atomic():
+        Writes().insert(entry).run()
+    got = AuditEntry.objects.get(pk=entry.pk)
+    assert (got.at, got.before, got.after, got.changed_fields) == (
+        at, None, {"q": "3.25"}, ["q"])
+
+
+def _content_type_id() -> int:
+    from django.contrib.contenttypes.models import ContentType
+
+    return ContentType.objects.get_for_model(KpiTarget).pk
