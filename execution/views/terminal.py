@@ -8,12 +8,12 @@ attributed to that operator; without a badge, to the signed-in account when it h
 
 import time
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.http import Http404
 from django.shortcuts import render
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views import View
@@ -122,22 +122,35 @@ class StationSession:
 
 
 class StationUrls(dict):
-    """The station's action URLs by name (`urls.station_report` in templates), each reversed
-    the first time a template asks for it: an answer renders only a few of them."""
+    """The station's action URLs by name (`urls.station_report`, `urls.task_start` in
+    templates), each looked up the first time a template asks for it: an answer renders only
+    a few of them. Reversing a URL costs more than rendering most of a panel, and a station's
+    URLs never change while the process runs: they are reversed once per process."""
 
     NAMES = frozenset({"station", "station_dispatch", "station_task_panel", "station_equipment",
                        "station_scan", "station_operator_clear", "station_report",
                        "station_equipment_state", "station_material"})
+    TASK_ACTIONS = frozenset({"start", "pause", "resume", "complete"})
 
     def __init__(self, code: str):
         super().__init__()
         self.code = code
 
     def __missing__(self, name):
-        if name not in self.NAMES:
+        if name in self.NAMES:
+            url = _station_url(get_script_prefix(), f"execution:{name}", (self.code,))
+        elif name.startswith("task_") and name[5:] in self.TASK_ACTIONS:
+            url = _station_url(get_script_prefix(), "execution:station_task_action",
+                               (self.code, name[5:]))
+        else:
             raise KeyError(name)
-        self[name] = url = reverse(f"execution:{name}", args=[self.code])
+        self[name] = url
         return url
+
+
+@lru_cache(maxsize=4096)
+def _station_url(_prefix: str, name: str, args: tuple) -> str:
+    return reverse(name, args=args)  # (the script prefix is part of the cache key)
 
 
 class StationView(CapabilityRequiredMixin, View):
