@@ -52,25 +52,12 @@ def _scrub(values: dict) -> dict:
     return {k: v for k, v in values.items() if k not in NEVER_AUDITED}
 
 
-def audit_record(
-    *,
-    actor,
-    instance: models.Model,
-    action: str,
-    before: dict | None = None,
-    after: dict | None = None,
-    reason: str = "",
-) -> AuditEntry:
-    """Write one audit entry. Call inside the service's transaction, after the change.
-
-    For `create`, `after` defaults to a snapshot of the instance; for `update` and
-    `transition`, pass `before` (a snapshot taken before the change) and `after` defaults to a
-    snapshot now; only the fields that differ are kept in `changed_fields`.
-    """
-    entry = audit_entry_new(actor=actor, instance=instance, action=action, before=before,
-                            after=after, reason=reason)
-    entry.save(force_insert=True)
-    return entry
+def audit_record(**entry) -> AuditEntry:
+    """Write one audit entry (the arguments of `audit_entry_new`: actor, instance, action,
+    before, after, reason). Call inside the service's transaction, after the change."""
+    saved = audit_entry_new(**entry)
+    saved.save(force_insert=True)
+    return saved
 
 
 def audit_entry_new(
@@ -82,8 +69,13 @@ def audit_entry_new(
     after: dict | None = None,
     reason: str = "",
 ) -> AuditEntry:
-    """The entry `audit_record` writes, not yet saved: for a service that writes it together
-    with its other rows (mes.sql.Writes), in the same transaction."""
+    """One audit entry, not yet saved (`audit_record` saves it; a service writing it with its
+    other rows passes it to mes.sql.Writes).
+
+    For `create`, `after` defaults to a snapshot of the instance; for `update` and
+    `transition`, pass `before` (a snapshot taken before the change) and `after` defaults to a
+    snapshot now; only the fields that differ are kept in `changed_fields`.
+    """
     if after is None and action != AuditEntry.Action.DELETE:
         after = snapshot(instance)
     before = _scrub(_jsonable(before)) if before is not None else None
