@@ -60,22 +60,32 @@ def test_an_event_during_the_evaluation_schedules_the_next_drain(redis, sent):
             focus_queue.focus_defer({"task_ids": [2]})
 
     with mock.patch("alerts.services.sweep.alerts_evaluate_focus", side_effect=evaluate):
-        focus_queue.focus_drain()
-    # The drain that was running picked the late event up itself (it loops until empty) and
-    # that event also scheduled one more drain, which will find nothing: nothing is lost.
+        assert focus_queue.focus_drain() == 1
+        # the late event found the flag clear and scheduled the next drain itself
+        assert sent.call_count == 2
+        assert focus_queue.focus_drain() == 1
     assert seen == [{"task_ids": [1]}, {"task_ids": [2]}]
-    assert sent.call_count == 2
+    assert sent.call_count == 2 and redis.llen(QUEUE) == 0 and not redis.exists(SCHEDULED)
 
 
-def test_the_drain_takes_big_backlogs_in_batches(redis, sent):
+def test_a_backlog_is_drained_a_batch_per_task(redis, sent):
+    """One batch per run, the next run scheduled as a task of its own: a steady stream of
+    reports never keeps a worker (a solo pool, say) from its sweeps and notifications."""
     for pk in range(1, 8):
         focus_queue.focus_defer({"report_ids": [pk], "task_ids": [100 + pk % 2]})
+    assert sent.call_count == 1
     with mock.patch("alerts.services.sweep.alerts_evaluate_focus") as evaluate:
-        assert focus_queue.focus_drain(batch=3) == 7
+        assert focus_queue.focus_drain(batch=3) == 3
+        assert sent.call_count == 2  # more waiting: the next drain is on its way
+        assert focus_queue.focus_drain(batch=3) == 3
+        assert focus_queue.focus_drain(batch=3) == 1
+        assert sent.call_count == 3  # the last one found nothing more
+        assert focus_queue.focus_drain(batch=3) == 0
     assert [c.kwargs["raw"] for c in evaluate.call_args_list] == [
         {"report_ids": [1, 2, 3], "task_ids": [100, 101]},
         {"report_ids": [4, 5, 6], "task_ids": [100, 101]},
         {"report_ids": [7], "task_ids": [101]}]
+    assert sent.call_count == 3 and not redis.exists(SCHEDULED)
 
 
 def test_a_broker_failure_leaves_the_next_event_free_to_schedule(redis, sent):

@@ -40,10 +40,9 @@ FOCUS_KEYS = ("report_ids", "task_ids", "work_order_ids", "equipment_ids", "work
 def focus_enqueue_on_commit(raw: dict) -> None:
     """Once the current transaction commits, ask for the rules to be evaluated for `raw`'s
     subjects (lists of ids under FOCUS_KEYS)."""
-    from alerts.tasks import alerts_evaluate_focus_task
-
     if not settings.REDIS_URL:  # the embedded broker: one message per event, as before
         from alerts.services.common import enqueue_on_commit
+        from alerts.tasks import alerts_evaluate_focus_task
 
         enqueue_on_commit(alerts_evaluate_focus_task, raw)
         return
@@ -51,7 +50,6 @@ def focus_enqueue_on_commit(raw: dict) -> None:
 
 
 def focus_defer(raw: dict) -> None:
-    from alerts.tasks import alerts_evaluate_pending_task
     from mes.redis import redis_client
 
     client = redis_client()
@@ -64,8 +62,13 @@ def focus_defer(raw: dict) -> None:
     except Exception:
         log.warning("Could not queue an alert evaluation for %r", raw, exc_info=True)
         return
-    if not first:
-        return  # a drain is scheduled and will take these subjects too
+    if first:  # else a drain is scheduled and will take these subjects too
+        _send_drain(client)
+
+
+def _send_drain(client) -> None:
+    from alerts.tasks import alerts_evaluate_pending_task
+
     try:
         alerts_evaluate_pending_task.apply_async(retry=False)
     except Exception:
@@ -101,15 +104,17 @@ def focus_take(client, batch: int = BATCH) -> list[dict]:
 
 
 def focus_drain(*, batch: int = BATCH) -> int:
-    """Evaluate the rules for everything pending (the worker's side). Returns how many events
-    were taken."""
+    """Evaluate the rules for up to `batch` pending events (the worker's side); when more are
+    waiting, schedule the next drain as a task of its own, so that a steady stream of reports
+    never keeps the worker from its other tasks. Returns how many events were taken."""
     from alerts.services.sweep import alerts_evaluate_focus
     from mes.redis import redis_client
 
     client = redis_client()
     client.delete(SCHEDULED)  # first: whatever is appended from now on schedules a new drain
-    taken = 0
-    while raws := focus_take(client, batch):
-        taken += len(raws)
+    raws = focus_take(client, batch)
+    if raws:
         alerts_evaluate_focus(raw=focus_merge(raws))
-    return taken
+    if client.llen(QUEUE) and client.set(SCHEDULED, "1", nx=True, ex=SCHEDULED_SECONDS):
+        _send_drain(client)
+    return len(raws)
