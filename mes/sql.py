@@ -178,8 +178,10 @@ class Writes:
         for i, (kind, target, fields) in enumerate(self._steps):
             if kind == "update":
                 meta = target._meta
-                params += [meta.get_field(name).get_db_prep_save(
-                    meta.get_field(name).pre_save(target, False), connection) for name in fields]
+                for name in fields:
+                    field = meta.get_field(name)
+                    params.append(field.get_db_prep_save(field.pre_save(target, False),
+                                                         connection))
                 params.append(meta.pk.get_db_prep_save(target.pk, connection))
                 continue
             columns = _insert_columns(target[0])
