@@ -5,8 +5,9 @@ the subjects it touched. One Celery message per report costs the reporting reque
 millisecond of CPU (building and publishing the message) and the worker one evaluation per
 report, although at a busy plant many reports touch the same work centers within the same
 second. With Redis, the request instead appends its subjects to a list and, only when no
-drain is already scheduled, sends one Celery message; the worker takes everything pending in
-one go and evaluates the rules once for the union of the subjects.
+drain is already scheduled, sends one Celery message; the worker takes what is pending (up to
+BATCH events per drain, the next drain its own task) and evaluates the rules once for the
+union of their subjects.
 
 Nothing is lost between the two: the worker clears the "scheduled" flag *before* it takes the
 list, and a request appends *before* it sets the flag, so subjects appended after the worker's
