@@ -465,13 +465,49 @@ def test_quantity_rows_show_input_from_previous_step(client, tablet, worker):
     assert rows[t2.pk].input_qty == Decimal(6) and rows[t2.pk].remaining == Decimal(6)
 
 
+def test_a_report_is_answered_with_what_it_changed_only(client, tablet, worker):
+    """A report on the selected task answers with the status line, the task panel and the
+    form's "all remaining" button, swapped out of band (HX-Reswap none): not the operator, the
+    forms or their lists. A refusal, a report that finishes the task, or one on a task that
+    was not the selected one gets the whole console."""
+    _wo, (t1, t2), wc = released_order(steps=2, qty="10")
+    assert t2.work_center_id == wc.pk
+    term = Terminal(client, wc)
+    term.scan("B-WORK-1")
+    term.scan(payload_for_task(t1))
+    term.act("start", t1)
+    r = term.report(t1, good="3")
+    body = html(r)
+    assert r.status_code == 200 and r["HX-Reswap"] == "none"
+    assert r["HX-Trigger"] == "station-changed"
+    assert body.count('hx-swap-oob="true"') == 3
+    assert 'id="station-status" hx-swap-oob="true"' in body and "good 3, scrap 0" in body
+    assert 'id="task-panel" hx-swap-oob="true"' in body
+    assert 'data-testid="task-good">3<' in body and 'data-testid="task-remaining">7<' in body
+    assert 'id="report-fill" hx-swap-oob="true"' in body and 'data-fill-good="7"' in body
+    assert 'data-testid="report-form"' not in body and "station-operator" not in body
+
+    refused = term.report(t1, good="99")
+    assert refused.status_code == 422 and "HX-Reswap" not in refused
+    assert 'data-testid="report-form"' in html(refused) and 'value="99"' in html(refused)
+
+    other = term.report(t2, good="1")  # not the selected task: it is now, whole console
+    assert other.status_code == 200 and "HX-Reswap" not in other
+    assert 'data-testid="report-form"' in html(other) and f'value="{t2.pk}"' in html(other)
+
+    term.scan(payload_for_task(t1))
+    last = term.report(t1, good="7")  # nothing remains: the task completes, none selected
+    assert last.status_code == 200 and "HX-Reswap" not in last
+    assert 'data-testid="no-task"' in html(last)
+
+
 def test_a_report_costs_a_fixed_number_of_queries(client, tablet, worker):
     """The report POST: session, user with permissions, station, the badge's operator, then
     (in one transaction) the task lock, one read of what the report needs, and one statement
-    writing the report, the task, its audit entry and both outbox rows; then the console
-    (materials, scrap reasons): 11, however many reports the task already has (it was 29).
-    SQLite has no row lock (the first write locks the database) and writes through the ORM,
-    one statement per table: 13."""
+    writing the report, the task, its audit entry and both outbox rows; then the task panel
+    (its materials): 10, however many reports the task already has (it was 29). SQLite has no
+    row lock (the first write locks the database) and writes through the ORM, one statement
+    per table: 12."""
     _wo, (t1,), wc = released_order(steps=1, qty="1000")
     term = Terminal(client, wc)
     term.scan("B-WORK-1")
@@ -484,5 +520,5 @@ def test_a_report_costs_a_fixed_number_of_queries(client, tablet, worker):
         term.report(t1, good="1")
     counts.append(_count(lambda: term.report(t1, good="1")))
     assert WorkReport.objects.filter(task=t1).count() == 24
-    expected = 11 if connection.vendor == "postgresql" else 13
+    expected = 10 if connection.vendor == "postgresql" else 12
     assert counts == [expected] * 4, counts

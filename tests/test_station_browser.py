@@ -82,6 +82,12 @@ def test_operator_scans_reports_and_completes_while_a_second_screen_follows_live
     page.wait_for_function("() => /good 7, scrap 1/.test("
                            "document.getElementById('station-status').innerText)")
     assert page.get_by_test_id("task-remaining").inner_text() == "2"
+    # The answer carried the task's figures only: the form stayed, emptied for the next report,
+    # and its "all remaining" button follows the task.
+    assert page.get_by_test_id("report-good").input_value() == ""
+    assert page.get_by_test_id("report-scrap").input_value() == ""
+    assert page.get_by_test_id("report-scrap-reason").input_value() == ""
+    assert page.locator("[data-fill-good]").get_attribute("data-fill-good") == "2"
     assert_scan_field_focused(page)
     # the other screen follows without reloading
     row.get_by_test_id("row-good").filter(has_text="7").wait_for(timeout=5_000)
@@ -95,15 +101,29 @@ def test_operator_scans_reports_and_completes_while_a_second_screen_follows_live
     page.wait_for_selector("#station-status.st-status-bad")
     assert re.search(r"Only 2 left", status(page).inner_text())
     assert ScanRefusal.objects.filter(action="report").count() == 1
+    assert page.get_by_test_id("report-good").input_value() == "5"  # kept, to be corrected
     assert_scan_field_focused(page)
     screenshot(page, "station-refused")
+
+    # corrected: counted once, with a fresh submission token (not the refused one's)
+    page.get_by_test_id("report-good").fill("1")
+    page.get_by_test_id("report-submit").click()
+    page.wait_for_function("() => /good 1, scrap 0/.test("
+                           "document.getElementById('station-status').innerText)")
+    assert page.get_by_test_id("task-remaining").inner_text() == "1"
+    assert page.get_by_test_id("report-good").input_value() == ""
+    page.locator("[data-fill-good]").click()  # "All remaining: 1" fills the good quantity
+    assert page.get_by_test_id("report-good").input_value() == "1"
+    page.get_by_test_id("report-good").fill("")
+    tokens = list(WorkReport.objects.values_list("client_token", flat=True))
+    assert len(tokens) == 2 and len(set(tokens)) == 2
 
     page.get_by_test_id("task-complete").click()
     page.wait_for_function("() => /awaits acceptance/.test("
                            "document.getElementById('station-status').innerText)")
     wo.refresh_from_db()
     assert wo.status == WorkOrder.Status.AWAITING_ACCEPTANCE
-    assert WorkReport.objects.get().operator.username == "wang"
+    assert {r.operator.username for r in WorkReport.objects.all()} == {"wang"}
     # the finished task leaves both dispatch lists
     row.wait_for(state="detached", timeout=5_000)
     page.get_by_test_id("dispatch-empty").wait_for()

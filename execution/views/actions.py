@@ -51,8 +51,12 @@ class _TaskActionBase(StationView):
     action = ""
     payload_fields: tuple[str, ...] = ("task",)
     keep_values = False  # refusals show what was typed again, to be corrected
+    # After success: the whole console, or (False) only what changed on a task that was
+    # already the selected one (StationView.answer_changed_task).
+    answer_console = True
 
     def post(self, request, code, **kwargs):
+        self.selected_before = self.station_session.task_id
         form = self.form_class(request.POST)
         values = request.POST if self.keep_values else None
         payload = _payload(request.POST, *self.payload_fields)
@@ -64,7 +68,7 @@ class _TaskActionBase(StationView):
             status = self.perform(operator=operator, task=task, data=form.cleaned_data)
         except ValidationError as exc:
             return self.refused(exc, action=self.action, payload=payload, values=values)
-        return self.answer(status)
+        return self.answer(status) if self.answer_console else self.answer_changed_task(status)
 
     def task(self, data) -> Task | None:
         if "task" not in data:
@@ -116,6 +120,7 @@ class ReportView(_TaskActionBase):
     action = "report"
     keep_values = True
     payload_fields = ("task", "good", "scrap", "scrap_reason")
+    answer_console = False
 
     def task(self, data) -> int:
         return data["task"]  # the service locks (and refuses an unknown id); no read before

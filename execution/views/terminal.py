@@ -204,8 +204,11 @@ class StationView(CapabilityRequiredMixin, View):
 
     # The selected task's row when the action already has it fresh (saves the query).
     selected_row: selectors.DispatchRow | None = None
+    # The task selected when the request came (actions set it).
+    selected_before: int | None = None
 
-    def console_context(self, *, status: Status | None = None, values=None) -> dict:
+    def selected(self) -> selectors.DispatchRow | None:
+        """The station's selected task (None when it is not this station's)."""
         task_id = self.station_session.task_id
         if self.selected_row is not None and self.selected_row.task.pk == task_id:
             selected = self.selected_row
@@ -213,16 +216,23 @@ class StationView(CapabilityRequiredMixin, View):
             selected = selectors.station_task(task_id)
         if selected is not None and selected.task.work_center_id != self.work_center.pk:
             selected = None
+        return selected
+
+    def task_panel_context(self, selected: selectors.DispatchRow | None) -> dict:
+        return {"urls": self.urls(), "selected": selected,
+                "materials": selectors.task_materials(selected.task) if selected else [],
+                "task_trigger": sse_trigger((*TASK_EVENTS, "material.issued"))}
+
+    def console_context(self, *, status: Status | None = None, values=None) -> dict:
+        selected = self.selected()
         operator, source = self.operator_and_source
         return {
-            "wc": self.work_center, "urls": self.urls(), "status": status,
+            "wc": self.work_center, "status": status,
             "operator": operator, "operator_source": source,
             "operator_hours": OPERATOR_HOURS,
-            "selected": selected,
-            "materials": selectors.task_materials(selected.task) if selected else [],
             "scrap_reasons": selectors.scrap_reasons(),
             "values": values or {},
-            "task_trigger": sse_trigger((*TASK_EVENTS, "material.issued")),
+            **self.task_panel_context(selected),
         }
 
     def equipment_context(self) -> dict:
@@ -257,6 +267,20 @@ class StationView(CapabilityRequiredMixin, View):
         response = render(self.request, "execution/_console.html", context, status=http_status)
         if status.ok:
             response["HX-Trigger"] = "station-changed"
+        return response
+
+    def answer_changed_task(self, status: Status):
+        """After an action that changed only the selected task (a report): htmx gets the
+        status line, the task panel and the form's "all remaining" button, swapped out of band
+        (the browser clears the form it sent), not the whole console: the operator, the forms
+        and their lists are as they were. Anything else gets `answer`."""
+        selected = self.selected() if status.ok and self.request.htmx else None
+        if selected is None or selected.task.pk != self.selected_before:
+            return self.answer(status)  # another task (or none) now: the console changes
+        context = {"status": status, "oob": True, **self.task_panel_context(selected)}
+        response = render(self.request, "execution/_task_answer.html", context)
+        response["HX-Reswap"] = "none"  # the out-of-band parts only
+        response["HX-Trigger"] = "station-changed"
         return response
 
     def refused(self, exc: ValidationError, *, action: str, payload: str, values=None,

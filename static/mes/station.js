@@ -209,6 +209,15 @@
       if (event.detail.successful && source && source.matches && source.matches("form[data-token-form]")) {
         var token = source.querySelector("input[name=client_token]");
         if (token) token.value = uuid();  // next submission, next token
+        // A report is answered with the task's new figures only (the form stays): empty it
+        // for the next one, as a fresh console would be.
+        if (source.hasAttribute("data-clear-on-success") && event.detail.xhr &&
+            event.detail.xhr.status === 200) {
+          Array.prototype.forEach.call(source.querySelectorAll("input[type=text], select"),
+            function (field) {
+              if (field.tagName === "SELECT") field.selectedIndex = 0; else field.value = "";
+            });
+        }
       }
       window.setTimeout(focusScan, 0);
     });
