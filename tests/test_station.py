@@ -476,16 +476,29 @@ def test_a_report_is_answered_with_what_it_changed_only(client, tablet, worker):
     term.scan("B-WORK-1")
     term.scan(payload_for_task(t1))
     term.act("start", t1)
+    # The first report: the panel changes beyond its figures (Complete appears).
     r = term.report(t1, good="3")
     body = html(r)
     assert r.status_code == 200 and r["HX-Reswap"] == "none"
     assert r["HX-Trigger"] == "station-changed"
     assert body.count('hx-swap-oob="true"') == 3
     assert 'id="station-status" hx-swap-oob="true"' in body and "good 3, scrap 0" in body
-    assert 'id="task-panel" hx-swap-oob="true"' in body
+    assert 'id="task-panel" hx-swap-oob="true"' in body and 'data-testid="task-complete"' in body
     assert 'data-testid="task-good">3<' in body and 'data-testid="task-remaining">7<' in body
     assert 'id="report-fill" hx-swap-oob="true"' in body and 'data-fill-good="7"' in body
     assert 'data-testid="report-form"' not in body and "station-operator" not in body
+    # The next one changes the figures only: only they are sent.
+    r = term.report(t1, good="1")
+    body = html(r)
+    assert r.status_code == 200 and r["HX-Reswap"] == "none"
+    assert body.count('hx-swap-oob="true"') == 3 and "task-panel" not in body
+    assert 'id="task-qty" hx-swap-oob="true"' in body and "good 1, scrap 0" in body
+    assert 'data-testid="task-good">4<' in body and 'data-testid="task-remaining">6<' in body
+    assert 'data-fill-good="6"' in body
+    term.act("pause", t1)  # a report on a paused task resumes it: the whole panel again
+    r = term.report(t1, good="1")
+    assert 'id="task-panel" hx-swap-oob="true"' in html(r) and "task-qty" in html(r)
+    assert 'data-testid="task-pause"' in html(r)
 
     refused = term.report(t1, good="99")
     assert refused.status_code == 422 and "HX-Reswap" not in refused
@@ -496,7 +509,7 @@ def test_a_report_is_answered_with_what_it_changed_only(client, tablet, worker):
     assert 'data-testid="report-form"' in html(other) and f'value="{t2.pk}"' in html(other)
 
     term.scan(payload_for_task(t1))
-    last = term.report(t1, good="7")  # nothing remains: the task completes, none selected
+    last = term.report(t1, good="5")  # nothing remains: the task completes, none selected
     assert last.status_code == 200 and "HX-Reswap" not in last
     assert 'data-testid="no-task"' in html(last)
 
@@ -504,21 +517,22 @@ def test_a_report_is_answered_with_what_it_changed_only(client, tablet, worker):
 def test_a_report_costs_a_fixed_number_of_queries(client, tablet, worker):
     """The report POST: session, user with permissions, station, the badge's operator, then
     (in one transaction) the task lock, one read of what the report needs, and one statement
-    writing the report, the task, its audit entry and both outbox rows; then the task panel
-    (its materials): 10, however many reports the task already has (it was 29). SQLite has no
-    row lock (the first write locks the database) and writes through the ORM, one statement
-    per table: 12."""
+    writing the report, the task, its audit entry and both outbox rows: 9, however many
+    reports the task already has (it was 29). The first report also sends the task panel (its
+    materials): 10. SQLite has no row lock (the first write locks the database) and writes
+    through the ORM, one statement per table: 11 (12)."""
     _wo, (t1,), wc = released_order(steps=1, qty="1000")
     term = Terminal(client, wc)
     term.scan("B-WORK-1")
     term.scan(payload_for_task(t1))
     term.act("start", t1)
+    first = _count(lambda: term.report(t1, good="1"))
     counts = []
     for _ in range(3):
         counts.append(_count(lambda: term.report(t1, good="1")))
     for _ in range(20):
         term.report(t1, good="1")
     counts.append(_count(lambda: term.report(t1, good="1")))
-    assert WorkReport.objects.filter(task=t1).count() == 24
-    expected = 10 if connection.vendor == "postgresql" else 12
-    assert counts == [expected] * 4, counts
+    assert WorkReport.objects.filter(task=t1).count() == 25
+    expected = 9 if connection.vendor == "postgresql" else 11
+    assert (first, counts) == (expected + 1, [expected] * 4), (first, counts)

@@ -284,6 +284,7 @@ class ReportResult:
     report: WorkReport
     created: bool
     task_completed: bool = False
+    status_before: str = ""  # the task's status before this report
 
 
 @transaction.atomic
@@ -356,6 +357,7 @@ def task_report_quantity(*, operator, task, work_center, client_token, good=0, s
         writes.insert(report)
     changing = ["qty_good", "qty_scrap", "status", "actual_start"]
     before = snapshot(locked, changing)
+    status_before = locked.status
     locked.qty_good += good
     locked.qty_scrap += scrap
     if locked.actual_start is None or work_start < locked.actual_start:
@@ -380,7 +382,7 @@ def task_report_quantity(*, operator, task, work_center, client_token, good=0, s
         _complete(locked, operator, work_end, _("all quantity reported"))
         completed = True
     locked.input_qty = input_qty  # for the caller's display (what dispatch rows carry)
-    return ReportResult(report, True, completed)
+    return ReportResult(report, True, completed, status_before)
 
 
 def _fmt(value: Decimal) -> str:

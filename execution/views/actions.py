@@ -54,6 +54,7 @@ class _TaskActionBase(StationView):
     # After success: the whole console, or (False) only what changed on a task that was
     # already the selected one (StationView.answer_changed_task).
     answer_console = True
+    figures_only = False  # (answer_changed_task)
 
     def post(self, request, code, **kwargs):
         self.selected_before = self.station_session.task_id
@@ -68,7 +69,9 @@ class _TaskActionBase(StationView):
             status = self.perform(operator=operator, task=task, data=form.cleaned_data)
         except ValidationError as exc:
             return self.refused(exc, action=self.action, payload=payload, values=values)
-        return self.answer(status) if self.answer_console else self.answer_changed_task(status)
+        if self.answer_console:
+            return self.answer(status)
+        return self.answer_changed_task(status, figures_only=self.figures_only)
 
     def task(self, data) -> Task | None:
         if "task" not in data:
@@ -137,6 +140,10 @@ class ReportView(_TaskActionBase):
             return Status(True, str(_ALREADY), [_now_line(report.task_id)])
         task = report.task  # the locked row, current after the report
         self.selected_row = selectors.dispatch_row(task)
+        # Only the quantities moved: the task's status is as it was, and it had been reported
+        # on before (its Complete button was there already).
+        self.figures_only = (task.status == result.status_before
+                             and task.qty_good + task.qty_scrap > report.good + report.scrap)
         title = _("Reported on %(task)s: good %(good)s, scrap %(scrap)s.") % {
             "task": task, "good": quantity_text(report.good),
             "scrap": quantity_text(report.scrap)}

@@ -269,15 +269,20 @@ class StationView(CapabilityRequiredMixin, View):
             response["HX-Trigger"] = "station-changed"
         return response
 
-    def answer_changed_task(self, status: Status):
+    def answer_changed_task(self, status: Status, *, figures_only: bool = False):
         """After an action that changed only the selected task (a report): htmx gets the
         status line, the task panel and the form's "all remaining" button, swapped out of band
         (the browser clears the form it sent), not the whole console: the operator, the forms
-        and their lists are as they were. Anything else gets `answer`."""
+        and their lists are as they were. `figures_only`: of the panel, only its quantities
+        changed (its status, buttons and materials did not), so only they are sent. Anything
+        else gets `answer`."""
         selected = self.selected() if status.ok and self.request.htmx else None
         if selected is None or selected.task.pk != self.selected_before:
             return self.answer(status)  # another task (or none) now: the console changes
-        context = {"status": status, "oob": True, **self.task_panel_context(selected)}
+        if figures_only:
+            context = {"status": status, "oob": True, "qty_oob": True, "selected": selected}
+        else:
+            context = {"status": status, "oob": True, **self.task_panel_context(selected)}
         response = render(self.request, "execution/_task_answer.html", context)
         response["HX-Reswap"] = "none"  # the out-of-band parts only
         response["HX-Trigger"] = "station-changed"
