@@ -105,6 +105,8 @@ def test_badge_then_task_then_report_then_complete(client, tablet, worker):
     assert r.status_code == 200 and "good 7, scrap 1" in html(r) and "remaining 2 of 10" in html(r)
     r = term.act("complete", t1)
     assert r.status_code == 200 and "awaits acceptance" in html(r)
+    # none selected now: the whole console, not out-of-band parts
+    assert "HX-Reswap" not in r and 'data-testid="no-task"' in html(r)
     t1.refresh_from_db()
     wo.refresh_from_db()
     assert (t1.status, t1.qty_good, t1.qty_scrap) == ("done", 7, 1)
@@ -475,7 +477,10 @@ def test_a_report_is_answered_with_what_it_changed_only(client, tablet, worker):
     term = Terminal(client, wc)
     term.scan("B-WORK-1")
     term.scan(payload_for_task(t1))
-    term.act("start", t1)
+    started = term.act("start", t1)  # start, pause, resume: the status line and the panel
+    assert started["HX-Reswap"] == "none" and "Started" in html(started)
+    assert 'id="task-panel" hx-swap-oob="true"' in html(started)
+    assert 'data-testid="task-pause"' in html(started) and "report-form" not in html(started)
     # The first report: the panel changes beyond its figures (Complete appears).
     r = term.report(t1, good="3")
     body = html(r)

@@ -89,6 +89,8 @@ class _TaskActionBase(StationView):
 class TaskActionView(_TaskActionBase):
     """Start, pause, resume or complete the selected task."""
 
+    answer_console = False  # its panel changes (completing selects none: the console)
+
     def post(self, request, code, action):
         if action not in TASK_ACTIONS:
             raise Http404
