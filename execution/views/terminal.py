@@ -270,12 +270,12 @@ class StationView(CapabilityRequiredMixin, View):
         return response
 
     def answer_changed_task(self, status: Status, *, figures_only: bool = False):
-        """After an action that changed only the selected task (a report): htmx gets the
-        status line, the task panel and the form's "all remaining" button, swapped out of band
-        (the browser clears the form it sent), not the whole console: the operator, the forms
-        and their lists are as they were. `figures_only`: of the panel, only its quantities
-        changed (its status, buttons and materials did not), so only they are sent. Anything
-        else gets `answer`."""
+        """After an action that changed only the selected task (a report; start, pause,
+        resume): htmx gets the status line, the task panel and the form's "all remaining"
+        button, swapped out of band (the browser clears the form it sent), not the whole
+        console: the operator, the forms and their lists are as they were. `figures_only`: of
+        the panel, only its quantities changed (its status, buttons and materials did not), so
+        only they are sent. Anything else gets `answer`."""
         selected = self.selected() if status.ok and self.request.htmx else None
         if selected is None or selected.task.pk != self.selected_before:
             return self.answer(status)  # another task (or none) now: the console changes
