@@ -11,6 +11,8 @@ beside the ORM version it replaces, and a test checks both agree.
 from collections.abc import Callable
 
 from django.db import connection, connections
+from django.db.models import Model, signals
+from django.db.models.base import ModelState
 
 _statements: dict[tuple[str, str], str] = {}
 
@@ -49,6 +51,7 @@ class ModelColumns:
         self.fields = list(model._meta.concrete_fields)
         self.attnames = [f.attname for f in self.fields]
         self._converters: dict[str, list] = {}
+        self._plain_init: bool | None = None
 
     def __len__(self) -> int:
         return len(self.fields)
@@ -80,7 +83,22 @@ class ModelColumns:
             for conv in convs:
                 value = conv(value, col, connection)
             values[i] = value
-        return self.model.from_db(using, self.attnames, values)
+        if self._plain_init is None:
+            # Model.from_db without Model.__init__, whose per-field work (descriptors, default
+            # lookups) costs more than the row's conversion; only for models nobody watches
+            # being initialised (pre_init/post_init receivers, which __init__ would call;
+            # receivers connect when the apps load, before any request).
+            model = self.model
+            self._plain_init = (model.from_db.__func__ is Model.from_db.__func__
+                                and not signals.pre_init.has_listeners(model)
+                                and not signals.post_init.has_listeners(model))
+        if not self._plain_init:
+            return self.model.from_db(using, self.attnames, values)
+        obj = self.model.__new__(self.model)
+        obj.__dict__.update(zip(self.attnames, values, strict=True))
+        obj._state = state = ModelState()
+        state.adding, state.db = False, using
+        return obj
 
 
 def convert(field, value, *, alias: str = "x", using: str = "default"):

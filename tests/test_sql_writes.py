@@ -128,3 +128,48 @@ def _content_type_id() -> int:
     from django.contrib.contenttypes.models import ContentType
 
     return ContentType.objects.get_for_model(KpiTarget).pk
+
+
+def _read(model, pk):
+    """The row of `model` read by hand-written SQL into an instance (mes.sql.ModelColumns)."""
+    from mes.sql import ModelColumns, fetch_one, table
+
+    cols = ModelColumns(model, "x")
+    row = fetch_one(f'SELECT {cols.select()} FROM {table(model)} x WHERE x."id" = %s',  # noqa: S608
+                    [pk])
+    return cols, cols.instance(row)
+
+
+def test_an_instance_read_by_hand_is_the_orms_instance(make_user):
+    user = make_user("planner", username="reader")
+    target = KpiTarget.objects.create(key="ontime", value=Decimal("0.9"), updated_by=user)
+    orm = KpiTarget.objects.get(pk=target.pk)
+    _cols, read = _read(KpiTarget, target.pk)
+    assert type(read) is KpiTarget and read == orm
+    assert ({f.attname: getattr(read, f.attname) for f in KpiTarget._meta.concrete_fields}
+            == {f.attname: getattr(orm, f.attname) for f in KpiTarget._meta.concrete_fields})
+    assert (read._state.adding, read._state.db) == (False, "default")
+    assert read.updated_by == user  # the relation loads as on an ORM instance
+    read.value = Decimal("0.8")
+    read.save(update_fields=["value"])  # saved as an existing row (an UPDATE, not an INSERT)
+    assert KpiTarget.objects.get(pk=target.pk).value == Decimal("0.8")
+    assert KpiTarget.objects.count() == 1
+
+
+def test_an_instance_read_by_hand_calls_init_receivers(make_user):
+    """A model someone watches being initialised (post_init) is built through __init__."""
+    from django.db.models.signals import post_init
+
+    user = make_user("planner", username="watched")
+    target = KpiTarget.objects.create(key="ontime", value=Decimal("0.9"), updated_by=user)
+    seen = []
+
+    def watch(sender, instance, **kwargs):
+        seen.append(instance.pk)
+
+    post_init.connect(watch, sender=KpiTarget)
+    try:
+        _cols, read = _read(KpiTarget, target.pk)
+    finally:
+        post_init.disconnect(watch, sender=KpiTarget)
+    assert seen == [target.pk] and read.value == Decimal("0.9")

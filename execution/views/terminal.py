@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.urls import get_script_prefix, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -280,10 +281,13 @@ class StationView(CapabilityRequiredMixin, View):
         if selected is None or selected.task.pk != self.selected_before:
             return self.answer(status)  # another task (or none) now: the console changes
         if figures_only:
-            context = {"status": status, "oob": True, "qty_oob": True, "selected": selected}
+            # Text and figures only (no form, so no CSRF token): rendered without the
+            # request's context processors, which would cost more than the fragments.
+            response = HttpResponse(render_to_string("execution/_task_answer.html", {
+                "status": status, "oob": True, "qty_oob": True, "selected": selected}))
         else:
-            context = {"status": status, "oob": True, **self.task_panel_context(selected)}
-        response = render(self.request, "execution/_task_answer.html", context)
+            response = render(self.request, "execution/_task_answer.html", {
+                "status": status, "oob": True, **self.task_panel_context(selected)})
         response["HX-Reswap"] = "none"  # the out-of-band parts only
         response["HX-Trigger"] = "station-changed"
         return response
