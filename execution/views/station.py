@@ -7,7 +7,7 @@ from django.views import View
 
 from execution import selectors
 from execution.forms import ScanForm
-from execution.views.terminal import DISPATCH_EVENTS, StationView, Status, sse_trigger
+from execution.views.terminal import DISPATCH_TRIGGER, StationView, Status
 from mes.generic import CapabilityRequiredMixin
 from mes.roles import perm
 
@@ -42,7 +42,7 @@ class DispatchPartialView(StationView):
             "wc": self.work_center, "urls": self.urls(),
             "dispatch": selectors.dispatch_list(self.work_center,
                                                 selected_id=self.station_session.task_id),
-            "dispatch_trigger": sse_trigger(DISPATCH_EVENTS, "station-changed from:body"),
+            "dispatch_trigger": DISPATCH_TRIGGER,
         })
 
 

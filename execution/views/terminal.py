@@ -53,8 +53,18 @@ def _clock() -> float:
     return time.time()
 
 
-def sse_trigger(events, *extra) -> str:
-    return ", ".join([f"sse:{e}" for e in events] + list(extra))
+def sse_trigger(events, *extra, delay_ms: int = 0) -> str:
+    """An hx-trigger for these live events (and `extra` triggers). With `delay_ms`, triggers
+    that come within that time of each other cause one request (htmx keeps one delay timer
+    per element), after the last of them."""
+    specs = [f"sse:{e}" for e in events] + list(extra)
+    return ", ".join(f"{s} delay:{delay_ms}ms" if delay_ms else s for s in specs)
+
+
+# The dispatch list: refreshed on live events and after this station's own actions
+# (station-changed). An action of this station causes both, a few milliseconds apart, in either
+# order (its answer, and its event coming back on the stream): one refresh, not two.
+DISPATCH_TRIGGER = sse_trigger(DISPATCH_EVENTS, "station-changed from:body", delay_ms=300)
 
 
 @dataclass
@@ -249,7 +259,7 @@ class StationView(CapabilityRequiredMixin, View):
             "title": f"{self.work_center.code} {self.work_center.display_name}",
             "dispatch": selectors.dispatch_list(self.work_center,
                                                 selected_id=self.station_session.task_id),
-            "dispatch_trigger": sse_trigger(DISPATCH_EVENTS, "station-changed from:body"),
+            "dispatch_trigger": DISPATCH_TRIGGER,
             "topics": f"wc:{self.work_center.pk}",
         })
         return context
