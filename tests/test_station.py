@@ -500,6 +500,9 @@ def test_a_report_is_answered_with_what_it_changed_only(client, tablet, worker):
     assert 'id="task-qty" hx-swap-oob="true"' in body and "good 1, scrap 0" in body
     assert 'data-testid="task-good">4<' in body and 'data-testid="task-remaining">6<' in body
     assert 'data-fill-good="6"' in body
+    # It names the report it shows the task after (the page then skips its task panel's
+    # refresh when that report comes back on the stream); a refusal names none.
+    assert r["MES-Answered-Report"] == str(WorkReport.objects.latest("pk").pk)
     term.act("pause", t1)  # a report on a paused task resumes it: the whole panel again
     r = term.report(t1, good="1")
     assert 'id="task-panel" hx-swap-oob="true"' in html(r) and "task-qty" in html(r)
@@ -507,6 +510,7 @@ def test_a_report_is_answered_with_what_it_changed_only(client, tablet, worker):
 
     refused = term.report(t1, good="99")
     assert refused.status_code == 422 and "HX-Reswap" not in refused
+    assert "MES-Answered-Report" not in refused
     assert 'data-testid="report-form"' in html(refused) and 'value="99"' in html(refused)
 
     other = term.report(t2, good="1")  # not the selected task: it is now, whole console

@@ -116,10 +116,23 @@ def test_operator_scans_reports_and_completes_while_a_second_screen_follows_live
 
     # corrected: counted once, with a fresh submission token (not the refused one's)
     page.get_by_test_id("report-good").fill("1")
+    panel_gets = []
+    page.on("request", lambda r: panel_gets.append(r.url) if "/task-panel/" in r.url else None)
+    page.evaluate("""() => { window.seen = [];
+      document.body.addEventListener('htmx:afterRequest', e => {
+        if (/report/.test(e.detail.pathInfo.requestPath)) window.seen.push('answer'); });
+      document.getElementById('task-panel').addEventListener('htmx:sseMessage', e => {
+        if (e.detail.type === 'task.reported') window.seen.push('event'); }); }""")
     page.get_by_test_id("report-submit").click()
     page.wait_for_function("() => /good 1, scrap 0/.test("
                            "document.getElementById('station-status').innerText)")
     assert page.get_by_test_id("task-remaining").inner_text() == "1"
+    # The answer brought the task's figures up to date: when the same report comes back on
+    # the stream (after the answer, as here), the task panel is not fetched again for it.
+    page.wait_for_function("() => window.seen.includes('event')")
+    page.wait_for_timeout(500)
+    assert page.evaluate("() => window.seen")[0] == "answer"
+    assert panel_gets == [], panel_gets
     assert page.get_by_test_id("report-good").input_value() == ""
     page.locator("[data-fill-good]").click()  # "All remaining: 1" fills the good quantity
     assert page.get_by_test_id("report-good").input_value() == "1"

@@ -127,6 +127,17 @@ class ReportView(_TaskActionBase):
     payload_fields = ("task", "good", "scrap", "scrap_reason")
     answer_console = False
 
+    # The answer shows the task as it is after the report: the page need not fetch its task
+    # panel again when this report comes back on the live stream (static/mes/station.js).
+    ANSWERED_HEADER = "MES-Answered-Report"
+    answered_report = None
+
+    def post(self, request, code, **kwargs):
+        response = super().post(request, code, **kwargs)
+        if response.status_code == 200 and self.answered_report is not None:
+            response[self.ANSWERED_HEADER] = str(self.answered_report)
+        return response
+
     def task(self, data) -> int:
         return data["task"]  # the service locks (and refuses an unknown id); no read before
 
@@ -141,6 +152,7 @@ class ReportView(_TaskActionBase):
         if not result.created:
             return Status(True, str(_ALREADY), [_now_line(report.task_id)])
         task = report.task  # the locked row, current after the report
+        self.answered_report = report.pk
         self.selected_row = selectors.dispatch_row(task)
         # Only the quantities moved: the task's status is as it was, and it had been reported
         # on before (its Complete button was there already).

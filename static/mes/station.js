@@ -202,7 +202,25 @@
         if (status) status.classList.add("flash");
       }
     });
+    // Reports whose answer already showed the task as it is after them: when one comes back
+    // on the live stream, the task panel is not fetched again for it (other stations' reports
+    // on the same task, and every other event, still refresh it).
+    var answered = [];
+    document.body.addEventListener("htmx:confirm", function (event) {
+      var trigger = event.detail.triggeringEvent;
+      if (!trigger || trigger.type !== "sse:task.reported" || !event.detail.elt ||
+          event.detail.elt.id !== "task-panel" || !trigger.detail) return;
+      var report;
+      try { report = String(JSON.parse(trigger.detail.data).payload.report); } catch (e) { return; }
+      if (answered.indexOf(report) >= 0) event.preventDefault();
+    });
     document.body.addEventListener("htmx:afterRequest", function (event) {
+      var xhr = event.detail.xhr;
+      var report = xhr && xhr.getResponseHeader("MES-Answered-Report");
+      if (report) {
+        answered.push(report);
+        if (answered.length > 20) answered.shift();
+      }
       var cfg = event.detail.requestConfig || {};
       if ((cfg.verb || "").toLowerCase() !== "post") return;  // live refreshes keep focus where it is
       var source = event.detail.elt;
