@@ -33,6 +33,11 @@ def test_history_rolls_up_each_day_and_follows_the_wall_clock():
     import dashboards.services as services
 
     real_roll_up = services.report_days_roll_up
+    if settings.REDIS_URL:  # no drain scheduled, nothing pending: any focus request would show
+        from alerts.services import focus_queue
+        from mes.redis import redis_client
+
+        redis_client().delete(focus_queue.SCHEDULED, focus_queue.QUEUE)
     with time_machine.travel(TUESDAY, tick=False), \
             mock.patch.object(services, "report_days_roll_up", wraps=real_roll_up) as roll_up, \
             mock.patch("alerts.services.sweep.alerts_evaluate_focus") as focused:
@@ -46,6 +51,8 @@ def test_history_rolls_up_each_day_and_follows_the_wall_clock():
     # page opened then shows it), and the rollup made current once more at the end.
     assert roll_up.call_count == 2
     focused.assert_not_called()  # alerts come from the sweep alone
+    if settings.REDIS_URL:
+        assert redis_client().llen(focus_queue.QUEUE) == 0  # and none was asked for
     assert sim.counters["reports"] > 0 and Alert.objects.exists()
     state = RollupState.objects.get()
     assert state.through_day == today - datetime.timedelta(days=1)

@@ -16,6 +16,8 @@ the periodic sweep (alerts.tasks.alerts_sweep) evaluates every rule over everyth
 as it does for a Celery message that was lost.
 """
 
+import contextlib
+import contextvars
 import json
 import logging
 
@@ -38,9 +40,25 @@ FOCUS_KEYS = ("report_ids", "task_ids", "work_order_ids", "equipment_ids", "work
               "inspection_ids", "nonconformance_ids")
 
 
+_suspended = contextvars.ContextVar("alerts_focus_suspended", default=False)
+
+
+@contextlib.contextmanager
+def focus_suspended():
+    """Within this block (this thread or task only), events ask for no focused evaluation,
+    through Redis or without: the caller leaves alerts to the sweep (the demo history)."""
+    token = _suspended.set(True)
+    try:
+        yield
+    finally:
+        _suspended.reset(token)
+
+
 def focus_enqueue_on_commit(raw: dict) -> None:
     """Once the current transaction commits, ask for the rules to be evaluated for `raw`'s
     subjects (lists of ids under FOCUS_KEYS)."""
+    if _suspended.get():
+        return
     if not settings.REDIS_URL:  # the embedded broker: one message per event, as before
         from alerts.services.common import enqueue_on_commit
         from alerts.tasks import alerts_evaluate_focus_task

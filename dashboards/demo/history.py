@@ -17,13 +17,13 @@ With `catch_up` the run does not stop at the time it started but follows the wal
 it is less than one step behind, so a live simulator can take over where it ends.
 """
 
-import contextlib
 import datetime
 import time
 
 import time_machine
 from django.utils import timezone
 
+from alerts.services.focus_queue import focus_suspended
 from dashboards.demo.simulator import Simulator
 from mes.celery import app as celery_app
 
@@ -32,19 +32,6 @@ def _wall_now() -> datetime.datetime:
     """The real time, also while time-machine has moved the clock."""
     return datetime.datetime.fromtimestamp(time_machine.escape_hatch.time.time(),
                                            tz=datetime.UTC).replace(second=0, microsecond=0)
-
-
-@contextlib.contextmanager
-def _sweep_only_alerts():
-    """Leave alerts to the sweep: the focused evaluation after each event is not queued."""
-    from alerts.tasks import alerts_evaluate_focus_task
-
-    task = alerts_evaluate_focus_task._get_current_object()
-    task.apply_async = lambda *args, **kwargs: None  # delay() goes through it too
-    try:
-        yield
-    finally:
-        del task.apply_async
 
 
 def demo_history(*, days: float = 14, seed: int = 1, step_minutes: int = 20,
@@ -61,7 +48,7 @@ def demo_history(*, days: float = 14, seed: int = 1, step_minutes: int = 20,
     step = datetime.timedelta(minutes=step_minutes)
     started = time.monotonic()
     try:
-        with _sweep_only_alerts(), time_machine.travel(start, tick=False) as traveller:
+        with focus_suspended(), time_machine.travel(start, tick=False) as traveller:
             now = start
             last_note = 0.0
             day = timezone.localdate()
