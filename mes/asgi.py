@@ -10,6 +10,7 @@ of that (mes/wsgi_bridge.py). MES_WEB_THREADS sets the pool's size per worker pr
 MES_MAX_REQUEST_BYTES the largest request body accepted (16 MiB: imports are at most 5).
 """
 
+import gc
 import os
 
 from django.core.asgi import get_asgi_application
@@ -23,6 +24,23 @@ django_asgi = get_asgi_application()
 django_wsgi = ThreadedWSGI(get_wsgi_application(),
                            threads=int(os.environ.get("MES_WEB_THREADS", "16")),
                            max_body=int(os.environ.get("MES_MAX_REQUEST_BYTES", 16 * 2**20)))
+
+
+
+def _freeze_heap() -> None:
+    """Move what start-up made (modules, URL patterns, templates' code) out of the collector's
+    reach: a full collection then walks what requests made, not the whole application (about
+    190,000 objects, 80-90 ms with every thread of the process stopped; a tail-latency spike
+    every few thousand requests)."""
+    from django.urls import get_resolver
+
+    get_resolver().url_patterns  # noqa: B018 (imports every view module now, not on a request)
+    gc.collect()
+    gc.freeze()
+
+
+if os.environ.get("MES_GC_FREEZE", "1") != "0":
+    _freeze_heap()
 
 # Paths answered by async views (long-lived streams), wherever the site is mounted; everything
 # else is synchronous.
