@@ -70,6 +70,11 @@ def open_alert_badges(task_ids: Iterable[int]) -> dict[int, list[dict]]:
 
 
 # --- Stations ---------------------------------------------------------------------------------
+def active_user(user_id: int):
+    """An active user by id (a station's badge operator), or None. One query."""
+    return terminal_reads.active_user(user_id)
+
+
 def station_by_code(code: str) -> WorkCenter:
     """An active work center by its code. Raises WorkCenter.DoesNotExist."""
     return terminal_reads.station_by_code(code)

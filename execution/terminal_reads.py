@@ -6,7 +6,8 @@ every scan (see mes/sql.py). execution.selectors exposes them; these are their b
 from decimal import Decimal
 
 from execution.models import MaterialConsumption, ScrapReason
-from mes.sql import ModelColumns, convert, fetch_all, statement, table
+from mes.models import User
+from mes.sql import ModelColumns, convert, fetch_all, fetch_one, statement, table, valid_pk
 from planning.models import Item, Line, MaterialRequirement, Site, WorkCenter, Workshop
 
 _WC = ModelColumns(WorkCenter, "wc")
@@ -16,6 +17,7 @@ _SITE = ModelColumns(Site, "st")
 _MR = ModelColumns(MaterialRequirement, "mr")
 _ITEM = ModelColumns(Item, "it")
 _REASON = ModelColumns(ScrapReason, "sr")
+_USER = ModelColumns(User, "u")
 
 
 
@@ -62,6 +64,17 @@ def station_by_code(code: str) -> WorkCenter:
     site = _SITE.instance(row, len(_WC) + len(_LINE) + len(_SHOP))
     shop.site, line.workshop, wc.line = site, shop, line
     return wc
+
+
+def active_user(user_id: int) -> User | None:
+    """An active user by id (the operator a badge scan put on the station), or None."""
+    user_id = valid_pk(User, user_id)
+    if user_id is None:
+        return None
+    row = fetch_one(statement("execution.active_user", lambda: (
+        f'SELECT {_USER.select()} FROM {table(User)} u '  # noqa: S608
+        f'WHERE u."id" = %s AND u."is_active"')), [user_id])
+    return None if row is None else _USER.instance(row)
 
 
 def material_rows(work_order_id: int) -> list[MaterialRequirement]:

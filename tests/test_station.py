@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
@@ -545,3 +546,47 @@ def test_a_report_costs_a_fixed_number_of_queries(client, tablet, worker):
     assert WorkReport.objects.filter(task=t1).count() == 25
     expected = 9 if connection.vendor == "postgresql" else 11
     assert (first, counts) == (expected + 1, [expected] * 4), (first, counts)
+
+
+def _statements(fn) -> list[str]:
+    with CaptureQueriesContext(connection) as ctx:
+        response = fn()
+    assert response.status_code == 200, response.content.decode()[:300]
+    return [q["sql"].split()[0].upper() for q in ctx.captured_queries]
+
+
+def test_a_report_costs_a_fixed_set_of_statements(client, tablet, worker, make_user):
+    """The scan report, the station's hot path: the session and the signed-in user, the
+    station, the badge operator (not when it is the signed-in account), then the task locked
+    and read (one round trip on PostgreSQL), and one statement writing the report, the task,
+    the audit entry and the outbox rows. A badge operator no longer active is refused."""
+    _wo, (t1,), wc = released_order(steps=1, qty="100")
+    term = Terminal(client, wc)
+    term.scan("B-WORK-1")
+    term.scan(payload_for_task(t1))
+    term.report(t1, good="1")
+    through_badge = _statements(lambda: term.report(t1, good="1"))
+    own_client = Client()
+    own_client.force_login(make_user("operator", badge_code="B-OWN"))
+    own = Terminal(own_client, wc)
+    own.scan("B-OWN")
+    own.scan(payload_for_task(t1))
+    own.report(t1, good="1")
+    own_badge = _statements(lambda: own.report(t1, good="1"))
+    # (the test's transaction makes the report's own a savepoint; in production, BEGIN/COMMIT)
+    if connection.vendor == "postgresql":
+        work = ["SELECT", "SELECT", "WITH"]  # lock, read; one statement writes everything
+    else:
+        work = ["SELECT", "INSERT", "UPDATE", "INSERT", "INSERT"]  # no row lock; the ORM writes
+    session_user_station = ["SELECT"] * 3
+    assert own_badge == [*session_user_station, "SAVEPOINT", *work, "RELEASE"]
+    assert through_badge == [*session_user_station, "SELECT", "SAVEPOINT", *work, "RELEASE"]
+    t1.refresh_from_db()
+    assert t1.qty_good == 4
+    assert list(WorkReport.objects.values_list("operator__badge_code", flat=True)
+                .order_by("pk")) == ["B-WORK-1", "B-WORK-1", "B-OWN", "B-OWN"]
+
+    worker.is_active = False
+    worker.save(update_fields=["is_active"])
+    r = term.report(t1, good="1")
+    assert r.status_code == 422 and "Scan your badge first" in html(r)

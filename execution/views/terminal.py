@@ -186,7 +186,10 @@ class StationView(CapabilityRequiredMixin, View):
         """(operator, "badge" | "login" | "") — who the station's actions are attributed to."""
         op_id = self.station_session.badge_operator_id()
         if op_id is not None:
-            user = User.objects.filter(pk=op_id, is_active=True).first()
+            signed_in = self.request.user
+            if op_id == signed_in.pk and signed_in.is_active:
+                return signed_in, "badge"  # scanned their own badge: already read this request
+            user = selectors.active_user(op_id)
             if user is not None:
                 return user, "badge"
         if self.request.user.badge_code:
