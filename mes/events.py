@@ -14,9 +14,9 @@ from collections import defaultdict
 from collections.abc import Callable
 
 from django.conf import settings
-from django.db import transaction
 
 from mes.models import Event
+from mes.redis import RedisWork, redis_on_commit
 
 log = logging.getLogger(__name__)
 
@@ -88,8 +88,7 @@ def event_emit(*, topic: str, kind: str, payload: dict | None = None, actor=None
         payload=payload or {},
         actor=actor if actor is not None and getattr(actor, "is_authenticated", False) else None,
     )
-    if settings.REDIS_URL:
-        transaction.on_commit(lambda: _publish_wakeup(event.id))
+    events_wake_on_commit([event])
     return event
 
 
@@ -112,14 +111,11 @@ def event_new_many(rows, *, actor=None) -> list[Event]:
 def events_wake_on_commit(events: list[Event]) -> None:
     """One Redis wake-up for saved outbox rows, sent after the transaction commits."""
     if settings.REDIS_URL and events:
-        last = max(e.id for e in events)
-        transaction.on_commit(lambda: _publish_wakeup(last))
+        # Redis down: streams fall back to polling; nothing is lost (the failure is logged).
+        redis_on_commit(stream_wakeup(str(max(e.id for e in events))))
 
 
-def _publish_wakeup(event_id: int) -> None:
-    from mes.redis import redis_client
-
-    try:
-        redis_client().publish(settings.MES_EVENT_CHANNEL, str(event_id))
-    except Exception:  # Redis down: streams fall back to polling; nothing is lost
-        log.warning("Could not publish event %s wake-up on Redis", event_id, exc_info=True)
+def stream_wakeup(message: str) -> RedisWork:
+    """The wake-up open streams listen for (they then read the outbox from where they are)."""
+    return RedisWork(lambda pipe: pipe.publish(settings.MES_EVENT_CHANNEL, message),
+                     what=f"publish the stream wake-up {message}")

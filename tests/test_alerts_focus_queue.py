@@ -119,8 +119,9 @@ def test_malformed_entries_are_dropped_not_fatal(redis, sent):
 
 @pytest.mark.django_db(transaction=True)
 def test_a_committed_report_is_evaluated_through_the_queue(redis):
-    """End to end with Celery eager (as the suite runs it): each event's commit queues its
-    subjects and the drain message runs at once (eager: no coalescing) and evaluates them."""
+    """End to end with Celery eager (as the suite runs it): one commit's events queue their
+    subjects together (one Redis round trip, mes.redis), so the one drain message it sends
+    (run at once: eager) evaluates all of them; the next commit's events, the next drain."""
     from alerts.services.handlers import on_equipment_state_changed
 
     with mock.patch("alerts.services.sweep.alerts_evaluate_focus") as evaluate:
@@ -130,9 +131,46 @@ def test_a_committed_report_is_evaluated_through_the_queue(redis):
             on_equipment_state_changed(equipment_id=42)
             on_equipment_state_changed(equipment_id=43)
             assert evaluate.call_count == 0  # nothing before the commit
-    assert evaluate.call_args_list == [mock.call(raw={"equipment_ids": [42]}),
-                                       mock.call(raw={"equipment_ids": [43]})]
+        assert evaluate.call_args_list == [mock.call(raw={"equipment_ids": [42, 43]})]
+        with transaction.atomic():
+            on_equipment_state_changed(equipment_id=44)
+    assert evaluate.call_args_list == [mock.call(raw={"equipment_ids": [42, 43]}),
+                                       mock.call(raw={"equipment_ids": [44]})]
     assert redis.llen(QUEUE) == 0 and not redis.exists(SCHEDULED)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_rolled_back_savepoint_sends_nothing_and_one_round_trip_carries_the_rest(redis):
+    """What a commit's hooks queue for Redis goes in one pipeline after the last hook; what
+    was queued inside a savepoint that rolled back is not sent at all."""
+    from django.db import transaction
+
+    from mes.events import event_emit
+
+    sent = []
+    original = __import__("redis").client.Pipeline.execute
+
+    def execute(pipe, *args, **kwargs):
+        sent.append([c[0][0] for c in pipe.command_stack])
+        return original(pipe, *args, **kwargs)
+
+    def work():
+        event_emit(topic="plant", kind="test.one")
+        focus_queue.focus_enqueue_on_commit({"task_ids": [1]})
+        try:
+            with transaction.atomic():
+                focus_queue.focus_enqueue_on_commit({"task_ids": [2]})
+                raise RuntimeError("undo the savepoint")
+        except RuntimeError:
+            pass
+        focus_queue.focus_enqueue_on_commit({"task_ids": [3]})
+        assert sent == []  # nothing before the commit
+
+    with mock.patch("redis.client.Pipeline.execute", execute), \
+            mock.patch("alerts.services.sweep.alerts_evaluate_focus") as evaluate:
+        transaction.atomic(work)()
+    assert sent[0] == ["PUBLISH", "RPUSH", "LTRIM", "SET", "RPUSH", "LTRIM", "SET"]
+    evaluate.assert_called_once_with(raw={"task_ids": [1, 3]})
 
 
 def test_without_redis_each_event_is_its_own_message(settings):

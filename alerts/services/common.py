@@ -14,7 +14,7 @@ import time
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import connection
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
@@ -22,8 +22,9 @@ from django.utils.translation import gettext_lazy as _lazy
 from alerts.models import Alert
 from mes.audit import snapshot
 from mes.celery import enqueue_on_commit as enqueue_on_commit  # the alert services' enqueuer
-from mes.events import TOPIC_PLANT, topic_work_center
+from mes.events import TOPIC_PLANT, stream_wakeup, topic_work_center
 from mes.models import AuditEntry, Event
+from mes.redis import redis_on_commit
 from mes.request_context import current_request_id
 
 log = logging.getLogger("alerts")
@@ -90,17 +91,8 @@ def events_bulk(rows, *, actor=None) -> None:
     if not events:
         return
     insert_rows(Event, events)
-    if settings.REDIS_URL:
-        transaction.on_commit(_wake_streams, robust=True)
-
-
-def _wake_streams() -> None:
-    from mes.redis import redis_client
-
-    try:
-        redis_client().publish(settings.MES_EVENT_CHANNEL, "alerts")
-    except Exception:  # Redis down: streams poll the outbox; nothing is lost
-        log.warning("Could not publish the alerts wake-up on Redis", exc_info=True)
+    if settings.REDIS_URL:  # Redis down: streams poll the outbox; nothing is lost
+        redis_on_commit(stream_wakeup("alerts"))
 
 
 def insert_rows(model, objs: list) -> None:

@@ -22,7 +22,8 @@ import json
 import logging
 
 from django.conf import settings
-from django.db import transaction
+
+from mes.redis import RedisWork, redis_on_commit, redis_send
 
 log = logging.getLogger("alerts")
 
@@ -65,24 +66,26 @@ def focus_enqueue_on_commit(raw: dict) -> None:
 
         enqueue_on_commit(alerts_evaluate_focus_task, raw)
         return
-    transaction.on_commit(lambda: focus_defer(raw), robust=True)
+    redis_on_commit(_focus_work(raw))  # with the commit's other Redis commands
 
 
 def focus_defer(raw: dict) -> None:
-    from mes.redis import redis_client
+    """Queue `raw`'s subjects now (and schedule a drain unless one is)."""
+    redis_send([_focus_work(raw)])
 
-    client = redis_client()
-    try:
-        pipe = client.pipeline(transaction=False)
+
+def _focus_work(raw: dict) -> RedisWork:
+    def commands(pipe):
         pipe.rpush(QUEUE, json.dumps(raw, separators=(",", ":")))
         pipe.ltrim(QUEUE, -QUEUE_MAX, -1)
         pipe.set(SCHEDULED, "1", nx=True, ex=SCHEDULED_SECONDS)
-        _length, _trimmed, first = pipe.execute()
-    except Exception:
-        log.warning("Could not queue an alert evaluation for %r", raw, exc_info=True)
-        return
-    if first:  # else a drain is scheduled and will take these subjects too
-        _send_drain(client)
+
+    def then(client, replies):
+        _length, _trimmed, first = replies
+        if first:  # else a drain is scheduled and will take these subjects too
+            _send_drain(client)
+
+    return RedisWork(commands, what=f"queue an alert evaluation for {raw!r}", then=then)
 
 
 def _send_drain(client) -> None:

@@ -11,6 +11,9 @@ Here the pool checks the connection it hands out itself; when one is dead, it ch
 idle connection at once (ConnectionPool.check(): the dead ones are discarded and replaced) and
 takes the next, without a pause. A database that is really down still ends in the pool
 timeout (PoolTimeout, as before).
+
+The Redis commands that one commit's hooks queue (mes.redis.redis_on_commit) are sent in one
+round trip once the hooks have run.
 """
 
 import time
@@ -42,6 +45,23 @@ class RecoveringConnectionPool(ConnectionPool):
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
+    # While the commit hooks run: the Redis commands they queue (mes.redis.redis_on_commit),
+    # sent together once they have all run.
+    redis_batch: list | None = None
+
+    def run_and_clear_commit_hooks(self):
+        from mes.redis import redis_send
+
+        outer = self.redis_batch is None
+        if outer:
+            self.redis_batch = []
+        try:
+            super().run_and_clear_commit_hooks()
+        finally:
+            if outer:
+                batch, self.redis_batch = self.redis_batch, None
+                redis_send(batch)
+
     @property
     def pool(self):
         options = self.settings_dict["OPTIONS"].get("pool")
