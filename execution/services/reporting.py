@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 
 from execution.models import ScanRefusal, ScrapReason, TaskActivity, WorkReport
 from execution.services.quantities import parse_quantity
-from execution.services.report_read import lock_task_for_report, report_read
+from execution.services.report_read import report_lock_and_read
 from mes.audit import audit_entry_new, audit_record, snapshot
 from mes.events import (
     TOPIC_PLANT,
@@ -303,7 +303,7 @@ def task_report_quantity(*, operator, task, work_center, client_token, good=0, s
     token = check_client_token(client_token)
     # Lock first, then read: a retry of the same submission waits here for the first one and
     # then finds its token (the unique constraint is the last line of defence).
-    locked, facts = report_read(lock_task_for_report(task), token, operator, work_center)
+    locked, facts = report_lock_and_read(task, token, operator, work_center)
     if facts["earlier_report"] is not None:
         return ReportResult(WorkReport.objects.select_related("task").get(
             pk=facts["earlier_report"]), False)
