@@ -6,7 +6,10 @@ other view is synchronous, and Django's ASGI handler runs a synchronous view by 
 the event loop and a new thread several times per request (sync middleware, async handler,
 sync view), which cost about 3 ms of CPU per request here, more than a simple view itself. A
 fixed pool of threads running the WSGI handler (what gunicorn's threaded workers do) has none
-of that (mes/wsgi_bridge.py). MES_WEB_THREADS sets the pool's size per worker process,
+of that (mes/wsgi_bridge.py). MES_WEB_THREADS sets the pool's size per worker process (4:
+enough to keep the process busy while some requests wait on the database; with 16, requests
+mostly waited on each other for the interpreter lock, and 16 clients reporting at once saw
+fewer answers per second and a p99 about half again as long; BENCHMARKS.md),
 MES_MAX_REQUEST_BYTES the largest request body accepted (16 MiB: imports are at most 5).
 """
 
@@ -22,7 +25,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mes.settings")
 
 django_asgi = get_asgi_application()
 django_wsgi = ThreadedWSGI(get_wsgi_application(),
-                           threads=int(os.environ.get("MES_WEB_THREADS", "16")),
+                           threads=int(os.environ.get("MES_WEB_THREADS", "4")),
                            max_body=int(os.environ.get("MES_MAX_REQUEST_BYTES", 16 * 2**20)))
 
 

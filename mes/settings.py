@@ -117,7 +117,7 @@ if DATABASE_URL:
         DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
             # One connection per web thread (mes/asgi.py), and a few for the event streams.
             "min_size": 1, "max_size": int(os.environ.get(
-                "MES_DB_POOL_SIZE", int(os.environ.get("MES_WEB_THREADS", "16")) + 4)),
+                "MES_DB_POOL_SIZE", int(os.environ.get("MES_WEB_THREADS", "4")) + 4)),
             "timeout": 10,
         }
         # Django's backend with a pool that, on finding one dead connection, drops every other
