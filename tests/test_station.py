@@ -590,3 +590,40 @@ def test_a_report_costs_a_fixed_set_of_statements(client, tablet, worker, make_u
     worker.save(update_fields=["is_active"])
     r = term.report(t1, good="1")
     assert r.status_code == 422 and "Scan your badge first" in html(r)
+
+
+def _squeezed(markup: str) -> str:
+    """HTML with the template's layout whitespace taken out (between tags, and runs)."""
+    import re
+
+    return re.sub(r"\s+", " ", re.sub(r">\s+<", "><", markup)).replace(" >", ">").strip()
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_the_figures_answer_written_out_is_the_templates_answer(language):
+    """terminal.figures_answer_html (the answer to most reports, written in Python for speed)
+    gives the HTML the templates give: status line (ok and refused, lines with markup-like
+    text escaped, empty lines left out), the figures, and the fill button only when something
+    remains."""
+    from django.template.loader import render_to_string
+    from django.utils import translation
+
+    _wo, (t1, t2), _wc = released_order(steps=2, qty="10")
+    t1.qty_good, t1.qty_scrap = Decimal("3.5"), Decimal("1")
+    t1.save(update_fields=["qty_good", "qty_scrap"])
+    rows = [selectors.station_task(t1.pk), selectors.station_task(t2.pk)]
+    t2.qty_good = Decimal("10")
+    t2.save(update_fields=["qty_good"])
+    rows.append(selectors.station_task(t2.pk))  # nothing remains: no button
+    statuses = [terminal.Status(True, "Reported <b>3.5</b> & 1", ["Now: x < y", "", "last"]),
+                terminal.Status(False, "Refused: “too many”"),
+                terminal.Status(True, "Plain")]
+    with translation.override(language):
+        for row in rows:
+            for status in statuses:
+                templated = render_to_string("execution/_task_answer.html", {
+                    "status": status, "oob": True, "qty_oob": True, "selected": row})
+                written = terminal.figures_answer_html(status, row)
+                assert _squeezed(written) == _squeezed(templated)
+    assert rows[2].remaining == 0 and "report-fill" in written and "<button" not in written
+    assert "&lt;b&gt;3.5&lt;/b&gt; &amp; 1" in terminal.figures_answer_html(statuses[0], rows[0])
