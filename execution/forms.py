@@ -7,7 +7,7 @@ field and the reason; a form only refuses what is malformed before any service s
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from execution.models import DowntimeReason, EquipmentState, ScrapReason
+from execution.models import DowntimeReason, EquipmentState
 from execution.services.reporting import TOKEN_MAX
 
 QTY_MAX_LENGTH = 20  # "10000000.0000" fits; longer is a stuck key or a wrong scan
@@ -42,8 +42,10 @@ def _quantity(label):
 class ReportForm(TaskActionForm):
     good = _quantity(_("Good"))
     scrap = _quantity(_("Scrap"))
-    scrap_reason = forms.ModelChoiceField(label=_("Scrap reason"), required=False,
-                                          queryset=ScrapReason.objects.all())
+    # The reason's id, from the station's list; the view looks it up (selectors.scrap_reason)
+    # only when one was sent. (A ModelChoiceField copies its queryset into every form: about
+    # as much as the rest of this form's validation, on every report.)
+    scrap_reason = forms.IntegerField(label=_("Scrap reason"), required=False, min_value=1)
 
 
 class EquipmentStateForm(_StationForm):

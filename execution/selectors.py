@@ -27,6 +27,7 @@ from execution import terminal_reads
 from execution.models import DowntimeReason, ScrapReason
 from execution.services.report_read import task_with_input
 from execution.services.reporting import (
+    StationRefusal,
     check_can_work,
     operator_by_badge,
     previous_step_passed,
@@ -121,6 +122,19 @@ def station_equipment(work_center: WorkCenter) -> list[Equipment]:
 
 def scrap_reasons() -> list[ScrapReason]:
     return terminal_reads.active_scrap_reasons()
+
+
+def scrap_reason(reason_id) -> ScrapReason | None:
+    """The scrap reason a station sent by id (None when none was sent); an unknown id is
+    refused, naming the field. One query when an id was sent."""
+    if reason_id in (None, ""):
+        return None
+    pk = valid_pk(ScrapReason, reason_id)
+    reason = ScrapReason.objects.filter(pk=pk).first() if pk is not None else None
+    if reason is None:
+        raise StationRefusal({"scrap_reason": _("Unknown scrap reason; pick one from the "
+                                                "list.")}, code="unknown_scrap_reason")
+    return reason
 
 
 def downtime_reasons() -> list[DowntimeReason]:

@@ -627,3 +627,19 @@ def test_the_figures_answer_written_out_is_the_templates_answer(language):
                 assert _squeezed(written) == _squeezed(templated)
     assert rows[2].remaining == 0 and "report-fill" in written and "<button" not in written
     assert "&lt;b&gt;3.5&lt;/b&gt; &amp; 1" in terminal.figures_answer_html(statuses[0], rows[0])
+
+
+@pytest.mark.parametrize("sent", ["999999", "99999999999999999999999", "0", "abc"])
+def test_an_unknown_scrap_reason_is_refused_naming_the_field(client, tablet, worker, sent):
+    _wo, (t1,), wc = released_order(steps=1, qty="10")
+    term = Terminal(client, wc)
+    term.scan("B-WORK-1")
+    term.scan(payload_for_task(t1))
+    r = term.report(t1, good="1", scrap="1", scrap_reason=sent)
+    page = html(r)
+    assert r.status_code == 422 and "st-status-bad" in page
+    assert "Scrap reason" in page or "报废原因" in page
+    assert not WorkReport.objects.exists()
+    assert ScanRefusal.objects.get().action == "report"
+    r = term.report(t1, good="1", scrap="1", scrap_reason=scrap_reason().pk)
+    assert r.status_code == 200 and WorkReport.objects.get().scrap == 1

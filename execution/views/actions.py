@@ -142,7 +142,7 @@ class ReportView(_TaskActionBase):
         return data["task"]  # the service locks (and refuses an unknown id); no read before
 
     def perform(self, *, operator, task, data) -> Status:
-        reason = data.get("scrap_reason")
+        reason = selectors.scrap_reason(data.get("scrap_reason"))
         result = reporting.task_report_quantity(
             operator=operator, task=task, work_center=self.work_center,
             client_token=data["client_token"], good=data.get("good") or 0,
