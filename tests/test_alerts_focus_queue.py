@@ -169,7 +169,7 @@ def test_a_rolled_back_savepoint_sends_nothing_and_one_round_trip_carries_the_re
     with mock.patch("redis.client.Pipeline.execute", execute), \
             mock.patch("alerts.services.sweep.alerts_evaluate_focus") as evaluate:
         transaction.atomic(work)()
-    assert sent[0] == ["PUBLISH", "RPUSH", "LTRIM", "SET", "RPUSH", "LTRIM", "SET"]
+    assert sent[0] == ["PUBLISH", "EVAL", "EVAL"]
     evaluate.assert_called_once_with(raw={"task_ids": [1, 3]})
 
 
@@ -179,3 +179,12 @@ def test_without_redis_each_event_is_its_own_message(settings):
         focus_queue.focus_enqueue_on_commit({"task_ids": [1]})
     (call,) = enqueue.call_args_list
     assert call.args[1] == {"task_ids": [1]}
+
+
+def test_the_queue_keeps_the_newest_subjects_up_to_its_bound(redis, sent, monkeypatch):
+    monkeypatch.setattr(focus_queue, "QUEUE_MAX", 3)
+    for pk in range(1, 6):
+        focus_queue.focus_defer({"task_ids": [pk]})
+    assert [json.loads(x) for x in redis.lrange(QUEUE, 0, -1)] == [
+        {"task_ids": [3]}, {"task_ids": [4]}, {"task_ids": [5]}]
+    assert sent.call_count == 1 and 0 < redis.ttl(SCHEDULED) <= focus_queue.SCHEDULED_SECONDS
