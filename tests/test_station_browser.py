@@ -68,11 +68,24 @@ def test_operator_scans_reports_and_completes_while_a_second_screen_follows_live
     assert "selected" in status(page).inner_text()
     screenshot(page, "station-task-selected")
 
+    # The answer replaces the task panel (out of band): it must listen to the live stream at
+    # once, not only when htmx settles it later (an event in between would be missed).
+    page.evaluate("""() => { window.panelWired = [];
+        document.body.addEventListener('htmx:oobAfterSwap', (e) => {
+            if (e.target.id !== 'task-panel') return;
+            const panel = e.target;
+            setTimeout(() => window.panelWired.push(!!panel.__wired), 0);
+        });
+        document.body.addEventListener('htmx:afterProcessNode', (e) => {
+            if (e.target.id === 'task-panel') e.target.__wired = true;
+        }); }""")
     page.get_by_test_id("task-start").click()
     # The answer to the click (not the live refresh of the task panel, which may come first).
     page.wait_for_function("() => /Started/.test("
                            "document.getElementById('station-status').innerText)")
     page.get_by_test_id("task-pause").wait_for()
+    page.wait_for_function("() => window.panelWired.length > 0")
+    assert page.evaluate("() => window.panelWired")[0] is True
     assert_scan_field_focused(page)
 
     page.get_by_test_id("report-good").fill("7")

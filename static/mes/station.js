@@ -166,6 +166,10 @@
   function init() {
     var station = $("station");
     if (!station) return;
+    // New content is wired up (its live-event triggers included) when htmx "settles" it,
+    // 20 ms after the swap by default: an event arriving in between was missed by a task
+    // panel an answer had just replaced. Nothing here animates on settling: wire it at once.
+    if (window.htmx) window.htmx.config.defaultSettleDelay = 0;
     fillTokens(document);
     tick();
     window.setInterval(tick, 10000);
