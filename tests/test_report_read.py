@@ -78,12 +78,12 @@ def assert_same_rows(task: Task) -> None:
         assert fields(got) == fields(want), model.__name__
 
 
-def read_both(task, op, wc, token=None) -> dict:
+def read_both(task, op, token=None) -> dict:
     """report_read's facts, checked equal (values and types) to report_facts_orm's, with its
     task checked equal to the ORM's."""
     token = token or tok()
     with CaptureQueriesContext(connection) as ctx:
-        got_task, facts = report_read(task.pk, token, op, wc)
+        got_task, facts = report_read(task.pk, token, op)
     assert len(ctx.captured_queries) == 1  # the whole read is one statement
     # The id a new report will take: from the sequence on PostgreSQL (above every report so
     # far), none on SQLite (the insert numbers it).
@@ -94,7 +94,7 @@ def read_both(task, op, wc, token=None) -> dict:
                             .first() or 0)
     else:
         assert report_id is None
-    orm = report_facts_orm(task.pk, token, op, wc)
+    orm = report_facts_orm(task.pk, token, op)
     assert set(facts) == set(orm) == FACT_KEYS
     assert {k: typed(v) for k, v in facts.items()} == {k: typed(v) for k, v in orm.items()}
     assert got_task.pk == task.pk
@@ -111,7 +111,7 @@ def read_both(task, op, wc, token=None) -> dict:
 
 def test_first_step_without_reports_or_activities(op):
     _wo, (t1, *_), wc = released_order()
-    facts = read_both(t1, op, wc)
+    facts = read_both(t1, op)
     assert facts == {"earlier_report": None, "previous_passed": None, "last_start": None,
                      "last_report_end": None, "assigned": True}
     assert facts["assigned"] is True
@@ -120,16 +120,16 @@ def test_first_step_without_reports_or_activities(op):
 def test_second_step_gets_what_the_first_reported_good(op):
     _wo, (t1, t2, _t3), wc = released_order(qty="10")
     report(t1, op, wc, good=6)
-    facts = read_both(t2, op, wc)
+    facts = read_both(t2, op)
     assert type(facts["previous_passed"]) is Decimal and facts["previous_passed"] == 6
-    read_both(t1, op, wc)  # the reported step itself: its report's end, no previous step
+    read_both(t1, op)  # the reported step itself: its report's end, no previous step
 
 
 def test_fractional_quantities_keep_their_decimals(op):
     _wo, (t1, t2, _t3), wc = released_order(qty="10")
     Task.objects.filter(pk=t1.pk).update(qty_good=Decimal("2.3750"))
     Task.objects.filter(pk=t2.pk).update(qty_good=Decimal("0.0001"), qty_scrap=Decimal("1.5"))
-    facts = read_both(t2, op, wc)
+    facts = read_both(t2, op)
     assert facts["previous_passed"] == Decimal("2.375")
 
 
@@ -137,22 +137,22 @@ def test_previous_step_waiting_for_qc_passes_what_qc_accepted(op):
     _wo, (t1, t2, t3), wc = released_order(qty="10")
     Task.objects.filter(pk=t1.pk).update(wait_for_qc=True, qty_good=Decimal("8"),
                                          qty_qc_accepted=Decimal("4.25"))
-    assert read_both(t2, op, wc)["previous_passed"] == Decimal("4.25")
+    assert read_both(t2, op)["previous_passed"] == Decimal("4.25")
     # The flag that counts is the previous step's: set on t2 itself, t2 still gets t1's good.
     Task.objects.filter(pk=t1.pk).update(wait_for_qc=False)
     Task.objects.filter(pk=t2.pk).update(wait_for_qc=True, qty_good=Decimal("3"),
                                          qty_qc_accepted=Decimal("1"))
-    assert read_both(t2, op, wc)["previous_passed"] == Decimal("8")
-    assert read_both(t3, op, wc)["previous_passed"] == Decimal("1")
+    assert read_both(t2, op)["previous_passed"] == Decimal("8")
+    assert read_both(t3, op)["previous_passed"] == Decimal("1")
 
 
 def test_cancelled_previous_step_is_skipped(op):
     _wo, (t1, t2, t3), wc = released_order(steps=3, qty="10")
     Task.objects.filter(pk=t1.pk).update(qty_good=Decimal("7"))
     Task.objects.filter(pk=t2.pk).update(status="cancelled", qty_good=Decimal("3"))
-    assert read_both(t3, op, wc)["previous_passed"] == Decimal("7")
+    assert read_both(t3, op)["previous_passed"] == Decimal("7")
     Task.objects.filter(pk=t1.pk).update(status="cancelled")
-    assert read_both(t3, op, wc)["previous_passed"] is None  # nothing before it is left
+    assert read_both(t3, op)["previous_passed"] is None  # nothing before it is left
 
 
 def test_rework_task(op):
@@ -166,12 +166,12 @@ def test_rework_task(op):
         work_center=WorkCenterFactory(), is_qc_checkpoint=True, quantity=Decimal("2"),
         qty_good=Decimal("0.5"), status=Task.Status.RELEASED,
         planned_start=timezone.now())
-    facts = read_both(rework, op, rework.work_center)
+    facts = read_both(rework, op)
     assert facts["previous_passed"] == Decimal("5")  # the normal step before it
     report(rework, op, rework.work_center, good=1)
-    read_both(rework, op, rework.work_center)
+    read_both(rework, op)
     # A rework task is never the previous step of a normal one.
-    assert read_both(t3, op, wc)["previous_passed"] == Decimal("5")
+    assert read_both(t3, op)["previous_passed"] == Decimal("5")
 
 
 def test_last_start_and_last_report_end_are_the_latest(op):
@@ -195,10 +195,10 @@ def test_last_start_and_last_report_end_are_the_latest(op):
     report(t1, op, wc, good=1, work_start=at(4.5), work_end=at(5))
     report(t2, op, wc, good=1, work_start=at(6.5), work_end=at(7))
 
-    facts = read_both(t1, op, wc)
+    facts = read_both(t1, op)
     assert (facts["last_start"], facts["last_report_end"]) == (at(2), at(6))
     assert facts["last_start"].microsecond == 123457
-    facts = read_both(t2, op, wc)
+    facts = read_both(t2, op)
     assert (facts["last_start"], facts["last_report_end"]) == (at(8), at(7))
 
 
@@ -210,31 +210,34 @@ def test_earlier_report_of_the_token(op):
     activity_token = tok()
     task_start(operator=op, task=t2, work_center=wc, client_token=activity_token)
 
-    facts = read_both(t1, op, wc, token=used)
+    facts = read_both(t1, op, token=used)
     assert type(facts["earlier_report"]) is int and facts["earlier_report"] == earlier.pk
-    assert read_both(t2, op, wc, token=used)["earlier_report"] == earlier.pk  # any task
-    assert read_both(t1, op, wc, token=tok())["earlier_report"] is None
+    assert read_both(t2, op, token=used)["earlier_report"] == earlier.pk  # any task
+    assert read_both(t1, op, token=tok())["earlier_report"] is None
     # Only a report's token counts: a start's token is not an earlier report.
-    assert read_both(t2, op, wc, token=activity_token)["earlier_report"] is None
+    assert read_both(t2, op, token=activity_token)["earlier_report"] is None
 
 
 def test_assignment(op, make_user, settings):
     settings.MES_ENFORCE_OPERATOR_ASSIGNMENT = True
     _wo, (t1, *_), wc = released_order()
-    assert read_both(t1, op, wc)["assigned"] is True  # nobody assigned: open to all
+    assert read_both(t1, op)["assigned"] is True  # nobody assigned: open to all
     wc.operators.add(make_user("operator"))
-    assert read_both(t1, op, wc)["assigned"] is False  # someone else assigned
+    assert read_both(t1, op)["assigned"] is False  # someone else assigned
     wc.operators.add(op)
-    assert read_both(t1, op, wc)["assigned"] is True  # the operator too
+    assert read_both(t1, op)["assigned"] is True  # the operator too
     wc.operators.remove(op)
     settings.MES_ENFORCE_OPERATOR_ASSIGNMENT = False
-    assert read_both(t1, op, wc)["assigned"] is True  # not enforced
+    assert read_both(t1, op)["assigned"] is True  # not enforced
     settings.MES_ENFORCE_OPERATOR_ASSIGNMENT = True
-    # Assignment is read for the station passed in, not the task's own.
+    # Assignment is read for the task's own work center: at another station, where the
+    # operator is assigned, the report is refused as at the wrong station.
     other = WorkCenterFactory()
     other.operators.add(op)
-    assert read_both(t1, op, other)["assigned"] is True
-    assert read_both(t1, make_user("operator"), other)["assigned"] is False
+    assert read_both(t1, op)["assigned"] is False
+    with pytest.raises(ValidationError) as exc:
+        report(t1, op, other)
+    assert exc.value.code == "wrong_station"
 
 
 def refused(call):
@@ -256,6 +259,6 @@ def test_unknown_task_refused(op):
     # whole database instead), and the read refuses it everywhere.
     if connection.features.has_select_for_update:
         refused(lambda: lock_task_for_report(missing))
-    refused(lambda: report_read(lock_task_for_report(missing), tok(), op, wc))
+    refused(lambda: report_read(lock_task_for_report(missing), tok(), op))
     with transaction.atomic():  # a known task, by id or instance, is let through
         assert lock_task_for_report(t1.pk) == lock_task_for_report(t1) == t1.pk

@@ -77,8 +77,8 @@ SELECT {", ".join(p.select() for p in _PARTS)},
     ORDER BY a."at" DESC LIMIT 1),
   (SELECT r."work_end" FROM {table(WorkReport)} r WHERE r."task_id" = t."id"
     ORDER BY r."work_end" DESC LIMIT 1),
-  EXISTS (SELECT 1 FROM "{assigned}" o WHERE o."workcenter_id" = %(wc)s),
-  EXISTS (SELECT 1 FROM "{assigned}" o WHERE o."workcenter_id" = %(wc)s
+  EXISTS (SELECT 1 FROM "{assigned}" o WHERE o."workcenter_id" = t."work_center_id"),
+  EXISTS (SELECT 1 FROM "{assigned}" o WHERE o."workcenter_id" = t."work_center_id"
                                          AND o."user_id" = %(operator)s),
   {report_id}
 {_task_from()}"""  # noqa: S608
@@ -140,25 +140,25 @@ def lock_task_for_report(task) -> int:
     return task_id
 
 
-def report_read(task_id: int, token: str, operator, work_center) -> tuple[Task, dict]:
+def report_read(task_id: int, token: str, operator) -> tuple[Task, dict]:
     """The task (work order, item, production order and station attached) and the facts a
     report checks: the token's earlier report, what the previous step passed on, the last
-    start/resume, the last report's end, whether the operator may work here, and (PostgreSQL)
+    start/resume, the last report's end, whether the operator may work at the task's work
+    center (a report at another station is refused before that matters), and (PostgreSQL)
     the id a new report takes. Run after the lock, as a new statement, so it sees what
     committed while we waited."""
-    return _task_and_facts(fetch_one(_facts_sql(), _facts_params(task_id, token, operator,
-                                                                  work_center)))
+    return _task_and_facts(fetch_one(_facts_sql(), _facts_params(task_id, token, operator)))
 
 
-def report_lock_and_read(task, token: str, operator, work_center) -> tuple[Task, dict]:
+def report_lock_and_read(task, token: str, operator) -> tuple[Task, dict]:
     """`lock_task_for_report`, then `report_read`: on PostgreSQL both statements go in one
     round trip (the read still runs as its own statement once the lock is held)."""
     task_id = _task_id(task)
     if not connection.features.has_select_for_update:
-        return report_read(task_id, token, operator, work_center)
+        return report_read(task_id, token, operator)
     locked, row = fetch_first_rows([
         (_lock_sql(), [task_id]),
-        (_facts_sql(), _facts_params(task_id, token, operator, work_center))])
+        (_facts_sql(), _facts_params(task_id, token, operator))])
     if locked is None:
         raise _unknown_task()
     return _task_and_facts(row)
@@ -170,11 +170,10 @@ def _unknown_task():
     return refuse(_("Unknown task; scan its traveler code again."), "unknown_task")
 
 
-def _facts_params(task_id: int, token: str, operator, work_center) -> dict:
+def _facts_params(task_id: int, token: str, operator) -> dict:
     return {"task": task_id, "token": token, "normal": Task.Kind.NORMAL.value,
             "cancelled": T.CANCELLED.value, "start": TaskActivity.Kind.START.value,
-            "resume": TaskActivity.Kind.RESUME.value, "wc": work_center.pk,
-            "operator": operator.pk}
+            "resume": TaskActivity.Kind.RESUME.value, "operator": operator.pk}
 
 
 def _task_and_facts(row) -> tuple[Task, dict]:
@@ -194,7 +193,7 @@ def _task_and_facts(row) -> tuple[Task, dict]:
     return task, facts
 
 
-def report_facts_orm(task_id: int, token: str, operator, work_center) -> dict:
+def report_facts_orm(task_id: int, token: str, operator) -> dict:
     """The same facts through the ORM (the reference the SQL above is tested against)."""
     from execution.services.reporting import previous_step_passed
 
@@ -208,8 +207,8 @@ def report_facts_orm(task_id: int, token: str, operator, work_center) -> dict:
             .order_by("-at").values("at")[:1]),
         "last_report_end": Subquery(WorkReport.objects.filter(task_id=OuterRef("pk"))
                                     .order_by("-work_end").values("work_end")[:1]),
-        "anyone_assigned": Exists(through.filter(workcenter_id=work_center.pk)),
-        "operator_assigned": Exists(through.filter(workcenter_id=work_center.pk,
+        "anyone_assigned": Exists(through.filter(workcenter_id=OuterRef("work_center_id"))),
+        "operator_assigned": Exists(through.filter(workcenter_id=OuterRef("work_center_id"),
                                                    user_id=operator.pk)),
     }
     row = Task.objects.filter(pk=task_id).annotate(**facts).values(*facts).get()

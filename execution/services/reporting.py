@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from execution.models import ScanRefusal, ScrapReason, TaskActivity, WorkReport
 from execution.services.quantities import parse_quantity
 from execution.services.report_read import report_lock_and_read
+from execution.terminal_reads import station_by_code
 from mes.audit import audit_entry_new, audit_record, snapshot
 from mes.events import (
     TOPIC_PLANT,
@@ -285,14 +286,20 @@ class ReportResult:
     created: bool
     task_completed: bool = False
     status_before: str = ""  # the task's status before this report
+    work_center: WorkCenter | None = None  # the station reported at
 
 
 @transaction.atomic
-def task_report_quantity(*, operator, task, work_center, client_token, good=0, scrap=0,
+def task_report_quantity(*, operator, task, work_center=None, client_token, good=0, scrap=0,
                          scrap_reason: ScrapReason | None = None, work_start=None,
                          work_end=None, equipment: Equipment | None = None,
-                         note: str = "") -> ReportResult:
+                         note: str = "", station_code: str | None = None) -> ReportResult:
     """Record good and scrap quantity on a task (报工).
+
+    The station is `work_center`, or the active work center with the code `station_code` (a
+    station terminal's URL names it): usually the task's own, read with the task under its
+    lock, so the terminal need not look it up first; `WorkCenter.DoesNotExist` when no active
+    work center has that code.
 
     Before: the task is released/running/paused at this station, the operator may work here,
     and good + scrap ≤ what the previous step passed on minus what was already reported.
@@ -303,10 +310,12 @@ def task_report_quantity(*, operator, task, work_center, client_token, good=0, s
     token = check_client_token(client_token)
     # Lock first, then read: a retry of the same submission waits here for the first one and
     # then finds its token (the unique constraint is the last line of defence).
-    locked, facts = report_lock_and_read(task, token, operator, work_center)
+    locked, facts = report_lock_and_read(task, token, operator)
+    if work_center is None:
+        work_center = _station(locked, station_code)
     if facts["earlier_report"] is not None:
         return ReportResult(WorkReport.objects.select_related("task").get(
-            pk=facts["earlier_report"]), False)
+            pk=facts["earlier_report"]), False, work_center=work_center)
     check_can_work(locked, operator, work_center, assigned=facts["assigned"])
     discrete = locked.work_order.item.discrete
     good = parse_quantity(good, field="good", discrete=discrete)
@@ -382,7 +391,16 @@ def task_report_quantity(*, operator, task, work_center, client_token, good=0, s
         _complete(locked, operator, work_end, _("all quantity reported"))
         completed = True
     locked.input_qty = input_qty  # for the caller's display (what dispatch rows carry)
-    return ReportResult(report, True, completed, status_before)
+    return ReportResult(report, True, completed, status_before, work_center)
+
+
+def _station(task: Task, code: str | None) -> WorkCenter:
+    """The active work center with this code: the task's own (as read with the task) when it
+    is, else looked up."""
+    own = task.work_center
+    if own.code == code and own.active:
+        return own
+    return station_by_code(code or "")
 
 
 def _fmt(value: Decimal) -> str:

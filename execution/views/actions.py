@@ -18,7 +18,7 @@ from execution.services import reporting
 from execution.services.equipment import equipment_set_state
 from execution.services.materials import material_issue
 from execution.views.terminal import StationView, Status
-from planning.models import Equipment, Task, WorkOrder
+from planning.models import Equipment, Task, WorkCenter, WorkOrder
 from planning.travelers import quantity_text
 
 TASK_ACTIONS = {
@@ -143,10 +143,15 @@ class ReportView(_TaskActionBase):
 
     def perform(self, *, operator, task, data) -> Status:
         reason = selectors.scrap_reason(data.get("scrap_reason"))
-        result = reporting.task_report_quantity(
-            operator=operator, task=task, work_center=self.work_center,
-            client_token=data["client_token"], good=data.get("good") or 0,
-            scrap=data.get("scrap") or 0, scrap_reason=reason)
+        try:
+            # The station by its code: the service finds it with the task (no query of its own)
+            result = reporting.task_report_quantity(
+                operator=operator, task=task, station_code=self.kwargs["code"],
+                client_token=data["client_token"], good=data.get("good") or 0,
+                scrap=data.get("scrap") or 0, scrap_reason=reason)
+        except WorkCenter.DoesNotExist:
+            raise self.no_station() from None
+        self.__dict__["work_center"] = result.work_center
         report = result.report
         self.station_session.select_task(report.task_id)
         if not result.created:

@@ -121,11 +121,12 @@ def figures_answer_html(status: Status, selected: selectors.DispatchRow) -> str:
 
 
 class StationSession:
-    """The station's entry in the Django session."""
+    """The station's entry in the Django session, by the station's code (a report finds its
+    station with the task: it need not look the station up to read this)."""
 
-    def __init__(self, request, work_center: WorkCenter):
+    def __init__(self, request, code: str):
         self.request = request
-        self.key = f"station:{work_center.pk}"
+        self.key = f"station:{code}"
 
     @property
     def data(self) -> dict:
@@ -207,12 +208,15 @@ class StationView(CapabilityRequiredMixin, View):
         try:
             return selectors.station_by_code(self.kwargs["code"])
         except WorkCenter.DoesNotExist:
-            raise Http404(_("No active station has the code “%(code)s”.")
-                          % {"code": self.kwargs["code"][:40]}) from None
+            raise self.no_station() from None
+
+    def no_station(self) -> Http404:
+        return Http404(_("No active station has the code “%(code)s”.")
+                       % {"code": self.kwargs["code"][:40]})
 
     @cached_property
     def station_session(self) -> StationSession:
-        return StationSession(self.request, self.work_center)
+        return StationSession(self.request, self.kwargs["code"])
 
     @cached_property
     def operator_and_source(self) -> tuple[User | None, str]:
