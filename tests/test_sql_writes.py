@@ -215,3 +215,50 @@ def test_statements_sent_together_each_see_what_committed_before_they_ran():
     thread.join()
     assert rows == [(1,), ("after",), None]
     assert sum(1 for q in ctx.captured_queries if q["sql"].startswith("SELECT")) == 3
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'")
+def test_values_sent_as_they_are_equal_what_the_orm_sends(make_user):
+    """mes.sql._prepare skips the ORM's preparation for plain fields holding values of the
+    type they store: for every field of the rows a report writes, with plain and awkward
+    values (None, choices, lazy text, naive times, deferred fields), it sends what the ORM
+    sends."""
+    import warnings
+
+    from django.utils.translation import gettext_lazy
+
+    from execution.models import WorkReport
+    from mes.sql import _orm_prepared, _prepare
+    from planning.models import Task
+    from tests.factories_execution import released_order
+
+    user = make_user("operator", badge_code="B-P")
+    _wo, (task,), wc = released_order(steps=1, qty="10")
+    now = timezone.now()
+    naive = datetime.datetime(2026, 1, 2, 3, 4, 5)
+    reports = [
+        WorkReport(pk=7, task=task, operator=user, work_center=wc, good=Decimal("1.5"),
+                   scrap=Decimal(0), work_start=now, work_end=now, reported_at=now, late=True,
+                   client_token="tok", note="说明"),
+        WorkReport(task_id=task.pk, operator_id=user.pk, work_center_id=wc.pk, good=2,
+                   scrap="0.25", work_start=naive, work_end=naive, reported_at=now,
+                   late=0, client_token=gettext_lazy("Good"), note=None),
+    ]
+    entry = audit_entry_new(actor=user, instance=task, action=AuditEntry.Action.UPDATE,
+                            before={"qty_good": "1"}, after={"qty_good": "2"}, reason="r")
+    events = [Event(topic="wc:1", kind="task.reported", payload={"a": Decimal("1")},
+                    actor=user), Event(topic=gettext_lazy("plant"), kind="k")]
+    deferred = Task.objects.only("pk").get(pk=task.pk)
+    checked = 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # naive datetimes: the ORM warns
+        for obj in (*reports, entry, *events, task, deferred):
+            for add in (True, False):
+                for field in obj._meta.concrete_fields:
+                    mine = _prepare(field, obj, add, connection)
+                    theirs = _orm_prepared(field, obj, add, connection)
+                    if hasattr(theirs, "obj"):  # psycopg's Jsonb wrapper: its payload
+                        mine, theirs = mine.obj, theirs.obj
+                    assert (type(mine), mine) == (type(theirs), theirs), (obj, field.name)
+                    checked += 1
+    assert checked > 100
