@@ -14,6 +14,13 @@ timeout (PoolTimeout, as before).
 
 The Redis commands that one commit's hooks queue (mes.redis.redis_on_commit) are sent in one
 round trip once the hooks have run.
+
+A transaction's BEGIN goes to the server with its first statement, in one round trip (psycopg
+sends BEGIN and waits for its answer before the first statement of a transaction): for
+`transaction.atomic()`, psycopg's connection stays in autocommit mode, and the cursor sends
+BEGIN ahead of the block's first statement, pipelined with it (see `_BeginsTransaction`). A
+block that runs no statement sends nothing; COMMIT and ROLLBACK are sent as before, when the
+server is in a transaction.
 """
 
 import time
@@ -21,6 +28,7 @@ import time
 from django.core.exceptions import ImproperlyConfigured
 from django.db.backends.base.base import NO_DB_ALIAS
 from django.db.backends.postgresql import base
+from psycopg import IsolationLevel, pq
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 
@@ -44,10 +52,96 @@ class RecoveringConnectionPool(ConnectionPool):
         raise PoolTimeout(f"no working connection after {self.ATTEMPTS} attempts")
 
 
+def _begin_statement(conn) -> str:
+    """The BEGIN psycopg itself would send for this connection's settings."""
+    parts = ["BEGIN"]
+    if conn.isolation_level is not None:
+        parts.append("ISOLATION LEVEL "
+                     + IsolationLevel(conn.isolation_level).name.replace("_", " "))
+    if conn.read_only is not None:
+        parts.append("READ ONLY" if conn.read_only else "READ WRITE")
+    if conn.deferrable is not None:
+        parts.append("DEFERRABLE" if conn.deferrable else "NOT DEFERRABLE")
+    return " ".join(parts)
+
+
+def begin_pending(conn) -> bool:
+    """Whether a transaction was asked for on this psycopg connection and not begun yet."""
+    return getattr(conn, "mes_begin_pending", False)
+
+
+def begin_now(conn) -> None:
+    """Send the pending BEGIN on its own (before a statement that cannot be pipelined)."""
+    conn.mes_begin_pending = False
+    conn.execute(_begin_statement(conn), prepare=False)
+
+
+class _BeginsTransaction:
+    """Cursor methods: the connection's pending BEGIN goes with the first statement."""
+
+    def execute(self, query, params=None, **kwargs):
+        conn = self.connection
+        if not begin_pending(conn):
+            return super().execute(query, params, **kwargs)
+        conn.mes_begin_pending = False
+        if conn.pgconn.pipeline_status != pq.PipelineStatus.OFF:
+            # In a pipeline already (mes.sql.fetch_first_rows): queue BEGIN ahead.
+            conn.execute(_begin_statement(conn), prepare=False)
+            return super().execute(query, params, **kwargs)
+        with conn.pipeline():
+            conn.execute(_begin_statement(conn), prepare=False)
+            super().execute(query, params, **kwargs)
+        return self
+
+    def executemany(self, query, params_seq, **kwargs):
+        if begin_pending(self.connection):
+            begin_now(self.connection)
+        return super().executemany(query, params_seq, **kwargs)
+
+    def copy(self, statement, params=None, **kwargs):
+        if begin_pending(self.connection):
+            begin_now(self.connection)
+        return super().copy(statement, params, **kwargs)
+
+    def stream(self, query, params=None, **kwargs):
+        if begin_pending(self.connection):
+            begin_now(self.connection)
+        return super().stream(query, params, **kwargs)
+
+
+class ServerBindingCursor(_BeginsTransaction, base.ServerBindingCursor):
+    pass
+
+
+class Cursor(_BeginsTransaction, base.Cursor):
+    pass
+
+
 class DatabaseWrapper(base.DatabaseWrapper):
     # While the commit hooks run: the Redis commands they queue (mes.redis.redis_on_commit),
     # sent together once they have all run.
     redis_batch: list | None = None
+
+    def get_connection_params(self):
+        params = super().get_connection_params()
+        params["cursor_factory"] = (ServerBindingCursor
+                                    if params["cursor_factory"] is base.ServerBindingCursor
+                                    else Cursor)
+        return params
+
+    def _start_transaction_under_autocommit(self):
+        """Django's hook for starting a transaction with the driver in autocommit mode (what
+        atomic() asks for): BEGIN is sent with the first statement (_BeginsTransaction)."""
+        self.connection.mes_begin_pending = True
+
+    def _set_autocommit(self, autocommit):
+        self.connection.mes_begin_pending = False  # (a block that ran no statement)
+        super()._set_autocommit(autocommit)
+
+    def create_cursor(self, name=None):
+        if name and begin_pending(self.connection):
+            begin_now(self.connection)  # a server-side cursor is declared in the transaction
+        return super().create_cursor(name)
 
     def run_and_clear_commit_hooks(self):
         from mes.redis import redis_send
