@@ -137,3 +137,15 @@ def test_a_server_side_cursor_inside_a_transaction():
         kinds = [e.kind for e in Event.objects.filter(topic="it").order_by("pk")
                  .iterator(chunk_size=2)]
     assert kinds == ["0", "1", "2", "3", "4"]
+
+
+def test_a_connection_closed_inside_a_block_begins_nothing_for_its_next_user():
+    """A connection given back to the pool while its block's BEGIN was still pending (closed
+    before any statement) starts its next user in autocommit mode, as Django expects."""
+    with pytest.raises(RuntimeError), transaction.atomic():
+        connection.close()  # Django: the block can only roll back now
+        raise RuntimeError("leave the block")
+    Event.objects.create(topic="after-close", kind="k")  # autocommit: visible at once
+    with _other_connection() as other:
+        assert other.execute("SELECT count(*) FROM mes_event WHERE topic = 'after-close'"
+                             ).fetchone()[0] == 1

@@ -42,6 +42,9 @@ class RecoveringConnectionPool(ConnectionPool):
         deadline = time.monotonic() + timeout
         for _attempt in range(self.ATTEMPTS):
             conn = super().getconn(max(deadline - time.monotonic(), 0.001))
+            # A connection given back inside an atomic block that never ran a statement (closed
+            # there) must not begin a transaction for its next user.
+            conn.mes_begin_pending = False
             try:
                 self.check_connection(conn)
             except Exception:
