@@ -20,7 +20,9 @@ sends BEGIN and waits for its answer before the first statement of a transaction
 `transaction.atomic()`, psycopg's connection stays in autocommit mode, and the cursor sends
 BEGIN ahead of the block's first statement, pipelined with it (see `_BeginsTransaction`). A
 block that runs no statement sends nothing; COMMIT and ROLLBACK are sent as before, when the
-server is in a transaction.
+server is in a transaction. (A server-side cursor, `.iterator()`, declared inside a block is
+declared WITH HOLD, as Django declares one outside a transaction: it works the same, and the
+project iterates that way nowhere.)
 """
 
 import time
