@@ -76,9 +76,11 @@ def begin_pending(conn) -> bool:
 
 
 def begin_now(conn) -> None:
-    """Send the pending BEGIN on its own (before a statement that cannot be pipelined)."""
-    conn.mes_begin_pending = False
-    conn.execute(_begin_statement(conn), prepare=False)
+    """Send the pending BEGIN, if any, on its own (before a statement that cannot be
+    pipelined)."""
+    if begin_pending(conn):
+        conn.mes_begin_pending = False
+        conn.execute(_begin_statement(conn), prepare=False)
 
 
 class _BeginsTransaction:
@@ -99,18 +101,15 @@ class _BeginsTransaction:
         return self
 
     def executemany(self, query, params_seq, **kwargs):
-        if begin_pending(self.connection):
-            begin_now(self.connection)
+        begin_now(self.connection)
         return super().executemany(query, params_seq, **kwargs)
 
     def copy(self, statement, params=None, **kwargs):
-        if begin_pending(self.connection):
-            begin_now(self.connection)
+        begin_now(self.connection)
         return super().copy(statement, params, **kwargs)
 
     def stream(self, query, params=None, **kwargs):
-        if begin_pending(self.connection):
-            begin_now(self.connection)
+        begin_now(self.connection)
         return super().stream(query, params, **kwargs)
 
 
@@ -144,7 +143,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
         super()._set_autocommit(autocommit)
 
     def create_cursor(self, name=None):
-        if name and begin_pending(self.connection):
+        if name:
             begin_now(self.connection)  # a server-side cursor is declared in the transaction
         return super().create_cursor(name)
 
