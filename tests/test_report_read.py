@@ -1,6 +1,6 @@
 """The station report's hand-written read (`report_read`) against its ORM reference
 (`report_facts_orm`, `Task.objects.get`): the same facts with the same Python types, and the
-same task, work order, item, production order and station, on every case the report relies on."""
+same task, work order, item and station, on every case the report relies on."""
 
 import datetime
 import uuid
@@ -26,7 +26,7 @@ from execution.services.reporting import (
     task_resume,
     task_start,
 )
-from planning.models import Item, ProductionOrder, Task, WorkCenter, WorkOrder
+from planning.models import Item, Task, WorkCenter, WorkOrder
 from tests.factories import WorkCenterFactory
 from tests.factories_execution import released_order
 
@@ -63,13 +63,10 @@ def fields(obj) -> dict:
 
 def assert_same_rows(task: Task) -> None:
     """The task report_read built, and what it has attached, equal what the ORM reads."""
-    ref = (Task.objects.select_related("work_order__item", "work_order__production_order",
-                                       "work_center").get(pk=task.pk))
+    ref = Task.objects.select_related("work_order__item", "work_center").get(pk=task.pk)
     with CaptureQueriesContext(connection) as ctx:  # attached by the read, not lazily loaded
         pairs = [(task, ref, Task), (task.work_order, ref.work_order, WorkOrder),
                  (task.work_order.item, ref.work_order.item, Item),
-                 (task.work_order.production_order, ref.work_order.production_order,
-                  ProductionOrder),
                  (task.work_center, ref.work_center, WorkCenter)]
     assert len(ctx.captured_queries) == 0
     for got, want, model in pairs:

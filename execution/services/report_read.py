@@ -1,6 +1,6 @@
 """What a station report reads, in two hand-written statements: lock the task row, then read
-the task (with its work order, item, production order and station) and every fact the report
-checks, in one query. On PostgreSQL both go to the server in one round trip.
+the task (with its work order, item and station) and every fact the report checks, in one
+query. On PostgreSQL both go to the server in one round trip.
 
 The ORM version of the same read (`lock_task` + the annotations in `report_facts_orm`) cost
 about eight milliseconds of Python per scan to build, against well under one for the database
@@ -24,16 +24,16 @@ from mes.sql import (
     table,
     valid_pk,
 )
-from planning.models import Item, ProductionOrder, Task, WorkCenter, WorkOrder
+from planning.models import Item, Task, WorkCenter, WorkOrder
 
 T = Task.Status
 
 _TASK = ModelColumns(Task, "t")
 _WO = ModelColumns(WorkOrder, "wo")
 _ITEM = ModelColumns(Item, "it")
-_PO = ModelColumns(ProductionOrder, "po")
 _WC = ModelColumns(WorkCenter, "wc")
-_PARTS = (_TASK, _WO, _ITEM, _PO, _WC)
+# Not the production order: nothing a station does or shows reads more of it than its id.
+_PARTS = (_TASK, _WO, _ITEM, _WC)
 
 
 # What the previous normal step passed on (its good quantity, or what QC accepted when it waits
@@ -50,7 +50,6 @@ def _task_from() -> str:
     return f"""FROM {table(Task)} t
 JOIN {table(WorkOrder)} wo ON wo."id" = t."work_order_id"
 JOIN {table(Item)} it ON it."id" = wo."item_id"
-JOIN {table(ProductionOrder)} po ON po."id" = wo."production_order_id"
 JOIN {table(WorkCenter)} wc ON wc."id" = t."work_center_id"
 WHERE t."id" = %(task)s"""
 
@@ -92,22 +91,22 @@ SELECT {", ".join(p.select() for p in _PARTS)},
 
 
 def _task_from_row(row) -> tuple[Task, int]:
-    """The task with its work order, item, production order and station attached, and the
-    index of the row's first column after them."""
+    """The task with its work order, item and station attached, and the index of the row's
+    first column after them."""
     start, objs = 0, []
     for part in _PARTS:
         objs.append(part.instance(row, start))
         start += len(part)
-    task, wo, item, po, wc = objs
-    wo.item, wo.production_order = item, po
+    task, wo, item, wc = objs
+    wo.item = item
     task.work_order, task.work_center = wo, wc
     return task, start
 
 
 def task_with_input(task_id: int) -> Task | None:
-    """The task as a station shows it (work order, item, production order and station
-    attached) with `input_qty`: what this step may work on (see task_input_quantity). One
-    query; None for an unknown id."""
+    """The task as a station shows it (work order, item and station attached) with
+    `input_qty`: what this step may work on (see task_input_quantity). One query; None for an
+    unknown id."""
     row = fetch_one(_task_row_sql(), {"task": task_id, "normal": Task.Kind.NORMAL.value,
                                       "cancelled": T.CANCELLED.value})
     if row is None:
@@ -141,7 +140,7 @@ def lock_task_for_report(task) -> int:
 
 
 def report_read(task_id: int, token: str, operator) -> tuple[Task, dict]:
-    """The task (work order, item, production order and station attached) and the facts a
+    """The task (work order, item and station attached) and the facts a
     report checks: the token's earlier report, what the previous step passed on, the last
     start/resume, the last report's end, whether the operator may work at the task's work
     center (a report at another station is refused before that matters), and (PostgreSQL)
