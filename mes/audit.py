@@ -14,6 +14,7 @@ from django.db import models
 
 from mes.models import AuditEntry
 from mes.request_context import current_request_id
+from mes.sql import new_instance
 
 
 def _jsonable(value):
@@ -83,7 +84,8 @@ def audit_entry_new(
     keys = set(before or {}) | set(after or {})
     changed = sorted(k for k in keys if (before or {}).get(k) != (after or {}).get(k))
     authenticated = actor is not None and getattr(actor, "is_authenticated", False)
-    return AuditEntry(
+    return new_instance(
+        AuditEntry,
         actor=actor if authenticated else None,
         actor_repr=str(actor) if authenticated else "system",
         action=action,

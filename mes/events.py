@@ -17,6 +17,7 @@ from django.conf import settings
 
 from mes.models import Event
 from mes.redis import RedisWork, redis_on_commit
+from mes.sql import new_instance
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +105,7 @@ def event_new_many(rows, *, actor=None) -> list[Event]:
     """The outbox rows `event_emit_many` writes, not yet saved: for a service that writes them
     together with its other rows (mes.sql.Writes); call `events_wake_on_commit` once saved."""
     who = actor if actor is not None and getattr(actor, "is_authenticated", False) else None
-    return [Event(topic=topic, kind=kind, payload=payload or {}, actor=who)
+    return [new_instance(Event, topic=topic, kind=kind, payload=payload or {}, actor=who)
             for topic, kind, payload in rows]
 
 

@@ -12,7 +12,7 @@ import datetime
 from collections.abc import Callable
 from decimal import Decimal
 
-from django.db import connection, connections
+from django.db import connection, connections, router
 from django.db.models import Model, signals
 from django.db.models.base import ModelState
 
@@ -101,6 +101,79 @@ class ModelColumns:
         obj._state = state = ModelState()
         state.adding, state.db = False, using
         return obj
+
+
+class _NewPlan:
+    """How `new_instance` fills one model's fields: (name, attname, is a forward many-to-one
+    to the related model's primary key, field) per concrete field, in `Model.__init__`'s
+    order."""
+
+    def __init__(self, model):
+        self.fields = []
+        self.names = set()
+        for f in model._meta.concrete_fields:
+            if f.generated:
+                continue
+            fk = (f.many_to_one and f.remote_field is not None
+                  and f.target_field is f.remote_field.model._meta.pk)
+            self.fields.append((f.name, f.attname, fk, f))
+            self.names.update((f.name, f.attname))
+        self.plain = (model.__init__ is Model.__init__
+                      and not signals.pre_init.has_listeners(model)
+                      and not signals.post_init.has_listeners(model))
+
+
+_new_plans: dict[type, _NewPlan] = {}
+
+
+def new_instance(model, **values):
+    """`model(**values)`, a new unsaved instance, without `Model.__init__`'s generic per-field
+    work (its descriptor calls cost more than the rest of building a row for mes.sql.Writes):
+    the same attribute values, defaults and related-object caches. Anything out of the
+    ordinary (init signals, a custom __init__, a name that is not a concrete field, a related
+    object of another model or not yet saved's key to another field) goes through
+    `model(**values)` itself. tests/test_sql_writes.py checks both build the same."""
+    plan = _new_plans.get(model)
+    if plan is None:
+        plan = _new_plans[model] = _NewPlan(model)
+    if "pk" in values:  # (a property of every model: its primary key's attribute)
+        values = dict(values)
+        pk_attname = model._meta.pk.attname
+        if pk_attname in values:
+            return model(**values)
+        values[pk_attname] = values.pop("pk")
+    if not plan.plain or not plan.names.issuperset(values):
+        return model(**values)
+    obj = model.__new__(model)
+    obj._state = state = ModelState()
+    attrs = obj.__dict__
+    cache = None
+    for name, attname, fk, field in plan.fields:
+        if fk and name in values:
+            related = values[name]
+            if related is None:
+                attrs[attname] = None
+            elif isinstance(related, field.remote_field.model._meta.concrete_model):
+                # As the relation's descriptor does: the databases, then the key.
+                if state.db is None:
+                    state.db = router.db_for_write(model, instance=related)
+                if related._state.db is None:
+                    related._state.db = router.db_for_write(type(related), instance=obj)
+                if not router.allow_relation(related, obj):
+                    return model(**values)  # (refused there, with Django's message)
+                attrs[attname] = related.pk
+            else:
+                return model(**values)  # (refused there, with Django's message)
+            if cache is None:
+                cache = state.fields_cache
+            cache[name] = related
+        elif attname in values:
+            attrs[attname] = values[attname]
+        elif name in values:  # a relation that is not to a primary key, passed as an object
+            return model(**values)
+        else:
+            attrs[attname] = field.get_default()
+    return obj
 
 
 def convert(field, value, *, alias: str = "x", using: str = "default"):

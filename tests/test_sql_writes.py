@@ -262,3 +262,50 @@ def test_values_sent_as_they_are_equal_what_the_orm_sends(make_user):
                     assert (type(mine), mine) == (type(theirs), theirs), (obj, field.name)
                     checked += 1
     assert checked > 100
+
+
+def _built(obj) -> dict:
+    """What an instance holds: its attributes, its state and its cached relations."""
+    attrs = {k: v for k, v in obj.__dict__.items() if k != "_state"}
+    cache = obj._state.__dict__.get("fields_cache", {})
+    return {"attrs": attrs, "db": obj._state.db, "adding": obj._state.adding,
+            "cache": {k: id(v) for k, v in cache.items()}}
+
+
+def test_new_instance_builds_what_the_model_class_builds(make_user, monkeypatch):
+    """mes.sql.new_instance against Model(**values): the same attributes, defaults, database
+    and related-object caches, for the rows a station report writes."""
+    from execution.models import WorkReport
+    from mes.sql import new_instance
+    from tests.factories_execution import released_order
+
+    now = timezone.now()
+    for model, name in ((WorkReport, "reported_at"), (Event, "created_at")):
+        # Both ways take the same default time (the field's default is timezone.now).
+        monkeypatch.setattr(model._meta.get_field(name), "_get_default", lambda: now)
+    user = make_user("operator", username="builder")
+    _wo, (task, *_), wc = released_order()
+    unsaved_user = type(user)(username="not-saved")
+    cases = [
+        (WorkReport, {"pk": 77, "task": task, "operator": user, "work_center": wc,
+                      "equipment": None, "good": Decimal("2"), "scrap": Decimal(0),
+                      "scrap_reason": None, "work_start": now, "work_end": now,
+                      "reported_at": now, "late": False, "client_token": "t", "note": ""}),
+        (WorkReport, {"task_id": task.pk, "operator_id": user.pk, "good": Decimal(1)}),
+        (Event, {"topic": "plant", "kind": "k", "payload": {"a": 1}, "actor": user}),
+        (Event, {"topic": "plant", "kind": "k", "payload": {}, "actor": None}),
+        (Event, {"topic": "plant", "kind": "k", "actor": unsaved_user}),
+        (Event, {}),
+    ]
+    for model, values in cases:
+        assert _built(new_instance(model, **values)) == _built(model(**values)), values
+    assert unsaved_user._state.db == "default"  # set by the relation, as Django sets it
+    entry = audit_entry_new(actor=user, instance=task, action=AuditEntry.Action.UPDATE,
+                            before={"qty_good": 1}, after={"qty_good": 2}, reason="r")
+    assert entry.actor is user and entry.actor_id == user.pk and entry.changed_fields == [
+        "qty_good"]
+    # Out of the ordinary: what the model class does (the same refusals).
+    with pytest.raises(TypeError):
+        new_instance(Event, topic="plant", no_such_field=1)
+    with pytest.raises(ValueError, match="must be a"):
+        new_instance(Event, topic="plant", actor=task)

@@ -32,7 +32,7 @@ from mes.events import (
     topic_work_center,
 )
 from mes.models import AuditEntry, User
-from mes.sql import Writes
+from mes.sql import Writes, new_instance
 from planning.models import Equipment, ProductionOrder, Task, WorkCenter, WorkOrder
 from planning.states import next_status
 
@@ -354,11 +354,11 @@ def task_report_quantity(*, operator, task, work_center=None, client_token, good
     # The report, the task's new quantities, the audit entry and the outbox rows: one
     # statement on PostgreSQL (mes.sql.Writes), where the report's id was read with the task.
     writes = Writes()
-    report = WorkReport(
-        pk=facts["report_id"], task=locked, operator=operator, work_center=work_center,
-        equipment=equipment, good=good, scrap=scrap, scrap_reason=scrap_reason,
-        work_start=work_start, work_end=work_end, reported_at=now, late=late,
-        client_token=token, note=note[:200],
+    report = new_instance(
+        WorkReport, pk=facts["report_id"], task=locked, operator=operator,
+        work_center=work_center, equipment=equipment, good=good, scrap=scrap,
+        scrap_reason=scrap_reason, work_start=work_start, work_end=work_end, reported_at=now,
+        late=late, client_token=token, note=note[:200],
     )
     if report.pk is None:
         report.save(force_insert=True)  # the insert numbers it (the outbox rows name it)
