@@ -130,9 +130,10 @@ def new_instance(model, **values):
     """`model(**values)`, a new unsaved instance, without `Model.__init__`'s generic per-field
     work (its descriptor calls cost more than the rest of building a row for mes.sql.Writes):
     the same attribute values, defaults and related-object caches. Anything out of the
-    ordinary (init signals, a custom __init__, a name that is not a concrete field, a related
-    object of another model or not yet saved's key to another field) goes through
-    `model(**values)` itself. tests/test_sql_writes.py checks both build the same."""
+    ordinary goes through `model(**values)` itself: init signals or a custom __init__, a name
+    that is not a concrete field, a relation given both as object and as id, an object of the
+    wrong model, a relation to a field other than the primary key.
+    tests/test_sql_writes.py checks both build the same."""
     plan = _new_plans.get(model)
     if plan is None:
         plan = _new_plans[model] = _NewPlan(model)
@@ -151,6 +152,8 @@ def new_instance(model, **values):
     for name, attname, fk, field in plan.fields:
         if fk and name in values:
             related = values[name]
+            if attname in values:
+                return model(**values)
             if related is None:
                 attrs[attname] = None
             elif isinstance(related, field.remote_field.model._meta.concrete_model):

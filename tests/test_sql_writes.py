@@ -295,6 +295,7 @@ def test_new_instance_builds_what_the_model_class_builds(make_user, monkeypatch)
         (Event, {"topic": "plant", "kind": "k", "payload": {"a": 1}, "actor": user}),
         (Event, {"topic": "plant", "kind": "k", "payload": {}, "actor": None}),
         (Event, {"topic": "plant", "kind": "k", "actor": unsaved_user}),
+        (Event, {"topic": "plant", "actor": user, "actor_id": None}),
         (Event, {}),
     ]
     for model, values in cases:
