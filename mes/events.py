@@ -119,4 +119,6 @@ def events_wake_on_commit(events: list[Event]) -> None:
 def stream_wakeup(message: str) -> RedisWork:
     """The wake-up open streams listen for (they then read the outbox from where they are)."""
     return RedisWork(lambda pipe: pipe.publish(settings.MES_EVENT_CHANNEL, message),
-                     what=f"publish the stream wake-up {message}")
+                     what=f"publish the stream wake-up {message}",
+                     # Streams read the outbox from where they are: one wake-up wakes them.
+                     merge_key="stream-wakeup", merged=lambda works: works[-1])

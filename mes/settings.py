@@ -275,6 +275,10 @@ CELERY_BEAT_SCHEDULE: dict = {}
 MES_EVENT_POLL_SECONDS = float(os.environ.get("MES_EVENT_POLL_SECONDS", "1.0"))
 MES_EVENT_HEARTBEAT_SECONDS = 15.0
 MES_EVENT_CHANNEL = os.environ.get("MES_EVENT_CHANNEL", "mes:events")
+# Seconds a web or worker process waits after a commit for others to join before it sends what
+# they queued for Redis (stream wake-ups, alert subjects) in one round trip (mes.redis); 0 sends
+# each commit's at once, in the committing thread.
+MES_REDIS_SEND_DELAY = float(os.environ.get("MES_REDIS_SEND_DELAY", "0.02"))
 # A gap in outbox ids younger than this may be a transaction that has not committed yet;
 # streams wait for it before moving past. Older gaps are rolled-back transactions.
 MES_EVENT_GAP_GRACE_SECONDS = 5.0

@@ -25,6 +25,10 @@ def pytest_configure(config):
 
     celery_app.conf.task_always_eager = True
     celery_app.conf.task_eager_propagates = True
+    # What a commit queues for Redis goes out at once, in the committing thread, as the tests
+    # assert each commit's effects right after it (tests/test_redis_sender.py tests the
+    # sender; the servers the tests start send as in production).
+    settings.MES_REDIS_SEND_DELAY = 0
     # Tests assert English texts (test_i18n checks the Chinese catalog separately).
     settings.LANGUAGE_CODE = "en"
     # The test client speaks plain HTTP whichever database the suite runs on.

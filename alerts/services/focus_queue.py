@@ -93,7 +93,9 @@ def _focus_work(raw: dict) -> RedisWork:
         if first:  # else a drain is scheduled and will take these subjects too
             _send_drain(client)
 
-    return RedisWork(commands, what=f"queue an alert evaluation for {raw!r}", then=then)
+    return RedisWork(commands, what=f"queue an alert evaluation for {raw!r}", then=then,
+                     merge_key="alerts-focus", data=raw,
+                     merged=lambda works: _focus_work(focus_merge(w.data for w in works)))
 
 
 def _send_drain(client) -> None:

@@ -12,8 +12,8 @@ idle connection at once (ConnectionPool.check(): the dead ones are discarded and
 takes the next, without a pause. A database that is really down still ends in the pool
 timeout (PoolTimeout, as before).
 
-The Redis commands that one commit's hooks queue (mes.redis.redis_on_commit) are sent in one
-round trip once the hooks have run.
+The Redis commands that one commit's hooks queue (mes.redis.redis_on_commit) go to the
+process's Redis sender once the hooks have run (mes.redis.redis_send_soon).
 
 A transaction's BEGIN goes to the server with its first statement, in one round trip (psycopg
 sends BEGIN and waits for its answer before the first statement of a transaction): for
@@ -148,7 +148,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
         return super().create_cursor(name)
 
     def run_and_clear_commit_hooks(self):
-        from mes.redis import redis_send
+        from mes.redis import redis_send_soon
 
         outer = self.redis_batch is None
         if outer:
@@ -158,7 +158,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
         finally:
             if outer:
                 batch, self.redis_batch = self.redis_batch, None
-                redis_send(batch)
+                redis_send_soon(batch)
 
     @property
     def pool(self):
