@@ -1,12 +1,12 @@
 from django.urls import path
-from django.views.generic import RedirectView
 
 from alerts.views import alerts, config, inbox
+from mes.views import app_index
 
 app_name = "alerts"
 
 urlpatterns = [
-    path("", RedirectView.as_view(pattern_name="alerts:alert_list"), name="index"),
+    path("", app_index, {"app_label": "alerts"}, name="index"),
     # --- alerts (alerts/views/alerts.py) -----------------------------------------------------
     path("list/", alerts.AlertListView.as_view(), name="alert_list"),
     path("<int:pk>/", alerts.AlertDetailView.as_view(), name="alert_detail"),

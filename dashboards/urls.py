@@ -1,10 +1,12 @@
 from django.urls import path
 
 from dashboards import views_board, views_kpi, views_orders, views_report
+from mes.views import app_index
 
 app_name = "dashboards"
 
 urlpatterns = [
+    path("", app_index, {"app_label": "dashboards"}, name="index"),  # the address typed by hand
     path("board/", views_board.BoardView.as_view(), name="board"),
     path("board/_grid", views_board.BoardGridView.as_view(), name="board_grid"),
     path("orders/", views_orders.OrderProgressView.as_view(), name="order_progress"),

@@ -1,10 +1,12 @@
 from django.urls import path
 
 from execution.views import actions, refusals, station
+from mes.views import app_index
 
 app_name = "execution"
 
 urlpatterns = [
+    path("", app_index, {"app_label": "execution"}, name="index"),  # the address typed by hand
     # --- stations (execution/views/station.py, actions.py) ------------------------------------
     path("stations/", station.StationListView.as_view(), name="station_list"),
     path("stations/<str:code>/", station.StationPageView.as_view(), name="station"),

@@ -8,16 +8,18 @@ from mes.roles import perm
 def navigation(request):
     """The navigation entries the signed-in user's roles allow, from each app's nav_items.
     Lazy: partials that show no navigation (most htmx answers) do not pay for it."""
-    return {"nav_items": SimpleLazyObject(lambda: _nav_items(request))}
+    return {"nav_items": SimpleLazyObject(lambda: nav_entries(getattr(request, "user", None),
+                                                              current=request.path))}
 
 
-def _nav_items(request) -> list[dict]:
-    user = getattr(request, "user", None)
+def nav_entries(user, *, current: str = "", app_label: str | None = None) -> list[dict]:
+    """The pages `user` may open, in navigation order (each app's `nav_items`: url name,
+    label, capability); only `app_label`'s when given."""
     if user is None or not user.is_authenticated:
         return []
+    configs = apps.get_app_configs() if app_label is None else [apps.get_app_config(app_label)]
     items = []
-    current = request.path
-    for config in apps.get_app_configs():
+    for config in configs:
         for url_name, label, capability in getattr(config, "nav_items", ()):
             if capability and not user.has_perm(perm(capability)):
                 continue

@@ -3,11 +3,12 @@ from django.contrib.auth.models import Group
 from django.db import connection
 from django.db.models import Prefetch
 from django.http import HttpResponse, HttpResponseBadRequest, JsonResponse, StreamingHttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from mes import selectors, services
+from mes.context_processors import nav_entries
 from mes.filtersets import AuditEntryFilterSet, UserFilterSet
 from mes.generic import ObjectListView
 from mes.models import AuditEntry, Event, User
@@ -20,6 +21,15 @@ def home(request):
     return render(request, "mes/home.html", {
         "role_labels": [ROLE_LABELS.get(g, g) for g in request.user.role_names],
     })
+
+
+@require_GET
+def app_index(request, app_label: str):
+    """An app's address typed by hand (/planning/, /execution/ …): its first page this user may
+    open, in navigation order; the home page (which lists what they can do) when none."""
+    for entry in nav_entries(request.user, app_label=app_label):
+        return redirect(entry["url"])
+    return redirect("home")
 
 
 @login_not_required

@@ -1,10 +1,12 @@
 from django.urls import path
 
+from mes.views import app_index
 from planning.views import io, masterdata, orders, products, schedule, travelers
 
 app_name = "planning"
 
 urlpatterns = [
+    path("", app_index, {"app_label": "planning"}, name="index"),  # the address typed by hand
     # --- master data: plant, items, BOMs, routings (planning/views/masterdata.py) ---------------
     # (items, BOMs and routings: planning/views/products.py)
     path("plant/sites/", masterdata.SiteListView.as_view(), name="site_list"),

@@ -1,5 +1,6 @@
 from django.urls import path
 
+from mes.views import app_index
 from quality.views import (
     acceptance,
     archive,
@@ -13,6 +14,7 @@ from quality.views import (
 app_name = "quality"
 
 urlpatterns = [
+    path("", app_index, {"app_label": "quality"}, name="index"),  # the address typed by hand
     # --- QC queue and recording (quality/views/inspections.py) --------------------------------
     path("queue/", inspections.QCQueueView.as_view(), name="qc_queue"),
     path("inspections/", inspections.InspectionListView.as_view(), name="inspection_list"),

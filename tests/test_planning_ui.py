@@ -518,6 +518,27 @@ def test_navigation_names_still_resolve(client_as):
             reverse("planning:work_center_list")} <= urls
 
 
+@pytest.mark.parametrize(("roles", "expected"), [
+    (("planner",), {"/planning/": "planning:order_list", "/execution/": "execution:station_list",
+                    "/quality/": "quality:stats", "/dashboards/": "dashboards:board",
+                    "/alerts/": "alerts:alert_list"}),
+    (("operator",), {"/planning/": "home", "/execution/": "execution:station_list",
+                     "/quality/": "home", "/dashboards/": "home", "/alerts/": "home"}),
+    (("qc_inspector",), {"/quality/": "quality:qc_queue"}),
+    (("workshop_lead",), {"/alerts/": "alerts:alert_list",
+                          "/quality/": "quality:acceptance_queue"}),
+])
+def test_an_apps_address_typed_by_hand_opens_its_first_page_the_user_may_open(
+        client_as, roles, expected):
+    client = client_as(*roles)
+    nav = {item["url"] for item in client.get(reverse("home")).context["nav_items"]}
+    for address, name in expected.items():
+        response = client.get(address)
+        assert (response.status_code, response["Location"]) == (302, reverse(name)), address
+        assert name == "home" or reverse(name) in nav
+        assert client.get(response["Location"]).status_code == 200, address
+
+
 def test_item_create_with_routing_and_new_order_link(client_as):
     client = client_as("planner")
     response = client.post(reverse("planning:item_add"), {

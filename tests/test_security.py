@@ -44,6 +44,7 @@ def _english(settings):
 
 # Pages every signed-in person may open (their own home, inbox, language, the live demo…).
 OPEN = {"home", "whoami", "live", "live_events", "live_post", "logout", "alerts:index",
+        "planning:index", "execution:index", "quality:index", "dashboards:index",
         "alerts:inbox", "alerts:notify_badge", "api:docs", "api:schema", "api:api-root",
         "alerts:notification_open"}
 # Reachable without signing in.
