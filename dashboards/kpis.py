@@ -215,7 +215,8 @@ KPIS: dict[str, KpiDef] = {k.key: k for k in (
         "numerator", None, _("hours"), chart="bar"),
     KpiDef("oee", _("OEE"), "%", "higher", None, _(
         "Availability × Performance × Quality (ISO 22400-2). Calendar time = shift-calendar "
-        "working time in the period (until now) × parallel machines; planned busy time = "
+        "working time in the period (until now) × parallel machines, from the day a work "
+        "center came into service when it has one; planned busy time = "
         "calendar time − planned downtime (maintenance) inside it; run time = planned busy "
         "time − unplanned downtime inside it. Availability = run time ÷ planned busy time; "
         "Performance = ideal cycle time (the routing's run time per unit) × total count ÷ run "

@@ -94,8 +94,9 @@ class WorkCenterForm(ReasonForm, forms.ModelForm):
     class Meta:
         model = WorkCenter
         fields = ["line", *CODED_NAMED, "machines", "cost_center", "lead", "calendar",
-                  "operators", "active"]
-        widgets = {"operators": forms.SelectMultiple(attrs={"size": 8})}
+                  "in_service_from", "operators", "active"]
+        widgets = {"operators": forms.SelectMultiple(attrs={"size": 8}),
+                   "in_service_from": DATE}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

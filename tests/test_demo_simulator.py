@@ -1,6 +1,7 @@
 """The demo plant and the simulator: realistic, deterministic, through the real services."""
 
 import datetime
+import io
 from unittest import mock
 
 import pytest
@@ -57,6 +58,15 @@ def fingerprint():
         "inspections": list(Inspection.objects.order_by("created_at", "id").values_list(
             "work_order__number", "status", "qty_failed")),
     }
+
+
+@pytest.mark.django_db
+def test_demo_work_centers_are_in_service_from_the_first_day_of_history():
+    """OEE must not count the days before the demo's history as time the plant stood idle."""
+    with time_machine.travel(START, tick=False):
+        call_command("demo_load", days=0, stdout=io.StringIO())
+    days = set(WorkCenter.objects.values_list("in_service_from", flat=True))
+    assert days == {START.date()}
 
 
 def run_sim(steps=30, seed=7):

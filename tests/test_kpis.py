@@ -220,6 +220,33 @@ def test_oee_uses_the_shift_calendar(wc):
     assert week[datetime.date(2026, 3, 11)].extra["calendar_h"] == 0
 
 
+def test_oee_counts_planned_time_from_the_day_a_work_center_came_into_service(wc):
+    """A work center put into service (or under this system) on the 10th of March lost no
+    planned time before: March's OEE is that of its days in service, and a stop before them
+    costs nothing. Another one, in service all along, still counts the whole month."""
+    wc.in_service_from = datetime.date(2026, 3, 10)
+    wc.save()
+    older = WorkCenterFactory(line=wc.line)
+    eq = EquipmentFactory(work_center=wc)
+    downtime(eq, at("2026-03-09", "20:00"), at("2026-03-10", "02:00"))  # 2 h of it in service
+    downtime(eq, at("2026-03-05"), at("2026-03-06"), planned=True)  # before: not counted
+    task = work_order(work_centers=[wc], due=at("2026-03-30")).tasks.get()  # 6 min per unit
+    report(task, work_end=at("2026-03-10", "10:00"), good="60")
+    march = kpis.kpi_oee(at("2026-03-01"), at("2026-03-11"), work_center=wc.pk)
+    assert march.extra["calendar_h"] == pytest.approx(24)
+    assert march.extra["planned_busy_h"] == pytest.approx(24)
+    assert march.extra["run_h"] == pytest.approx(22)
+    assert march.value == pytest.approx(100 * 6 / 24)
+    assert kpis.kpi_oee(at("2026-03-01"), at("2026-03-10"),
+                        work_center=wc.pk).extra["calendar_h"] == 0
+    both = kpis.kpi_oee(at("2026-03-01"), at("2026-03-11"), line=wc.line_id)
+    assert both.extra["calendar_h"] == pytest.approx(24 + 10 * 24)
+    by_center = kpis.KPIS["oee"].grouped(Period(at("2026-03-01"), at("2026-03-11")),
+                                         Scope(line=wc.line_id), ("dim", "work_center"))
+    assert by_center[wc.pk].extra["calendar_h"] == pytest.approx(24)
+    assert by_center[older.pk].extra["calendar_h"] == pytest.approx(240)
+
+
 def test_breakdown_by_line_then_by_work_center(wc):
     other = WorkCenterFactory()
     for center, end in ((wc, at("2026-03-09")), (other, at("2026-03-11"))):

@@ -306,8 +306,10 @@ def _time(hhmm: str) -> datetime.time:
 
 
 @transaction.atomic
-def demo_plant_load() -> bool:
-    """Create the demo plant once. Returns False when it is already there."""
+def demo_plant_load(in_service_from: datetime.date | None = None) -> bool:
+    """Create the demo plant once (its work centers in service from `in_service_from`: the
+    first day of the history the demo makes, so that OEE does not count the days before it as
+    time the plant stood idle). Returns False when it is already there."""
     if Site.objects.filter(code="PLANT1").exists():
         return False
     demo_users_ensure()
@@ -341,7 +343,8 @@ def demo_plant_load() -> bool:
             for wc_code, zh, en, machines, cal in centers:
                 wc = _save(admin, WorkCenter(code=wc_code, name=zh, name_en=en, line=line,
                                              machines=machines, calendar=calendars[cal],
-                                             lead=lead, cost_center=f"CC-{line_code}"))
+                                             lead=lead, cost_center=f"CC-{line_code}",
+                                             in_service_from=in_service_from))
                 for n in range(1, min(machines, 2) + 1):
                     _save(admin, Equipment(code=f"{wc_code}-{n:02d}".replace("WC-", "EQ-"),
                                            name=f"{zh} {n}#", name_en=f"{en} #{n}",

@@ -4,7 +4,9 @@ For a work center and a period (only the part that has happened: time still to c
 time lost):
 
 - calendar time   = its shift-calendar working time in the period (breaks and holidays cut
-                    out; no calendar: around the clock) × its parallel machines;
+                    out; no calendar: around the clock) × its parallel machines, from the day
+                    it came into service (`in_service_from`, when set: before, nobody planned
+                    it to produce, and nothing was recorded);
 - planned busy time (PBT) = calendar time − planned downtime (maintenance) of its equipment
                     inside that working time;
 - run time (APT)  = PBT − unplanned downtime of its equipment inside that working time;
@@ -20,6 +22,7 @@ planned to run. Fixed queries: work centers, calendars (2), downtime, reports.
 """
 
 import bisect
+import datetime
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -91,6 +94,13 @@ def _windows_overlap(windows, ends, start: float, end: float) -> float:
     return total
 
 
+def _day_start(day) -> float:
+    """The start of `day` in plant time, in epoch seconds; 0 for None (no limit)."""
+    if day is None:
+        return 0.0
+    return seconds(timezone.make_aware(datetime.datetime.combine(day, datetime.time.min)))
+
+
 def _shape(group) -> tuple[str | None, str | None]:
     """(bucket unit, dimension) a grouping asks for: ("bucket", unit), ("dim", dim),
     ("cube", unit, dim) or None (one total)."""
@@ -122,33 +132,37 @@ def oee_figures(period: Period, scope: Scope, group=None, now=None) -> dict:
     if level != "plant":
         centers = centers.filter(**{{"workshop": "line__workshop_id", "line": "line_id",
                                      "work_center": "id"}[level]: pk})
-    # Work centers matter only by calendar and by the row they add to: (calendar, dim id).
+    # Work centers matter only by calendar, by when they came into service (epoch seconds; 0:
+    # always) and by the row they add to: (calendar, in service from, dim id).
     place, machines = {}, defaultdict(int)
-    for wc_id, line_id, cal, n in centers.values_list("id", "line_id", "calendar_id",
-                                                       "machines"):
-        place[wc_id] = (cal, line_id if dim == "line" else wc_id if dim == "work_center"
-                        else None)
+    for wc_id, line_id, cal, n, since in centers.values_list(
+            "id", "line_id", "calendar_id", "machines", "in_service_from"):
+        place[wc_id] = (cal, _day_start(since), line_id if dim == "line"
+                        else wc_id if dim == "work_center" else None)
         machines[place[wc_id]] += n
     pieces = buckets(done, unit) if unit else [done]
     keys = [bucket_key(p.start, unit) if unit else None for p in pieces]
-    cal_ids = sorted({cal for cal, _d in machines if cal})
+    cal_ids = sorted({cal for cal, _since, _d in machines if cal})
     windows = calendar_windows(cal_ids, done.start, done.end) if cal_ids and done.hours else {}
     windows[None] = [(done.start, done.end)] if done.hours else []
     windows = {cal: [(seconds(s), seconds(e)) for s, e in ws] for cal, ws in windows.items()}
     ends = {cal: [w[1] for w in ws] for cal, ws in windows.items()}
     bounds = [(seconds(p.start), seconds(p.end)) for p in pieces]
     out: dict = defaultdict(OeeTimes)
-    for i, b in enumerate(bounds):
-        # Working hours of each calendar in each piece, computed once per calendar.
-        working = {cal: _windows_overlap(windows[cal], ends[cal], *b) / 3600 for cal in windows}
-        for (cal, d), n in machines.items():
-            out[_out_key(group, keys[i], d)].calendar_h += working[cal] * n
+    in_service = sorted({(cal, since) for cal, since, _d in machines})
+    for i, (b0, b1) in enumerate(bounds):
+        # Working hours of each calendar in each piece, computed once per calendar and day of
+        # coming into service.
+        working = {(cal, since): _windows_overlap(windows[cal], ends[cal], max(b0, since),
+                                                  b1) / 3600 for cal, since in in_service}
+        for (cal, since, d), n in machines.items():
+            out[_out_key(group, keys[i], d)].calendar_h += working[cal, since] * n
     piece_ends = [b[1] for b in bounds]
     for stop in stops(done, scope, planned=None, now=now):
-        cal, d = place.get(stop.work_center_id, (None, "-"))
+        cal, since, d = place.get(stop.work_center_id, (None, 0, "-"))
         if d == "-":
             continue  # an inactive work center's stop: it had no planned time to lose
-        s, e = stop.start, stop.end
+        s, e = max(stop.start, since), stop.end
         i = bisect.bisect_right(piece_ends, s)
         while i < len(pieces) and bounds[i][0] < e:
             b = bounds[i]

@@ -335,7 +335,7 @@ class WorkCenterDetailView(PlantPage, RecordDetailView):
     queryset = WorkCenter.objects.select_related("line", "lead", "calendar").prefetch_related(
         "operators")
     fields = ("line", "code", "name", "name_en", "machines", "cost_center", "lead", "calendar",
-              "operators", "active")
+              "in_service_from", "operators", "active")
     edit_url, delete_url = "planning:work_center_edit", "planning:work_center_delete"
 
     def related(self):

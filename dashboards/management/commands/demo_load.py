@@ -1,7 +1,9 @@
+import datetime
 import time
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 
 from dashboards.demo.history import demo_history
 from dashboards.demo.plant import demo_plant_load
@@ -28,7 +30,8 @@ class Command(BaseCommand):
     def handle(self, *args, days, seed, step_minutes, catch_up, scale, **options):
         if scale is not None:
             return self._scale(scale)
-        if not demo_plant_load():
+        first_day = timezone.localtime(timezone.now() - datetime.timedelta(days=days)).date()
+        if not demo_plant_load(in_service_from=first_day):
             self.stdout.write("demo plant already loaded")
             return
         self.stdout.write("demo plant loaded")
