@@ -40,7 +40,7 @@ format: $(VENV)/.installed-dev
 
 # Needs GNU gettext (apt-get install gettext). The compiled .mo files are committed.
 messages: $(VENV)/.installed-dev
-	$(BIN)/python manage.py makemessages -l zh_Hans -l en --no-obsolete --ignore=.venv --ignore=var
+	$(BIN)/python manage.py makemessages -l zh_Hans -l en --no-obsolete --ignore=.venv --ignore=var --ignore=tests
 	$(BIN)/python manage.py compilemessages --ignore=.venv
 
 clean:
