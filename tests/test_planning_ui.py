@@ -263,13 +263,15 @@ def test_edit_is_audited_with_before_after_and_reason_and_shown(client_as):
     operator = WorkCenterFactory().lead or client.user
     data = {"line": wc.line_id, "code": wc.code, "name": "新名", "name_en": "", "machines": 3,
             "cost_center": "CC-7", "operators": [operator.pk], "active": "on",
-            "reason": "second machine bought"}
+            "in_service_from": "2026-03-10", "reason": "second machine bought"}
     response = client.post(reverse("planning:work_center_edit", args=[wc.pk]), data)
     assert response.status_code == 302
     update, operators = AuditEntry.objects.filter(object_id=str(wc.pk),
                                                   action="update").order_by("id")
     assert update.before["name"] == "旧名" and update.after["name"] == "新名"
-    assert set(update.changed_fields) == {"name", "name_en", "machines", "cost_center"}
+    assert set(update.changed_fields) == {"name", "name_en", "machines", "cost_center",
+                                          "in_service_from"}
+    assert update.after["in_service_from"] == "2026-03-10"
     assert update.reason == "second machine bought" and update.actor == client.user
     assert operators.after == {"operators": [operator.pk]}
     page = client.get(reverse("planning:work_center_detail", args=[wc.pk])).content.decode()

@@ -161,6 +161,29 @@ def test_pin_is_respected(make_user):
     assert ScheduleVersion.objects.count() == 1
 
 
+@pytest.mark.parametrize("with_calendar", [False, True])
+def test_a_work_center_coming_into_service_later_gets_work_from_that_day(make_user,
+                                                                         with_calendar):
+    planner = make_user("planner")
+    _wo, tasks, wc = released_order(steps=2, qty="5")
+    day = timezone.localdate() + datetime.timedelta(days=3)
+    wc.in_service_from = day
+    wc.calendar = two_shift_calendar() if with_calendar else None
+    wc.save()
+    version = run(planner)
+    assert version.status == "ready", version.error
+    opens = timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+    starts = [e.start for e in version.entries.all()]
+    assert len(starts) == 2 and min(starts) >= opens
+    if not with_calendar:
+        assert min(starts) == opens  # around the clock: from its first minute
+    from planning.services.pins import task_pin
+
+    with pytest.raises(ValidationError, match="comes into service"):
+        task_pin(actor=planner, task=tasks[0], start=opens - datetime.timedelta(hours=2),
+                 reason="test")
+
+
 def test_broker_down_fails_the_run_at_once_with_the_reason(make_user, monkeypatch,
                                                            django_capture_on_commit_callbacks):
     """A run that cannot be queued says so, instead of showing "computing" forever; the

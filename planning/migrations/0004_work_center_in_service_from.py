@@ -13,6 +13,6 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='workcenter',
             name='in_service_from',
-            field=models.DateField(blank=True, help_text='The day it started producing (or started being recorded here): OEE counts its planned time from then on. Empty: from the start of any period.', null=True, verbose_name='in service from'),
+            field=models.DateField(blank=True, help_text='The day it starts (or started) producing, or started being recorded here: the scheduler gives it work, and OEE counts its planned time, from then on. Empty: always in service.', null=True, verbose_name='in service from'),
         ),
     ]

@@ -111,9 +111,9 @@ class WorkCenter(CodedNamed):
                                  help_text=_("Empty: works around the clock."))
     in_service_from = models.DateField(
         _("in service from"), null=True, blank=True,
-        help_text=_("The day it started producing (or started being recorded here): OEE "
-                    "counts its planned time from then on. Empty: from the start of any "
-                    "period."))
+        help_text=_("The day it starts (or started) producing, or started being recorded "
+                    "here: the scheduler gives it work, and OEE counts its planned time, from "
+                    "then on. Empty: always in service."))
     operators = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True,
                                        verbose_name=_("assigned operators"),
                                        related_name="work_centers")

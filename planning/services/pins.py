@@ -40,6 +40,11 @@ def _check_start(start: datetime.datetime, work_center: WorkCenter) -> datetime.
     if start < timezone.now().replace(second=0, microsecond=0):
         raise ValidationError({"start": _("%(t)s is in the past: a pinned start must be in the "
                                           "future.") % {"t": _local(start)}})
+    since = work_center.in_service_from
+    if since is not None and timezone.localtime(start).date() < since:
+        raise ValidationError({"start": _("%(t)s is before %(wc)s comes into service (%(day)s).")
+                               % {"t": _local(start), "wc": work_center.code,
+                                  "day": since.isoformat()}})
     if work_center.calendar_id:
         windows = calendar_windows([work_center.calendar_id], start - datetime.timedelta(1),
                                    start + datetime.timedelta(1))[work_center.calendar_id]

@@ -102,11 +102,17 @@ def build_problem(version: ScheduleVersion) -> tuple[Problem, dict[int, Task]]:
                                origin, origin + datetime.timedelta(days=HORIZON_DAYS))
     resources = []
     for wc in wcs.values():
+        # A work center coming into service later takes work from that day on.
+        opens = 0
+        if wc.in_service_from is not None:
+            opens = max(0, _minutes(timezone.make_aware(datetime.datetime.combine(
+                wc.in_service_from, datetime.time.min)), origin))
         if wc.calendar_id:
-            cal = [(_minutes(s, origin), _minutes(e, origin)) for s, e in windows[wc.calendar_id]]
+            cal = [(max(_minutes(s, origin), opens), _minutes(e, origin))
+                   for s, e in windows[wc.calendar_id]]
             cal = [(s, e) for s, e in cal if e > s]
         else:
-            cal = None
+            cal = [(opens, HORIZON_DAYS * 24 * 60)] if opens else None
         resources.append(Resource(id=wc.pk, capacity=wc.machines, calendar=cal))
     links = TaskLink.objects.filter(predecessor_id__in=tasks, successor_id__in=tasks)
     precedences = list(links.values_list("predecessor_id", "successor_id"))
