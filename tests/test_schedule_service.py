@@ -161,6 +161,26 @@ def test_pin_is_respected(make_user):
     assert ScheduleVersion.objects.count() == 1
 
 
+@pytest.mark.parametrize("levels", [1, 2])
+def test_a_step_started_before_its_predecessor_finished_does_not_stop_the_schedule(
+        make_user, levels):
+    """Overlapping operations: the next step (or the parent's first step, before all its
+    components are made) started with what has been passed on while the previous one still
+    runs or waits. The floor has decided that order: every run must still succeed."""
+    planner = make_user("planner")
+    wo, tasks, _wc = released_order(levels=levels, steps=2, qty="10")
+    if levels == 2:
+        Task.objects.filter(pk=tasks[0].pk).update(status=Task.Status.IN_PROGRESS)
+    else:
+        Task.objects.filter(pk__in=[t.pk for t in tasks]).update(
+            status=Task.Status.IN_PROGRESS)
+    version = run(planner)
+    assert version.status == "ready", version.error
+    assert version.entries.get(task=tasks[0]).start == version.origin
+    version = run(planner)  # the next run, with the first one's plan in place
+    assert version.status == "ready", version.error
+
+
 @pytest.mark.parametrize("with_calendar", [False, True])
 def test_a_work_center_coming_into_service_later_gets_work_from_that_day(make_user,
                                                                          with_calendar):

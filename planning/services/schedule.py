@@ -115,7 +115,12 @@ def build_problem(version: ScheduleVersion) -> tuple[Problem, dict[int, Task]]:
             cal = [(opens, HORIZON_DAYS * 24 * 60)] if opens else None
         resources.append(Resource(id=wc.pk, capacity=wc.machines, calendar=cal))
     links = TaskLink.objects.filter(predecessor_id__in=tasks, successor_id__in=tasks)
-    precedences = list(links.values_list("predecessor_id", "successor_id"))
+    # A step already started while a predecessor is still open (overlapping operations: it
+    # works on what was passed on so far; an assembly started before all its components are
+    # made) has had its order decided on the floor: the link no longer binds it.
+    precedences = [(before, after) for before, after in
+                   links.values_list("predecessor_id", "successor_id")
+                   if tasks[after].status not in RUNNING]
     frozen = _frozen(tasks, precedences, origin, frozen_until)
     # A running task holds one of its work center's machines from now on. More running tasks
     # than machines (a station started more than it has) keeps the earliest ones fixed.
