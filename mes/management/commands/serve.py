@@ -1,7 +1,9 @@
 """Start the whole system: web server (ASGI), Celery worker and Celery beat, together.
 
-Ctrl-C (or SIGTERM) stops all of them. If one of them dies, the others are stopped too, so a
-half-running system never pretends to be whole.
+Ctrl-C (or SIGTERM) stops all of them. A background process that dies (worker, beat, the live
+simulator) is started again, at most RESTARTS times in RESTART_WINDOW seconds; past that, or
+when the web server or the demo loader dies, the others are stopped too, so a half-running
+system never pretends to be whole.
 
 The demo (unless MES_DEMO=0) is loaded by a child process that runs alongside the web server:
 the first start serves pages within seconds and the plant fills up while you watch (the demo
@@ -22,6 +24,21 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 from mes.demo import demo_users_ensure
+
+RESTARTABLE = ("worker", "beat", "simulator")
+RESTARTS, RESTART_WINDOW = 3, 600.0
+
+
+def restart_allowed(name: str, restarts: dict[str, list[float]], now: float) -> bool:
+    """Whether the background process `name`, found dead at `now`, is started again (and
+    then counted in `restarts`: its restart times)."""
+    if name not in RESTARTABLE:
+        return False
+    recent = [t for t in restarts.get(name, []) if now - t < RESTART_WINDOW]
+    if len(recent) >= RESTARTS:
+        return False
+    restarts[name] = [*recent, now]
+    return True
 
 
 class Command(BaseCommand):
@@ -76,6 +93,7 @@ class Command(BaseCommand):
             procs[name] = subprocess.Popen(cmd, start_new_session=True)  # noqa: S603
         self._banner(host, port, logins, sorted(procs), later=sorted(later))
         exit_code = 0
+        restarts: dict[str, list[float]] = {}
         try:
             while not stopping:
                 for name, proc in list(procs.items()):
@@ -89,6 +107,13 @@ class Command(BaseCommand):
                         if later:
                             self.stdout.write(f"  demo ready; started {', '.join(sorted(later))}")
                             self.stdout.flush()
+                        continue
+                    if restart_allowed(name, restarts, time.monotonic()):
+                        self.stderr.write(f"{name} exited with {proc.returncode}; starting it "
+                                          f"again ({len(restarts[name])} of {RESTARTS} in "
+                                          f"{RESTART_WINDOW / 60:.0f} min).")
+                        procs[name] = subprocess.Popen(  # noqa: S603
+                            proc.args, start_new_session=True)
                         continue
                     self.stderr.write(f"{name} exited with {proc.returncode}; stopping.")
                     exit_code = 1
