@@ -541,6 +541,19 @@ def test_an_apps_address_typed_by_hand_opens_its_first_page_the_user_may_open(
         assert client.get(response["Location"]).status_code == 200, address
 
 
+def test_child_tables_on_plant_pages_have_translated_headers(client_as):
+    wc = WorkCenterFactory()
+    client = client_as("planner")
+    for url in (reverse("planning:line_detail", args=[wc.line_id]),
+                reverse("planning:workshop_detail", args=[wc.line.workshop_id])):
+        html = client.get(url, HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
+        headers = [re.sub(r"<[^>]+>", "", h).strip()
+                   for h in re.findall(r"<th[^>]*>(.*?)</th>", html, re.S)]
+        assert headers, url
+        english = [h for h in headers if re.fullmatch(r"[A-Za-z ]+", h)]
+        assert not english, (url, english)
+
+
 def test_item_create_with_routing_and_new_order_link(client_as):
     client = client_as("planner")
     response = client.post(reverse("planning:item_add"), {

@@ -116,7 +116,9 @@ def _url(name, *args):
 
 
 def related_table(title, table_class, queryset, add_url=None):
-    table = table_class(list(queryset[:RELATED_ROWS]), orderable=False)
+    # The queryset itself (read once: an unpaginated table takes its len()), so the headers
+    # come from the model's translated field names, not from the column names in English.
+    table = table_class(queryset[:RELATED_ROWS], orderable=False)
     return {"title": title, "table": table, "add_url": add_url}
 
 
