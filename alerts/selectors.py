@@ -23,6 +23,7 @@ from alerts.kinds import Channel, Kind, Severity
 from alerts.messages import render_message
 from alerts.models import Alert, Notification
 from mes.audit import audit_entries_for
+from mes.models import SYSTEM_ACTOR, actor_label
 
 SEVERITY_RANK = Case(When(severity=Severity.CRITICAL, then=Value(0)),
                      When(severity=Severity.WARNING, then=Value(1)),
@@ -113,14 +114,15 @@ def alert_detail(pk: int) -> Alert:
 def alert_timeline(alert: Alert) -> list[dict]:
     """Audit entries and comments, oldest first (two queries)."""
     labels = dict(Alert.Status.choices)
-    items = [{"at": e.at, "who": e.actor_repr, "what": e.get_action_display(),
+    items = [{"at": e.at, "who": e.actor_shown, "what": e.get_action_display(),
               "reason": e.reason, "kind": "audit",
               # a creation changes every field: listing them says nothing
-              "changed": [] if e.action == "create" else e.changed_fields,
+              "changed": [] if e.action == "create" else e.changed_labels,
               "status": labels.get((e.after or {}).get("status"))
               if "status" in e.changed_fields else None}
              for e in audit_entries_for(alert)]
-    items += [{"at": c.created_at, "who": str(c.author) if c.author else "system",
+    items += [{"at": c.created_at,
+               "who": str(c.author) if c.author else actor_label(SYSTEM_ACTOR),
                "what": "comment", "reason": c.text, "changed": [], "status": None,
                "kind": "comment"} for c in alert.comments.select_related("author")]
     return sorted(items, key=lambda i: i["at"])

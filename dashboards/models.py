@@ -63,5 +63,9 @@ class RollupState(models.Model):
     high_water = models.BigIntegerField(default=0)
     updated_at = models.DateTimeField(auto_now=True)
 
+    class Meta:
+        verbose_name = _("KPI rollup state")
+        verbose_name_plural = _("KPI rollup states")
+
     def __str__(self) -> str:
         return f"{self.key} through {self.through_day}"

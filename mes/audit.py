@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 
-from mes.models import AuditEntry
+from mes.models import SYSTEM_ACTOR, AuditEntry
 from mes.request_context import current_request_id
 from mes.sql import new_instance
 
@@ -87,7 +87,7 @@ def audit_entry_new(
     return new_instance(
         AuditEntry,
         actor=actor if authenticated else None,
-        actor_repr=str(actor) if authenticated else "system",
+        actor_repr=str(actor) if authenticated else SYSTEM_ACTOR,
         action=action,
         content_type=ContentType.objects.get_for_model(instance, for_concrete_model=False),
         object_id=str(instance.pk),
@@ -126,7 +126,7 @@ def audit_transitions_bulk(*, actor, instances, before: dict, reason: str = "",
         old = _jsonable(before.get(obj.pk, {}))
         entries.append(AuditEntry(
             actor=actor if authenticated else None,
-            actor_repr=str(actor) if authenticated else "system",
+            actor_repr=str(actor) if authenticated else SYSTEM_ACTOR,
             action=AuditEntry.Action.TRANSITION, content_type=ct, object_id=str(obj.pk),
             object_repr=str(obj)[:200], before=old, after=after,
             changed_fields=sorted(k for k in after if old.get(k) != after[k]),

@@ -3,8 +3,10 @@
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from django.utils import timezone
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 
@@ -83,6 +85,48 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M:%S} {self.actor_repr} {self.action} {self.object_repr}"
+
+    @property
+    def actor_shown(self) -> str:
+        """Who, as a reader sees it: the system (no signed-in person) in their language."""
+        return actor_label(self.actor_repr, self.actor_id)
+
+    @property
+    def record_type(self) -> str:
+        """The kind of record changed, in the reader's language."""
+        model = ContentType.objects.get_for_id(self.content_type_id).model_class()
+        return capfirst(model._meta.verbose_name) if model else ""
+
+    @property
+    def changed_labels(self) -> list[str]:
+        """The changed fields, by their names in the reader's language."""
+        model = ContentType.objects.get_for_id(self.content_type_id).model_class()
+        return [field_label(model, name) for name in self.changed_fields or []]
+
+
+SYSTEM_ACTOR = "system"  # actor_repr of a change nobody signed in made (a sweep, a worker)
+# Keys an audit entry may hold besides its model's fields (an explosion's counts).
+EXTRA_LABELS = {"levels": _("levels"), "tasks": _("tasks"), "work_orders": _("work orders")}
+
+
+def actor_label(actor_repr: str, actor_id=None) -> str:
+    if actor_repr == SYSTEM_ACTOR and actor_id is None:
+        return str(_("system"))
+    return actor_repr
+
+
+def field_label(model, name: str) -> str:
+    """A field name of `model` as a reader sees it: its verbose name, capitalised."""
+    try:
+        field = model._meta.get_field(name) if model is not None else None
+    except FieldDoesNotExist:
+        field = None
+    if field is not None and hasattr(field, "verbose_name") and not (
+            field.auto_created and not field.concrete):
+        return capfirst(str(field.verbose_name))
+    if name in EXTRA_LABELS:
+        return capfirst(str(EXTRA_LABELS[name]))
+    return capfirst(name.replace("_", " "))
 
 
 class Event(models.Model):

@@ -44,8 +44,14 @@ class AuditEntryTable(BaseTable):
         fields = ("at", "actor_repr", "action", "content_type", "object_id", "object_repr",
                   "changed_fields", "reason", "request_id")
 
-    def render_changed_fields(self, value):
-        return ", ".join(value)
+    def render_actor_repr(self, record):
+        return record.actor_shown
+
+    def render_content_type(self, record):
+        return record.record_type
+
+    def render_changed_fields(self, record):
+        return ", ".join(record.changed_labels)
 
     def value_changed_fields(self, value):
         return ", ".join(value)

@@ -11,11 +11,10 @@ from django.core.exceptions import FieldDoesNotExist
 from django.db.models import DateTimeField, Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
-from django.utils.text import capfirst
 from django.utils.translation import gettext
 
 from mes.audit import audit_entries_for
-from mes.models import AuditEntry
+from mes.models import AuditEntry, field_label
 
 
 @dataclass
@@ -86,9 +85,7 @@ def _field(model, name):
 
 
 def _label(model, name) -> str:
-    f = _field(model, name)
-    return capfirst(str(f.verbose_name)) if f is not None and hasattr(f, "verbose_name") \
-        else capfirst(name.replace("_", " "))
+    return field_label(model, name)
 
 
 def _shown(model, name, value, names):

@@ -3,6 +3,9 @@ import io
 import openpyxl
 import pytest
 from django.urls import reverse
+from django.utils import translation
+from django.utils.text import capfirst
+from django.utils.translation import gettext
 
 from mes.audit import audit_entries_for, audit_record, snapshot
 from mes.models import AuditEntry
@@ -29,6 +32,28 @@ def test_system_actor_and_request_id_recorded(make_user, client_as):
     subject = make_user("operator")
     entry = audit_record(actor=None, instance=subject, action="create")
     assert entry.actor is None and entry.actor_repr == "system"
+
+
+def test_audit_list_speaks_the_readers_language(client_as, make_user):
+    """Record types, changed fields and the system as actor, in zh-hans; the export keeps the
+    stored codes (machines read it too)."""
+    subject = make_user("operator", badge_code="B-1")
+    before = snapshot(subject)
+    subject.badge_code = "B-2"
+    subject.save()
+    audit_record(actor=None, instance=subject, action="update", before=before, reason="r")
+    c = client_as("admin")
+    html = c.get(reverse("audit_list"), HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
+    with translation.override("zh-hans"):
+        shown = [str(capfirst(subject._meta.verbose_name)),
+                 str(capfirst(subject._meta.get_field("badge_code").verbose_name)),
+                 gettext("system")]
+    assert shown[2] != "system"
+    for text in shown:
+        assert text in html, text
+    assert ">system<" not in html and "badge_code" not in html
+    csv = c.get(reverse("audit_list") + "?export=csv").content.decode("utf-8-sig")
+    assert "badge_code" in csv
 
 
 def test_audit_list_filters_by_record_and_exports(client_as, make_user):

@@ -333,8 +333,15 @@ def test_rework_disposition_creates_the_rework_task(client, open_nc, people):
     assert task.kind == "rework" and task.work_center_id == tasks[1].work_center_id
     page = client.get(reverse("quality:nc_detail", args=[nc.pk])).content.decode()
     assert task.name in page and "0 of at most 1" in page
-    assert reverse("execution:station", args=[task.work_center.code]) in page
+    station = reverse("execution:station", args=[task.work_center.code])
+    # A QC inspector does not report work: the work center is named, not linked (its station
+    # page would answer 403); a workshop lead gets the link.
+    assert station not in page and task.work_center.code in page
     assert "is on the list of" in page  # the success message
+    as_user(client, people["lead"])
+    page = client.get(reverse("quality:nc_detail", args=[nc.pk])).content.decode()
+    assert station in page
+    assert client.get(station).status_code == 200
 
 
 def test_rework_can_go_to_another_work_center(client, open_nc):

@@ -23,7 +23,7 @@ from alerts.models import Alert
 from mes.audit import snapshot
 from mes.celery import enqueue_on_commit as enqueue_on_commit  # the alert services' enqueuer
 from mes.events import TOPIC_PLANT, stream_wakeup, topic_work_center
-from mes.models import AuditEntry, Event
+from mes.models import SYSTEM_ACTOR, AuditEntry, Event
 from mes.redis import redis_on_commit
 from mes.request_context import current_request_id
 
@@ -75,7 +75,7 @@ def audit_bulk(*, actor, instances, action: str, before: dict | None = None,
         new = snapshot(obj)
         keys = set(old or {}) | set(new)
         entries.append(AuditEntry(
-            actor=who, actor_repr=str(who) if who else "system", action=action,
+            actor=who, actor_repr=str(who) if who else SYSTEM_ACTOR, action=action,
             content_type=ct, object_id=str(obj.pk), object_repr=str(obj)[:200], before=old,
             after=new, changed_fields=sorted(k for k in keys if (old or {}).get(k) != new.get(k)),
             reason=reason, request_id=request_id))

@@ -7,7 +7,7 @@ of 10,000 rows costs a handful of queries instead of 10,000.
 from django.contrib.contenttypes.models import ContentType
 
 from mes.audit import snapshot
-from mes.models import AuditEntry
+from mes.models import SYSTEM_ACTOR, AuditEntry
 from mes.request_context import current_request_id
 
 
@@ -15,7 +15,7 @@ class AuditBatch:
     def __init__(self, *, actor, reason: str):
         authenticated = actor is not None and getattr(actor, "is_authenticated", False)
         self.actor = actor if authenticated else None
-        self.actor_repr = str(actor) if authenticated else "system"
+        self.actor_repr = str(actor) if authenticated else SYSTEM_ACTOR
         self.reason = reason
         self.request_id = current_request_id()
         self.pending: list[tuple] = []

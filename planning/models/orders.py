@@ -109,7 +109,8 @@ class WorkOrder(models.Model):
                                     verbose_name=_("responsible"))
     status = models.CharField(_("status"), max_length=24, choices=Status.choices,
                               default=Status.DRAFT, db_index=True)
-    held_from = models.CharField(max_length=24, blank=True)  # status to resume to
+    held_from = models.CharField(_("status before the hold"), max_length=24,
+                                 blank=True)  # status to resume to
     due = models.DateTimeField(_("due"))
     priority = models.PositiveSmallIntegerField(_("priority"), choices=Priority.choices,
                                                 default=Priority.NORMAL)
@@ -118,7 +119,8 @@ class WorkOrder(models.Model):
     actual_start = models.DateTimeField(_("actual start"), null=True, blank=True)
     actual_end = models.DateTimeField(_("actual finish"), null=True, blank=True)
     released_at = models.DateTimeField(_("released"), null=True, blank=True)
-    qr_token = models.CharField(max_length=32, unique=True, default=new_token, editable=False)
+    qr_token = models.CharField(_("traveler QR code"), max_length=32, unique=True,
+                                default=new_token, editable=False)
 
     class Meta:
         verbose_name = _("work order")
@@ -175,7 +177,7 @@ class Task(models.Model):
                                           default=0)
     status = models.CharField(_("status"), max_length=16, choices=Status.choices,
                               default=Status.PLANNED, db_index=True)
-    held_from = models.CharField(max_length=16, blank=True)
+    held_from = models.CharField(_("status before the hold"), max_length=16, blank=True)
     planned_start = models.DateTimeField(_("planned start"), null=True, blank=True,
                                          db_index=True)
     planned_end = models.DateTimeField(_("planned end"), null=True, blank=True)
@@ -186,7 +188,8 @@ class Task(models.Model):
     pinned_work_center = models.ForeignKey(WorkCenter, null=True, blank=True,
                                            on_delete=models.SET_NULL, related_name="+",
                                            verbose_name=_("pinned work center"))
-    qr_token = models.CharField(max_length=32, unique=True, default=new_token, editable=False)
+    qr_token = models.CharField(_("traveler QR code"), max_length=32, unique=True,
+                                default=new_token, editable=False)
 
     class Meta:
         verbose_name = _("task")

@@ -58,6 +58,19 @@ class ScheduleVersion(models.Model):
     def __str__(self) -> str:
         return f"S{self.pk} {self.reason}"
 
+    @property
+    def method_label(self) -> str:
+        """How the plan was found, in the reader's language (the engine's code otherwise)."""
+        return str(METHOD_LABELS.get(self.method, self.method))
+
+
+# The scheduling engine's `method` codes (planning.scheduling.engine).
+METHOD_LABELS = {
+    "heuristic": _("dispatch rule (heuristic)"),
+    "cp-sat optimal": _("CP-SAT solver, proven optimal"),
+    "cp-sat feasible": _("CP-SAT solver, best found in the time limit"),
+}
+
 
 class ScheduleEntry(models.Model):
     version = models.ForeignKey(ScheduleVersion, on_delete=models.CASCADE,

@@ -136,8 +136,9 @@ def _version_context(request, version, **extra):
     }
     if version.status != V.RUNNING:
         context["diff"] = diff = sel.version_diff(version)
-        for wc in diff.affected:
-            wc.station_url = _route("execution:station", wc.code)
+        if request.user.has_perm(perm("report_work")):  # station pages are for reporting
+            for wc in diff.affected:
+                wc.station_url = _route("execution:station", wc.code)
     if version.status in (V.READY, V.APPLIED, V.SUPERSEDED) and version.tasks:
         context.update(_gantt_context(request, version=version, push_url=False))
     context.update(extra)
