@@ -24,9 +24,11 @@ def test_catalog_complete_and_compiled(locale):
     fuzzy = [e.msgid for e in po.fuzzy_entries()]
     assert not untranslated, f"{locale}: untranslated {untranslated}"
     assert not fuzzy, f"{locale}: fuzzy {fuzzy}"
-    mo = {e.msgid: (e.msgstr, e.msgstr_plural) for e in polib.mofile(str(folder / "django.mo"))}
-    stale = [e.msgid for e in po.translated_entries() if mo.get(e.msgid, (None, None)) !=
-             (e.msgstr, e.msgstr_plural if e.msgid_plural else {})]
+    mo = {(e.msgctxt, e.msgid): (e.msgstr, e.msgstr_plural)
+          for e in polib.mofile(str(folder / "django.mo"))}
+    stale = [e.msgid for e in po.translated_entries()
+             if mo.get((e.msgctxt, e.msgid), (None, None))
+             != (e.msgstr, e.msgstr_plural if e.msgid_plural else {})]
     assert not stale, f"{locale}: django.mo is older than django.po for {stale} (make messages)"
 
 
