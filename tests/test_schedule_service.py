@@ -145,6 +145,9 @@ def test_impossible_input_fails_naming_records_and_keeps_current(make_user):
     wc.save()
     version = run(planner)
     assert version.status == "failed" and str(wo.number) in version.error
+    # in the planner's words: which work center, which calendar, what to do
+    assert wc.code in version.error and ("EMPTY" in version.error or "无班次" in version.error)
+    assert "resource" not in version.error and "operation" not in version.error
     tasks[0].refresh_from_db()
     assert tasks[0].planned_start == current
     with pytest.raises(ValidationError):

@@ -149,10 +149,13 @@ def prepare(problem: Problem) -> Prepared:
             if dur[i] and not ax.is_working(start):
                 raise ProblemError(f"operation {op.id!r}: pinned start {start} is outside the "
                                    f"working time of resource {resources[res[i]].id!r}",
-                                   [op.id])
+                                   [op.id], kind=ProblemError.PIN_OUTSIDE_WORKING_TIME,
+                                   resource=resources[res[i]].id)
         if ax.total is not None and w + dur[i] > ax.total:
             raise ProblemError(f"operation {op.id!r}: the calendar of resource "
-                               f"{resources[res[i]].id!r} ends before it can finish", [op.id])
+                               f"{resources[res[i]].id!r} ends before it can finish", [op.id],
+                               kind=ProblemError.NO_WORKING_TIME,
+                               resource=resources[res[i]].id)
         reserved[i] = w
 
     lb = _earliest_starts(ops, topo, preds, axes, axis, dur, reserved, start_clock, is_fixed,
@@ -301,14 +304,15 @@ def _earliest_starts(ops: list[Operation], topo: list[int], preds: list[list[int
             if ax.total is not None and w_ready + dur[i] > ax.total:
                 raise ProblemError(
                     f"operation {op.id!r}: resource {resources[res[i]].id!r} has not enough "
-                    f"working time after {ready} for its {dur[i]} minutes", [op.id])
+                    f"working time after {ready} for its {dur[i]} minutes", [op.id],
+                    kind=ProblemError.NO_WORKING_TIME, resource=resources[res[i]].id)
             w = w_ready
         elif binding is not None and end[binding] > start_clock[i]:  # type: ignore[operator]
             what = "fixed" if is_fixed[i] else "pinned"
             raise ProblemError(
                 f"operation {op.id!r}: {what} start {start_clock[i]} is before predecessor "
                 f"{ops[binding].id!r} can finish (at {end[binding]} at the earliest)",
-                [op.id, ops[binding].id])
+                [op.id, ops[binding].id], kind=ProblemError.START_BEFORE_PREDECESSOR)
         lb[i] = w
         end[i] = ax.span(w, dur[i])[1]
         if start_clock[i] is not None and not dur[i]:

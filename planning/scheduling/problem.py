@@ -20,11 +20,20 @@ Method = Literal["heuristic", "cp-sat optimal", "cp-sat feasible"]
 
 
 class ProblemError(ValueError):
-    """The problem cannot be scheduled as given; `keys` names the offending records."""
+    """The problem cannot be scheduled as given; `keys` names the offending records. `kind`
+    says which of the cases the plant's records can cause it is (for a message in the
+    planner's words; "" for the others), `resource` the resource concerned, if one."""
 
-    def __init__(self, message: str, keys: list[Key] | tuple[Key, ...] = ()) -> None:
+    NO_WORKING_TIME = "no_working_time"  # a calendar ends before the operation can finish
+    START_BEFORE_PREDECESSOR = "start_before_predecessor"  # fixed/pinned start too early
+    PIN_OUTSIDE_WORKING_TIME = "pin_outside_working_time"
+
+    def __init__(self, message: str, keys: list[Key] | tuple[Key, ...] = (), *,
+                 kind: str = "", resource: Key | None = None) -> None:
         super().__init__(message)
         self.keys = list(keys)
+        self.kind = kind
+        self.resource = resource
 
 
 @dataclass(frozen=True)

@@ -228,8 +228,7 @@ def schedule_compute(version_id: int) -> ScheduleVersion:
                                 workers=int(getattr(settings, "MES_SCHEDULER_WORKERS", 2)),
                                 progress=progress)
     except ProblemError as exc:
-        names = _task_names(exc.keys)
-        message = str(exc) + (f" ({', '.join(names)})" if names else "")
+        message = _problem_message(exc)
         ScheduleVersion.objects.filter(pk=version_id, status=V.RUNNING).update(
             status=V.FAILED, error=message, progress=1.0)
         return ScheduleVersion.objects.get(pk=version_id)
@@ -240,6 +239,28 @@ def schedule_compute(version_id: int) -> ScheduleVersion:
         return ScheduleVersion.objects.get(pk=version_id)
     _store(version, solution, tasks)
     return ScheduleVersion.objects.get(pk=version_id)
+
+
+def _problem_message(exc: ProblemError) -> str:
+    """Why the engine refused, in the planner's words where the plant's records caused it
+    (the engine's own text, with the tasks named, for the rest)."""
+    names = ", ".join(_task_names(exc.keys))
+    wc = WorkCenter.objects.filter(pk=exc.resource).first() if exc.resource else None
+    if exc.kind == ProblemError.NO_WORKING_TIME and wc is not None:
+        return _("Work center %(wc)s has not enough working time in its shift calendar "
+                 "(%(cal)s) within %(days)s days to finish %(tasks)s: add shifts to the "
+                 "calendar or move the work.") % {
+            "wc": wc.code, "cal": wc.calendar or _("none"), "days": HORIZON_DAYS,
+            "tasks": names}
+    if exc.kind == ProblemError.PIN_OUTSIDE_WORKING_TIME and wc is not None:
+        return _("%(tasks)s is pinned to start outside the working time of %(wc)s (the "
+                 "calendar changed since): pin it again or unpin it.") % {
+            "tasks": names, "wc": wc.code}
+    if exc.kind == ProblemError.START_BEFORE_PREDECESSOR:
+        return _("%(tasks)s: the first is held to a start (pinned, or inside the frozen "
+                 "horizon) before the second can finish: unpin it or move its pin later.") % {
+            "tasks": names}
+    return str(exc) + (f" ({names})" if names else "")
 
 
 def _task_names(keys) -> list[str]:
