@@ -11,6 +11,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import translation
+from django.utils.text import capfirst
 
 from mes.models import AuditEntry
 from planning.models import Task, WorkOrder
@@ -457,6 +459,15 @@ def test_archive_page_verifies_and_exports(client, plan, people):
     for key in ("tasks", "reports", "operators", "inspections", "results", "consumptions",
                 "acceptances", "audit"):
         assert f'data-testid="section-{key}"' in page
+    # the audit trail names fields and states as a zh-hans reader knows them
+    zh = client.get(reverse("quality:archive_detail", args=[record.pk]),
+                    HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
+    trail = zh[zh.index('data-testid="section-audit"'):]
+    assert "Status:" not in trail and "released →" not in trail, trail[:2000]
+    with translation.override("zh-hans"):
+        label = capfirst(WorkOrder._meta.get_field("status").verbose_name)
+        released = WorkOrder.Status.RELEASED.label
+        assert f"{label}: " in trail and f"→ {released}" in trail
     raw = client.get(reverse("quality:archive_json", args=[record.pk]))
     assert raw["Content-Disposition"].startswith("attachment;")
     body = json.loads(raw.content)

@@ -5,13 +5,14 @@ Shared by the archive page and its XLSX export so both show the same thing."""
 import datetime
 from decimal import Decimal, InvalidOperation
 
+from django.core.exceptions import FieldDoesNotExist
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
 
 from execution.models import TaskActivity
-from mes.models import AuditEntry
-from planning.models import Task
+from mes.models import AuditEntry, field_label
+from planning.models import ProductionOrder, Task, WorkOrder
 from quality.models import Acceptance, Inspection, Nonconformance
 
 # Keys whose values are times (ISO strings in the JSON) or quantities (decimal strings).
@@ -158,10 +159,15 @@ def _people(reports: list[dict]) -> tuple[list[dict], list[dict]]:
     return list(people.values()), list(machines.values())
 
 
-def _short(value) -> str:
-    """An audit value in a line: local times to the minute, nothing for empty."""
+def _short(value, model=None, name="") -> str:
+    """An audit value in a line: local times to the minute, a stored code by its label,
+    nothing for empty."""
     if value in (None, ""):
         return "—"
+    if model is not None and isinstance(value, str):
+        choices = dict(model._meta.get_field(name).flatchoices)
+        if value in choices:
+            return str(choices[value])
     if isinstance(value, str) and len(value) >= 19 and value[4] == "-" and "T" in value:
         return cell("at", value)
     return str(value)
@@ -176,8 +182,25 @@ def _audit_changes(entry: dict) -> str:
     parts = []
     for name in entry.get("changed_fields") or []:
         if name in before:
-            parts.append(f"{name}: {_short(before.get(name))} → {_short(after.get(name))}")
+            model = _model_with(name)
+            parts.append(f"{field_label(model, name)}: {_short(before.get(name), model, name)}"
+                         f" → {_short(after.get(name), model, name)}")
     return "; ".join(parts)
+
+
+# The records an archive's audit trail is about, in the order a field name is looked up in
+# (its entries keep field names and stored codes, not which model they belong to).
+AUDITED = (WorkOrder, Task, Inspection, Nonconformance, Acceptance, ProductionOrder)
+
+
+def _model_with(name: str):
+    for model in AUDITED:
+        try:
+            model._meta.get_field(name)
+        except FieldDoesNotExist:
+            continue
+        return model
+    return None
 
 
 def sections(data: dict) -> list[dict]:
