@@ -184,6 +184,26 @@ def test_a_step_started_before_its_predecessor_finished_does_not_stop_the_schedu
     assert version.status == "ready", version.error
 
 
+def test_a_frozen_task_that_no_longer_fits_beside_a_running_one_is_planned_afresh(make_user):
+    """A running task overran its plan into a task frozen to start soon on the same single
+    machine: the run plans the frozen one after it instead of failing (every run failed)."""
+    from tests.factories_schedule import released_orders
+
+    planner = make_user("planner")
+    orders, wc = released_orders(n=3, steps=1, qty="20")
+    running, frozen, free = (o.work_orders.get().tasks.get() for o in orders)
+    Task.objects.filter(pk=running.pk).update(status=Task.Status.IN_PROGRESS,
+                                              actual_start=timezone.now())
+    soon = (timezone.now() + datetime.timedelta(minutes=10)).replace(second=0, microsecond=0)
+    Task.objects.filter(pk=frozen.pk).update(planned_start=soon)
+    version = run(planner)
+    assert version.status == "ready", version.error
+    entries = {e.task_id: e for e in version.entries.all()}
+    assert entries[running.pk].start == version.origin
+    assert entries[frozen.pk].start >= entries[running.pk].end
+    assert free.pk in entries
+
+
 @pytest.mark.parametrize("with_calendar", [False, True])
 def test_a_work_center_coming_into_service_later_gets_work_from_that_day(make_user,
                                                                          with_calendar):

@@ -339,7 +339,8 @@ def _check_reserved_capacity(ops: list[Operation], reserved: list[int | None], d
                 keys = [ops[i].id] + [ops[j].id for j in clash]
                 raise ProblemError(
                     f"fixed or pinned operations overload resource {resources[r].id!r}: "
-                    f"{_names(keys)} overlap", keys)
+                    f"{_names(keys)} overlap", keys, kind=ProblemError.OVERLOAD,
+                    resource=resources[r].id)
             running.append((end, i))
 
 

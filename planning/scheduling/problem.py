@@ -27,6 +27,7 @@ class ProblemError(ValueError):
     NO_WORKING_TIME = "no_working_time"  # a calendar ends before the operation can finish
     START_BEFORE_PREDECESSOR = "start_before_predecessor"  # fixed/pinned start too early
     PIN_OUTSIDE_WORKING_TIME = "pin_outside_working_time"
+    OVERLOAD = "overload"  # fixed and pinned operations alone need more machines than there are
 
     def __init__(self, message: str, keys: list[Key] | tuple[Key, ...] = (), *,
                  kind: str = "", resource: Key | None = None) -> None:

@@ -68,13 +68,16 @@ def open_tasks():
             .select_related("work_order", "work_order__production_order"))
 
 
-def _frozen(tasks: dict[int, Task], precedences, origin, frozen_until) -> set[int]:
+def _frozen(tasks: dict[int, Task], precedences, origin, frozen_until,
+            thawed=frozenset()) -> set[int]:
     """Released tasks planned to start inside the frozen horizon keep their start — unless an
     open predecessor is not itself kept (it slipped: planned start passed, not started), for
-    the successor could then never be reached and every run would fail until it starts."""
+    the successor could then never be reached and every run would fail until it starts; or
+    unless they are `thawed` (they no longer fit beside what is running, see _solve)."""
     frozen = {t.pk for t in tasks.values()
               if t.status == T.RELEASED and t.planned_start is not None
-              and origin <= t.planned_start <= frozen_until and t.pinned_start is None}
+              and origin <= t.planned_start <= frozen_until and t.pinned_start is None
+              and t.pk not in thawed}
     kept = frozen | {t.pk for t in tasks.values() if t.status in RUNNING}
     preds = defaultdict(list)
     for before, after in precedences:
@@ -90,8 +93,10 @@ def _frozen(tasks: dict[int, Task], precedences, origin, frozen_until) -> set[in
     return frozen
 
 
-def build_problem(version: ScheduleVersion) -> tuple[Problem, dict[int, Task]]:
-    """The plant as the scheduler sees it at `version.origin` (a fixed number of queries)."""
+def build_problem(version: ScheduleVersion, thawed=frozenset()
+                  ) -> tuple[Problem, dict[int, Task]]:
+    """The plant as the scheduler sees it at `version.origin` (a fixed number of queries);
+    `thawed`: frozen-horizon tasks that are planned afresh all the same."""
     origin = version.origin
     tasks = {t.pk: t for t in open_tasks()}
     changes = {c["order"]: c for c in version.pending_changes or []}
@@ -121,7 +126,7 @@ def build_problem(version: ScheduleVersion) -> tuple[Problem, dict[int, Task]]:
     precedences = [(before, after) for before, after in
                    links.values_list("predecessor_id", "successor_id")
                    if tasks[after].status not in RUNNING]
-    frozen = _frozen(tasks, precedences, origin, frozen_until)
+    frozen = _frozen(tasks, precedences, origin, frozen_until, thawed)
     # A running task holds one of its work center's machines from now on. More running tasks
     # than machines (a station started more than it has) keeps the earliest ones fixed.
     held = defaultdict(int)
@@ -208,25 +213,7 @@ def schedule_compute(version_id: int) -> ScheduleVersion:
     if version.status != V.RUNNING:
         return version  # a redelivered task: already done
     try:
-        problem, tasks = build_problem(version)
-        if not problem.operations:
-            raise ProblemError(_("There is nothing to schedule: no open tasks."))
-        last = [0.0]
-
-        def progress(p):
-            now = time.monotonic()
-            if now - last[0] >= 0.5:
-                last[0] = now
-                ScheduleVersion.objects.filter(pk=version_id).update(
-                    progress=round(p.fraction, 3),
-                    message=f"{p.phase}: {p.objective if p.objective is not None else '–'}")
-
-        if not version.time_limit:
-            solution = dispatch(problem, rule="priority")
-        else:
-            solution = schedule(problem, time_limit=version.time_limit,
-                                workers=int(getattr(settings, "MES_SCHEDULER_WORKERS", 2)),
-                                progress=progress)
+        solution, tasks = _solve(version)
     except ProblemError as exc:
         message = _problem_message(exc)
         ScheduleVersion.objects.filter(pk=version_id, status=V.RUNNING).update(
@@ -239,6 +226,42 @@ def schedule_compute(version_id: int) -> ScheduleVersion:
         return ScheduleVersion.objects.get(pk=version_id)
     _store(version, solution, tasks)
     return ScheduleVersion.objects.get(pk=version_id)
+
+
+def _solve(version: ScheduleVersion):
+    """(solution, tasks). Frozen-horizon tasks that no longer fit beside what is running (a
+    running task overran its plan, a machine fewer) are planned afresh, the others keep their
+    start: the frozen horizon is what the floor was told, not something that may stop every
+    run. Pins and running tasks that overload a work center still fail the run, named."""
+    thawed: set[int] = set()
+    last = [0.0]
+
+    def progress(p):
+        now = time.monotonic()
+        if now - last[0] >= 0.5:
+            last[0] = now
+            ScheduleVersion.objects.filter(pk=version.pk).update(
+                progress=round(p.fraction, 3),
+                message=f"{p.phase}: {p.objective if p.objective is not None else '–'}")
+
+    while True:
+        problem, tasks = build_problem(version, frozenset(thawed))
+        if not problem.operations:
+            raise ProblemError(_("There is nothing to schedule: no open tasks."))
+        try:
+            if not version.time_limit:
+                return dispatch(problem, rule="priority"), tasks
+            return schedule(problem, time_limit=version.time_limit,
+                            workers=int(getattr(settings, "MES_SCHEDULER_WORKERS", 2)),
+                            progress=progress), tasks
+        except ProblemError as exc:
+            frozen = {op.id for op in problem.operations
+                      if op.fixed_start is not None and tasks[op.id].status == T.RELEASED}
+            thaw = {k for k in exc.keys if k in frozen} if exc.kind == ProblemError.OVERLOAD \
+                else set()
+            if not thaw:
+                raise
+            thawed |= thaw
 
 
 def _problem_message(exc: ProblemError) -> str:
@@ -256,6 +279,10 @@ def _problem_message(exc: ProblemError) -> str:
         return _("%(tasks)s is pinned to start outside the working time of %(wc)s (the "
                  "calendar changed since): pin it again or unpin it.") % {
             "tasks": names, "wc": wc.code}
+    if exc.kind == ProblemError.OVERLOAD and wc is not None:
+        return _("%(tasks)s are held to overlapping times on %(wc)s (running, or pinned) and "
+                 "need more machines than its %(n)s: unpin one or move its pin.") % {
+            "tasks": names, "wc": wc.code, "n": wc.machines}
     if exc.kind == ProblemError.START_BEFORE_PREDECESSOR:
         return _("%(tasks)s: the first is held to a start (pinned, or inside the frozen "
                  "horizon) before the second can finish: unpin it or move its pin later.") % {
