@@ -30,7 +30,7 @@ from planning.models import (
 from planning.services.masterdata import master_record_save
 from quality.models import Characteristic, DefectCode, InspectionPlan
 
-WHY = "demo plant"
+WHY = "演示工厂 / demo plant"
 
 # (code, zh, en, workshop, [(line code, zh, en, [(wc code, zh, en, machines, calendar)])])
 PLANT = [

@@ -48,6 +48,9 @@ CUSTOMERS = ["华东机械", "宏达泵业", "中联重工", "蓝天环保", "No
              "金桥水务"]
 PRODUCTS = ["GB-100", "GB-200", "MT-5", "PM-50", "VL-25", "CV-300", "HY-10", "FN-400",
             "CP-20", "SP-KIT"]
+# Reasons the simulated people give, as the plant's own staff would write them.
+DECIDED = "模拟决策 / simulated decision"
+REWORK_LIMIT = "返工次数已达上限 / rework limit reached"
 
 
 @dataclass
@@ -196,7 +199,7 @@ class Simulator:
                 actor=planner, item=item, quantity=qty,
                 due=now + datetime.timedelta(days=days), priority=priority, customer=customer,
                 sales_order_ref=f"SO-{now:%y%m}-{self.rng.randint(1000, 9999)}",
-                reason="rush order" if urgent else "customer order")
+                reason="插单 / rush order" if urgent else "客户订单 / customer order")
             production_order_explode(actor=planner, order=order)
             production_order_release(actor=planner, order=order)
             self.counters["orders"] += 1
@@ -212,7 +215,7 @@ class Simulator:
         from planning.services.schedule import schedule_apply, schedule_compute, schedule_request
 
         # The dispatch rule alone: deterministic for a seed (CP-SAT's parallel search is not).
-        version = schedule_request(actor=planner, reason="routine re-plan",
+        version = schedule_request(actor=planner, reason="例行重排 / routine re-plan",
                                    heuristic_only=True, enqueue=False)
         version = schedule_compute(version.pk)
         if version.status == "ready":
@@ -353,10 +356,10 @@ class Simulator:
             choice = "rework" if self.rng.random() < self.rates.rework_share else "scrap"
             try:
                 nonconformance_disposition(actor=self._pick(inspectors), nonconformance=nc,
-                                           disposition=choice, reason="simulated decision")
+                                           disposition=choice, reason=DECIDED)
             except ValidationError:
                 nonconformance_disposition(actor=self._pick(inspectors), nonconformance=nc,
-                                           disposition="scrap", reason="rework limit reached")
+                                           disposition="scrap", reason=REWORK_LIMIT)
 
     def _acceptance(self, now):
         leads = self._users("workshop_lead")
