@@ -462,6 +462,7 @@ def test_archive_page_verifies_and_exports(client, plan, people):
     # the audit trail names fields and states as a zh-hans reader knows them
     zh = client.get(reverse("quality:archive_detail", args=[record.pk]),
                     HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
+    assert 'data-testid="checksum">校验通过<' in zh.replace("\n", "")
     trail = zh[zh.index('data-testid="section-audit"'):]
     assert "Status:" not in trail and "released →" not in trail, trail[:2000]
     with translation.override("zh-hans"):
