@@ -83,6 +83,23 @@ def run_sim(steps=30, seed=7):
 
 
 @pytest.mark.django_db(transaction=True)
+def test_a_schedule_applied_at_the_real_time_does_not_stop_the_history():
+    """`make run` serves pages while the history is made: a planner applying a schedule now
+    makes every schedule the history computes at its past times stale; it goes on without."""
+    from planning.services.schedule import schedule_apply, schedule_compute, schedule_request
+
+    sim, _ = run_sim(steps=3)
+    planner = User.objects.get(username="planner")
+    version = schedule_compute(schedule_request(actor=planner, reason="now", enqueue=False,
+                                                heuristic_only=True).pk)
+    schedule_apply(actor=planner, version=version)  # at the real time
+    with time_machine.travel(START + datetime.timedelta(hours=1), tick=False):
+        sim.last_schedule = None  # re-plan at the next step
+        sim.step(timezone.now(), 20)
+    assert sim.counters["plans_refused"] == 1
+
+
+@pytest.mark.django_db(transaction=True)
 def test_simulator_is_deterministic_for_a_seed():
     sim1, first = run_sim(seed=7)
     sim2, second = run_sim(seed=7)

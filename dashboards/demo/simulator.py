@@ -219,7 +219,12 @@ class Simulator:
                                    heuristic_only=True, enqueue=False)
         version = schedule_compute(version.pk)
         if version.status == "ready":
-            schedule_apply(actor=planner, version=version)
+            try:
+                schedule_apply(actor=planner, version=version)
+            except ValidationError:
+                # Someone applied a schedule at the real time while the history is being
+                # made (`make run` serves pages meanwhile): it stays, as it would for a planner.
+                self.counters["plans_refused"] = self.counters.get("plans_refused", 0) + 1
         self.last_schedule = now
 
     def _operators(self, wc, now, tasks, inputs, last_end, states):
