@@ -5,6 +5,7 @@ import django_tables2 as tables
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from alerts.messages import render_message
@@ -53,7 +54,8 @@ class AlertTable(BaseTable):
 
     def render_age(self, record):
         hours = age_hours(record, timezone.now())
-        text = f"{hours * 60:.0f} min" if hours < 1 else f"{hours:.1f} h"
+        text = (gettext("%(n)s min") % {"n": f"{hours * 60:.0f}"} if hours < 1
+                else gettext("%(n)s h") % {"n": f"{hours:.1f}"})
         late = record.is_active and hours >= 12  # the half-day response target
         return format_html('<span class="{}">{}</span>', "age-late" if late else "", text)
 
@@ -109,7 +111,7 @@ class AlertRuleTable(BaseTable):
     def render_thresholds(self, record):
         parts = []
         if record.minutes is not None:
-            parts.append(f"{record.minutes} min")
+            parts.append(gettext("%(n)s min") % {"n": record.minutes})
         if record.percent is not None:
             parts.append(f"{record.percent.normalize():f} %")
         if record.window_hours is not None:

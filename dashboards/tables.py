@@ -112,7 +112,7 @@ class InspectionRecordsTable(BaseTable):
     work_center = tables.Column(accessor="origin_task__work_center__code",
                                 verbose_name=_("work center"))
     loop = tables.Column(verbose_name=_("rework loop"))
-    quantity = QuantityColumn(verbose_name=_("inspected"))
+    quantity = QuantityColumn(verbose_name=_("quantity inspected"))
     qty_passed = QuantityColumn(verbose_name=_("passed"))
     qty_failed = QuantityColumn(verbose_name=_("failed"))
     status = tables.Column(verbose_name=_("status"))

@@ -156,6 +156,15 @@ def test_planned_by_now_is_an_even_pace():
     assert planned_by_now(Decimal(10), None, None, start, start + HOUR) == 0
 
 
+def test_progress_agrees_with_the_numbers_the_board_shows():
+    from dashboards.selectors.board import progress_of
+
+    assert progress_of(32, 0.507) == pytest.approx(3200)  # shown as 32 / 1
+    assert progress_of(8, 0.17) is None  # shown as 8 / 0: no percentage
+    assert progress_of(0, 0.001) is None
+    assert progress_of(5, 9.6) == pytest.approx(50)  # shown as 5 / 10
+
+
 def test_tv_mode_has_no_navigation(client_as):
     content = client_as("manager").get(reverse("dashboards:board"), {"tv": "1"}
                                        ).content.decode()

@@ -36,8 +36,9 @@ class Alert(models.Model):
     status = models.CharField(_("status"), max_length=12, choices=Status.choices,
                               default=Status.OPEN)
     # The subject: a task, work order, inspection, nonconformance, downtime or work center.
-    content_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, related_name="+")
-    object_id = models.PositiveBigIntegerField()
+    content_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, related_name="+",
+                                     verbose_name=_("subject type"))
+    object_id = models.PositiveBigIntegerField(_("subject id"))
     subject = GenericForeignKey("content_type", "object_id")
     subject_repr = models.CharField(_("subject"), max_length=200)
     task = _denormalised(Task, _("task"))

@@ -73,7 +73,7 @@ class Tile:
 
     @property
     def progress(self) -> float | None:
-        return self.good_today * 100 / self.planned_by_now if self.planned_by_now else None
+        return progress_of(self.good_today, self.planned_by_now)
 
     # Pre-formatted for the template: a wall of 500 tiles must not pay for template filters
     # and translations tile by tile.
@@ -91,7 +91,7 @@ class Tile:
 
     @property
     def planned_text(self) -> str:
-        return f"{self.planned_by_now:.0f}"
+        return str(_whole(self.planned_by_now))
 
     @property
     def downtime_text(self) -> str:
@@ -144,7 +144,7 @@ class Board:
 
     @property
     def progress(self) -> float | None:
-        return self.good_today * 100 / self.planned_by_now if self.planned_by_now else None
+        return progress_of(self.good_today, self.planned_by_now)
 
     @property
     def state_counts(self) -> list[tuple[str, str, int]]:
@@ -157,6 +157,19 @@ class Board:
     @property
     def progress_text(self) -> str:
         return "" if self.progress is None else f"{self.progress:.0f} %"
+
+
+def progress_of(good: float, planned: float) -> float | None:
+    """Good against the plan so far, in %, as the board shows both: against the plan rounded
+    to whole units (32 / 1 is 3,200 %, not the 6,314 % of 32 / 0.507); none while the plan so
+    far rounds to nothing (8 / 0)."""
+    shown = _whole(planned)
+    return good * 100 / shown if shown >= 1 else None
+
+
+def _whole(value: float) -> int:
+    """Rounded half up, as the template's floatformat:0 shows it."""
+    return int(value + 0.5)
 
 
 def _number(value: float) -> str:

@@ -32,7 +32,8 @@ class EquipmentState(models.Model):
                                verbose_name=_("reason"))
     since = models.DateTimeField(_("since"), default=timezone.now)
     updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                                   on_delete=models.SET_NULL, related_name="+")
+                                   on_delete=models.SET_NULL, related_name="+",
+                                   verbose_name=_("set by"))
 
     class Meta:
         verbose_name = _("equipment state")
@@ -52,7 +53,8 @@ class EquipmentStateChange(models.Model):
     at = models.DateTimeField(_("when"), default=timezone.now)
     by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                            on_delete=models.SET_NULL, related_name="+", verbose_name=_("by"))
-    client_token = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    client_token = models.CharField(_("submission token"), max_length=64, unique=True,
+                                    null=True, blank=True)
 
     class Meta:
         verbose_name = _("equipment state change")

@@ -78,10 +78,11 @@ class TaskActivity(models.Model):
                              verbose_name=_("task"))
     operator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
                                  related_name="+", verbose_name=_("operator"))
-    work_center = models.ForeignKey(WorkCenter, on_delete=models.PROTECT, related_name="+")
+    work_center = models.ForeignKey(WorkCenter, on_delete=models.PROTECT, related_name="+",
+                                    verbose_name=_("station"))
     kind = models.CharField(_("what"), max_length=10, choices=Kind.choices)
     at = models.DateTimeField(_("when"), default=timezone.now)
-    client_token = models.CharField(max_length=64, unique=True)
+    client_token = models.CharField(_("submission token"), max_length=64, unique=True)
 
     class Meta:
         verbose_name = _("task activity")
@@ -107,7 +108,7 @@ class MaterialConsumption(models.Model):
     operator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
                                  related_name="+", verbose_name=_("operator"))
     at = models.DateTimeField(_("when"), default=timezone.now)
-    client_token = models.CharField(max_length=64, unique=True)
+    client_token = models.CharField(_("submission token"), max_length=64, unique=True)
 
     class Meta:
         verbose_name = _("material consumption")

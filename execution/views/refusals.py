@@ -9,6 +9,7 @@ sees their own at once on the station screen.
 import django_filters
 import django_tables2 as tables
 from django.db.models import Q
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from execution.models import ScanRefusal
@@ -46,6 +47,19 @@ class ScanRefusalTable(BaseTable):
     class Meta(BaseTable.Meta):
         model = ScanRefusal
         fields = ("at", "work_center", "operator", "action", "reason", "payload")
+
+    def render_action(self, value):
+        api, _sep, name = value.rpartition(":")
+        label = ACTION_LABELS.get(name, name)
+        return gettext("API: %(action)s") % {"action": label} if api else label
+
+
+# What the station (or the API) was asked to do, as the ScanRefusal rows record it.
+ACTION_LABELS = {
+    "scan": _("scan"), "report": _("report quantities"), "material": _("material issue"),
+    "equipment": _("equipment state"), "start": _("start"), "pause": _("pause"),
+    "resume": _("resume"), "complete": _("complete"),
+}
 
 
 class ScanRefusalListView(ObjectListView):

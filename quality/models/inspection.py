@@ -188,7 +188,8 @@ class Nonconformance(models.Model):
                                        verbose_name=_("rework task"))
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                                   on_delete=models.SET_NULL, related_name="+")
+                                   on_delete=models.SET_NULL, related_name="+",
+                                   verbose_name=_("opened by"))
     dispositioned_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                          on_delete=models.SET_NULL, related_name="+",
                                          verbose_name=_("decided by"))
