@@ -58,7 +58,7 @@ def history_for(instance, *, children: tuple = (), limit: int = 50) -> list[Audi
              for model, ids in wanted.items()}
     for entry in entries:
         entry.changes = [
-            Change(label=_label(entry.model, name),
+            Change(label=field_label(entry.model, name),
                    before=_shown(entry.model, name, (entry.before or {}).get(name), names),
                    after=_shown(entry.model, name, (entry.after or {}).get(name), names))
             for name in entry.changed]
@@ -82,10 +82,6 @@ def _field(model, name):
     except FieldDoesNotExist:
         return None
     return None if f is not None and f.auto_created and not f.concrete else f
-
-
-def _label(model, name) -> str:
-    return field_label(model, name)
 
 
 def _shown(model, name, value, names):
