@@ -53,6 +53,13 @@ class TaskActionForm(_StationForm):
                               error_messages={"required": _("Scan a task first.")})
 
 
+@shared_fields
+class CompleteForm(TaskActionForm):
+    # Only when units given to the task were not reported: why it completes short.
+    short_reason = forms.CharField(label=_("Reason for completing short"), max_length=200,
+                                   required=False, strip=True)
+
+
 def _quantity(label):
     return forms.CharField(label=label, max_length=QTY_MAX_LENGTH, required=False, strip=True)
 

@@ -92,7 +92,13 @@ def test_start_pause_resume_complete_by_badge(client):
     assert response.status_code == 422 and error_of(response)["code"] == "nothing_reported"
     api.post("/api/work-reports/", {"task": tasks[0].pk, "client_token": token(), "good": "2"})
     response = api.post(url + "complete/", {"client_token": token()})
+    assert response.status_code == 422  # 1 of 3 unreported: completing short needs the reason
+    short = error_of(response, "short_reason")
+    assert short["code"] == "short_reason_missing" and "1 of 3" in short["message"]
+    response = api.post(url + "complete/", {"client_token": token(),
+                                            "short_reason": "sample kept by QC"})
     assert response.status_code == 201 and response.json()["task"]["status"] == "done"
+    assert tasks[0].activities.get(kind="complete").reason == "sample kept by QC"
     assert tasks[0].activities.filter(operator=operator, kind="start").exists()
     unknown = api.post(url + "start/", {"client_token": token(), "operator_badge": "NOBODY"})
     assert unknown.status_code in (409, 422)

@@ -145,7 +145,8 @@ def test_pause_resume_complete_and_audit(op):
     with pytest.raises(ValidationError, match="Report the quantity"):
         task_complete(operator=op, task=t1, work_center=wc, client_token=tok())
     report(t1, op, wc, good=4)
-    task_complete(operator=op, task=t1, work_center=wc, client_token=tok())
+    task_complete(operator=op, task=t1, work_center=wc, client_token=tok(),
+                  short_reason="material shortage")
     t1.refresh_from_db()
     assert t1.status == "done"
     kinds = list(AuditEntry.objects.filter(object_id=str(t1.pk), content_type__model="task")
@@ -242,3 +243,42 @@ def test_concurrent_duplicates_and_overreports_on_postgres(make_user):
     assert t1.qty_good == sum(reports) <= 10
     assert outcomes.count(True) == len(reports)
     assert len(outcomes) == 6
+
+
+def test_completing_short_needs_the_reason_and_keeps_it(op):
+    """Units a task was given and never reported do not vanish: completing with them needs
+    the operator's reason, which the completion, the audit log and the event keep."""
+    wo, (t1, t2), wc = released_order(steps=2, qty="10")
+    report(t1, op, wc, good=6, scrap=1, scrap_reason=scrap_reason())
+    for blank in ("", "   "):
+        with pytest.raises(ValidationError) as refused:
+            task_complete(operator=op, task=t1, work_center=wc, client_token=tok(),
+                          short_reason=blank)
+        (error,) = refused.value.error_dict["short_reason"]
+        assert error.code == "short_reason_missing"
+        assert "3 of 10 are not reported" in error.message
+    t1.refresh_from_db()
+    assert t1.status == "in_progress" and not TaskActivity.objects.filter(kind="complete")
+    # The next step cannot complete while its predecessor may still pass units on.
+    report(t2, op, wc, good=6)
+    not_done = f"step {t1.seq} {t1.name} is not done yet"
+    with pytest.raises(ValidationError, match=not_done) as refused:
+        task_complete(operator=op, task=t2, work_center=wc, client_token=tok())
+    assert refused.value.code == "more_can_come"
+
+    result = task_complete(operator=op, task=t1, work_center=wc, client_token=tok(),
+                           short_reason="  bar  stock   ran out ")
+    assert result.created and result.short == 3
+    activity = TaskActivity.objects.get(task=t1, kind="complete")
+    assert (activity.short_qty, activity.reason) == (3, "bar stock ran out")
+    entry = AuditEntry.objects.filter(object_id=str(t1.pk), action="transition").latest("id")
+    assert "3 short: bar stock ran out" in entry.reason
+    event = Event.objects.filter(kind="task.completed", payload__task=t1.pk).first()
+    assert event.payload["short"] == "3"
+    # Everything the first step passed on was reported: the second completes without a reason
+    # (and its work order then awaits acceptance).
+    task_complete(operator=op, task=t2, work_center=wc, client_token=tok())
+    t2.refresh_from_db()
+    wo.refresh_from_db()
+    assert t2.status == "done" and wo.status == WorkOrder.Status.AWAITING_ACCEPTANCE
+    assert TaskActivity.objects.get(task=t2, kind="complete").short_qty == 0

@@ -54,9 +54,9 @@ class Terminal:
     def scan(self, code):
         return self.post("station_scan", {"code": code})
 
-    def act(self, action, task, token=None):
-        return self.post("station_task_action", {"task": task.pk, "client_token": token or tok()},
-                         action)
+    def act(self, action, task, token=None, **data):
+        return self.post("station_task_action", {"task": task.pk, "client_token": token or tok(),
+                                                 **data}, action)
 
     def report(self, task, token=None, **data):
         return self.post("station_report", {"task": task.pk, "client_token": token or tok(),
@@ -104,8 +104,13 @@ def test_badge_then_task_then_report_then_complete(client, tablet, worker):
     reason = scrap_reason()
     r = term.report(t1, good="7", scrap="1", scrap_reason=reason.pk)
     assert r.status_code == 200 and "good 7, scrap 1" in html(r) and "remaining 2 of 10" in html(r)
-    r = term.act("complete", t1)
+    r = term.act("complete", t1)  # 2 of 10 not reported: the console asks why
+    assert r.status_code == 422 and "2 of 10 are not reported" in html(r)
+    assert 'data-testid="short-reason"' in html(r)
+    assert not ScanRefusal.objects.exists()  # a question, not a refusal for the lead
+    r = term.act("complete", t1, short_reason="刀具损坏 tool broke")
     assert r.status_code == 200 and "awaits acceptance" in html(r)
+    assert "2 completed short: 刀具损坏 tool broke." in html(r)
     # none selected now: the whole console, not out-of-band parts
     assert "HX-Reswap" not in r and 'data-testid="no-task"' in html(r)
     t1.refresh_from_db()

@@ -153,9 +153,19 @@ def test_operator_scans_reports_and_completes_while_a_second_screen_follows_live
     tokens = list(WorkReport.objects.values_list("client_token", flat=True))
     assert len(tokens) == 2 and len(set(tokens)) == 2
 
+    # One unit is not reported: the console asks why before completing short, and the
+    # reason field has the focus (a scanner's code would not land in the scan field meanwhile).
     page.get_by_test_id("task-complete").click()
+    page.get_by_test_id("complete-short-form").wait_for()
+    asked = page.get_by_test_id("station-status").inner_text()
+    assert "Reason for completing short: 1 of 10 are not reported" in asked, asked
+    page.wait_for_function("() => document.activeElement && "
+                           "document.activeElement.name === 'short_reason'")
+    page.keyboard.type("首件送检 first piece to QC")
+    page.keyboard.press("Enter")
     page.wait_for_function("() => /awaits acceptance/.test("
                            "document.getElementById('station-status').innerText)")
+    assert "1 completed short" in page.get_by_test_id("station-status").inner_text()
     wo.refresh_from_db()
     assert wo.status == WorkOrder.Status.AWAITING_ACCEPTANCE
     assert {r.operator.username for r in WorkReport.objects.all()} == {"wang"}

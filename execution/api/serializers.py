@@ -36,6 +36,14 @@ class TaskActionSerializer(StationInputSerializer):
     at = fields.DateTimeField(required=False, help_text="When it happened; default now.")
 
 
+class TaskCompleteSerializer(TaskActionSerializer):
+    short_reason = serializers.CharField(
+        required=False, allow_blank=True, max_length=200,
+        help_text="Required when units the task was given are not reported (neither good nor "
+                  "scrap): why it completes short. Without it such a completion is refused "
+                  "(422, code short_reason_missing, naming how many units).")
+
+
 class TaskActionResultSerializer(serializers.Serializer):
     created = serializers.BooleanField(help_text="False: this token had been recorded before.")
     task = TaskSerializer()

@@ -81,12 +81,14 @@ class TaskViewSet(StationMixin, planning_views.TaskViewSet):
     access = {**planning_views.TaskViewSet.access, "start": REPORT, "pause": REPORT,
               "resume": REPORT, "complete": REPORT}
 
-    def _act(self, request, service, name):
-        data = validated(s.TaskActionSerializer, request.data)
+    def _act(self, request, service, name, serializer=s.TaskActionSerializer, passed=()):
+        """Run a station action; `passed`: fields of the serializer given to the service."""
+        data = validated(serializer, request.data)
         task = self.get_object()
         operator, work_center = self.station_context(request, data, task, name)
+        extra = {k: data[k] for k in passed if k in data}
         result = service(operator=operator, task=task, work_center=work_center,
-                         client_token=data["client_token"], at=data.get("at"))
+                         client_token=data["client_token"], at=data.get("at"), **extra)
         task = self.get_queryset().get(pk=result.task.pk)
         return created_or_repeated({"created": result.created,
                                     "task": TaskSerializer(task).data}, result.created)
@@ -112,12 +114,13 @@ class TaskViewSet(StationMixin, planning_views.TaskViewSet):
     def resume(self, request, pk=None):
         return self._act(request, reporting.task_resume, "resume")
 
-    @extend_schema(request=s.TaskActionSerializer,
+    @extend_schema(request=s.TaskCompleteSerializer,
                    responses={200: s.TaskActionResultSerializer,
                               201: s.TaskActionResultSerializer})
     @action(detail=True, methods=["post"])
     def complete(self, request, pk=None):
-        return self._act(request, reporting.task_complete, "complete")
+        return self._act(request, reporting.task_complete, "complete",
+                         s.TaskCompleteSerializer, passed=("short_reason",))
 
 
 class WorkReportFilter(filters.FilterSet):

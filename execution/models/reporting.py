@@ -83,6 +83,11 @@ class TaskActivity(models.Model):
     kind = models.CharField(_("what"), max_length=10, choices=Kind.choices)
     at = models.DateTimeField(_("when"), default=timezone.now)
     client_token = models.CharField(_("submission token"), max_length=64, unique=True)
+    # A completion with units given to the task and never reported (neither good nor scrap):
+    # how many, and the operator's reason.
+    short_qty = models.DecimalField(_("completed short by"), max_digits=14, decimal_places=4,
+                                    default=0)
+    reason = models.CharField(_("reason"), max_length=200, blank=True)
 
     class Meta:
         verbose_name = _("task activity")

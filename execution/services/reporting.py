@@ -151,9 +151,9 @@ def task_remaining_quantity(task: Task) -> Decimal:
     return max(Decimal(0), task_input_quantity(task) - task.qty_good - task.qty_scrap)
 
 
-def _activity(task, operator, work_center, kind, token, at) -> TaskActivity:
+def _activity(task, operator, work_center, kind, token, at, **extra) -> TaskActivity:
     return TaskActivity.objects.create(task=task, operator=operator, work_center=work_center,
-                                       kind=kind, client_token=token, at=at)
+                                       kind=kind, client_token=token, at=at, **extra)
 
 
 def _announcements(task: Task, kind: str, **payload) -> list[tuple[str, str, dict]]:
@@ -193,6 +193,7 @@ def _start_work_order(wo: WorkOrder, at: datetime.datetime, actor) -> None:
 class ActivityResult:
     task: Task
     created: bool
+    short: Decimal = Decimal(0)  # a completion: the units it was completed short by
 
 
 def _station_action(*, operator, task, work_center, client_token, action, kind, at=None):
@@ -241,9 +242,14 @@ def task_resume(*, operator, task, work_center, client_token, at=None) -> Activi
 
 
 @transaction.atomic
-def task_complete(*, operator, task, work_center, client_token, at=None) -> ActivityResult:
-    """Close a task. Before: it has at least one report. After: done; when it was the work
-    order's last open task, the work order awaits acceptance."""
+def task_complete(*, operator, task, work_center, client_token, at=None,
+                  short_reason: str = "") -> ActivityResult:
+    """Close a task. Before: it has at least one report, and no more units can come to it
+    (its earlier steps are done, nothing of theirs is in rework or awaiting inspection).
+    Units it was given and did not report (neither good nor scrap) are completed short: only
+    with the reason why, which is kept with the completion (TaskActivity.short_qty, .reason),
+    in the audit log and on the event. After: done; when it was the work order's last open
+    task, the work order awaits acceptance."""
     token = check_client_token(client_token)
     existing = TaskActivity.objects.filter(client_token=token).first()
     if existing is not None:
@@ -255,17 +261,39 @@ def task_complete(*, operator, task, work_center, client_token, at=None) -> Acti
     if locked.qty_good + locked.qty_scrap <= 0:
         raise refuse(_("Report the quantity before completing task %(task)s.") % {
             "task": locked}, "nothing_reported")
-    _complete(locked, operator, at or timezone.now(), _("completed at the station"))
-    _activity(locked, operator, work_center, TaskActivity.Kind.COMPLETE, token,
-              at or timezone.now())
+    more = more_can_come(locked)
+    if more is not None:
+        raise refuse(_("Task %(task)s cannot be completed yet: %(why)s, so more units can "
+                       "still come to it.") % {"task": locked, "why": more}, "more_can_come")
+    input_qty = task_input_quantity(locked)
+    short = max(Decimal(0), input_qty - locked.qty_good - locked.qty_scrap)
+    short_reason = " ".join((short_reason or "").split())[:200]
+    if short > 0 and not short_reason:
+        raise StationRefusal({"short_reason": ValidationError(_(
+            "%(short)s of %(input)s are not reported on %(task)s. Report them as good or "
+            "scrap, or give the reason to complete it short.") % {
+            "short": _fmt(short), "input": _fmt(input_qty), "task": locked},
+            code="short_reason_missing")})
+    at = at or timezone.now()
+    if short > 0:
+        reason = _("completed at the station %(short)s short: %(reason)s") % {
+            "short": _fmt(short), "reason": short_reason}
+    else:
+        reason, short_reason = _("completed at the station"), ""
+    _complete(locked, operator, at, reason, short=short)
+    _activity(locked, operator, work_center, TaskActivity.Kind.COMPLETE, token, at,
+              short_qty=short, reason=short_reason)
     domain_event_publish("task.state_changed", task_id=locked.pk, action="complete")
-    return ActivityResult(locked, True)
+    return ActivityResult(locked, True, short)
 
 
-def _complete(task: Task, actor, at, reason: str) -> None:
+def _complete(task: Task, actor, at, reason: str, *, short: Decimal = Decimal(0)) -> None:
     task.actual_end = at
     _set_task_status(task, "complete", actor, reason)
-    _announce(task, "task.completed", actor)
+    if short > 0:
+        _announce(task, "task.completed", actor, short=_fmt(short))
+    else:
+        _announce(task, "task.completed", actor)
     wo = WorkOrder.objects.select_for_update().get(pk=task.work_order_id)
     if not wo.tasks.exclude(status__in=(T.DONE, T.CANCELLED)).exists():
         before = snapshot(wo, ["status", "actual_end"])
@@ -415,20 +443,37 @@ def _work_started_from(last_start, last_report_end, work_end) -> datetime.dateti
 
 
 def _earlier_steps_done(task: Task) -> bool:
-    """No more quantity can arrive from earlier steps: they are done, nothing of theirs is in
-    rework, and a step the next one waits on has had all its good quantity inspected."""
-    earlier = Task.objects.filter(work_order_id=task.work_order_id, seq__lt=task.seq)
+    return more_can_come(task) is None
+
+
+def more_can_come(task: Task) -> str | None:
+    """Why more units can still come to this task from its earlier steps (one of them is not
+    done, has units in rework, or has good units the next step waits to have inspected), in
+    the operator's words; None when nothing more can come. A rework task's units are all
+    there from the start."""
     if task.kind == Task.Kind.REWORK:
-        return True
-    open_steps = earlier.filter(kind=Task.Kind.NORMAL).exclude(status__in=(T.DONE, T.CANCELLED))
-    in_rework = earlier.filter(kind=Task.Kind.NORMAL, qty_rework__gt=0)
-    uninspected = earlier.filter(kind=Task.Kind.NORMAL, wait_for_qc=True,
-                                 qty_qc_accepted__lt=F("qty_good"))
-    open_rework = Task.objects.filter(work_order_id=task.work_order_id, kind=Task.Kind.REWORK,
-                                      origin__seq__lt=task.seq).exclude(
-        status__in=(T.DONE, T.CANCELLED))
-    return not (open_steps.exists() or in_rework.exists() or uninspected.exists()
-                or open_rework.exists())
+        return None
+    earlier = Task.objects.filter(work_order_id=task.work_order_id, seq__lt=task.seq,
+                                  kind=Task.Kind.NORMAL).order_by("seq")
+    step = earlier.exclude(status__in=(T.DONE, T.CANCELLED)).first()
+    if step is not None:
+        return _("step %(seq)s %(name)s is not done yet") % {"seq": step.seq,
+                                                            "name": step.name}
+    step = earlier.filter(qty_rework__gt=0).first()
+    if step is not None:
+        return _("units of step %(seq)s %(name)s are in rework") % {"seq": step.seq,
+                                                                   "name": step.name}
+    step = earlier.filter(wait_for_qc=True, qty_qc_accepted__lt=F("qty_good")).first()
+    if step is not None:
+        return _("units of step %(seq)s %(name)s await inspection") % {"seq": step.seq,
+                                                                      "name": step.name}
+    rework = (Task.objects.filter(work_order_id=task.work_order_id, kind=Task.Kind.REWORK,
+                                  origin__seq__lt=task.seq)
+              .exclude(status__in=(T.DONE, T.CANCELLED)).select_related("origin").first())
+    if rework is not None:
+        return _("rework of step %(seq)s %(name)s is still open") % {
+            "seq": rework.origin.seq, "name": rework.origin.name}
+    return None
 
 
 def scan_refusal_log(*, work_center=None, operator=None, action: str, payload: str,

@@ -12,7 +12,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from execution import selectors
-from execution.forms import EquipmentStateForm, MaterialIssueForm, ReportForm, TaskActionForm
+from execution.forms import (
+    CompleteForm,
+    EquipmentStateForm,
+    MaterialIssueForm,
+    ReportForm,
+    TaskActionForm,
+)
 from execution.models import EquipmentStateChange, MaterialConsumption
 from execution.services import reporting
 from execution.services.equipment import equipment_set_state
@@ -45,6 +51,15 @@ def _now_line(task_id=None, *, row=None) -> str:
         "input": row.input_text}
 
 
+SHORT_REASON_MISSING = "short_reason_missing"
+
+
+def _codes(exc: ValidationError) -> set:
+    errors = (exc.error_list if not hasattr(exc, "error_dict")
+              else [e for errs in exc.error_dict.values() for e in errs])
+    return {e.code for e in errors}
+
+
 class _TaskActionBase(StationView):
     http_method_names = ["post"]
     form_class = TaskActionForm
@@ -68,6 +83,12 @@ class _TaskActionBase(StationView):
             task = self.task(form.cleaned_data)
             status = self.perform(operator=operator, task=task, data=form.cleaned_data)
         except ValidationError as exc:
+            if SHORT_REASON_MISSING in _codes(exc):
+                # Not a refusal to keep for the lead: the question whether to complete short
+                # (the console asks for the reason: StationView.console_context).
+                self.ask_short = True
+                return self.refused(exc, action=self.action, payload=payload, values=values,
+                                    log=False)
             return self.refused(exc, action=self.action, payload=payload, values=values)
         if self.answer_console:
             return self.answer(status)
@@ -95,17 +116,24 @@ class TaskActionView(_TaskActionBase):
         if action not in TASK_ACTIONS:
             raise Http404
         self.action = action
+        if action == "complete":
+            self.form_class = CompleteForm
+            self.payload_fields = ("task", "short_reason")
         return super().post(request, code)
 
     def perform(self, *, operator, task, data) -> Status:
         service, done_text = TASK_ACTIONS[self.action]
+        extra = {"short_reason": data["short_reason"]} if self.action == "complete" else {}
         result = service(operator=operator, task=task, work_center=self.work_center,
-                         client_token=data["client_token"])
+                         client_token=data["client_token"], **extra)
         self.station_session.select_task(task.pk)
         if not result.created:
             return Status(True, str(_ALREADY))
         lines = []
         if self.action == "complete":
+            if result.short > 0:
+                lines.append(_("%(short)s completed short: %(reason)s.") % {
+                    "short": quantity_text(result.short), "reason": data["short_reason"]})
             wo_status = WorkOrder.objects.filter(pk=task.work_order_id).values_list(
                 "status", flat=True).first()
             if wo_status == WorkOrder.Status.AWAITING_ACCEPTANCE:

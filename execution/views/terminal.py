@@ -37,6 +37,7 @@ FIELD_LABELS = {
     "reason": gettext_lazy("Reason"), "state": gettext_lazy("State"),
     "equipment": gettext_lazy("Equipment"), "work_start": gettext_lazy("Work start"),
     "work_end": gettext_lazy("Work end"), "at": gettext_lazy("Time"),
+    "short_reason": gettext_lazy("Reason for completing short"),
 }
 
 # Live events (topic wc:<id>) that change what the dispatch list and the task panel show.
@@ -257,6 +258,8 @@ class StationView(CapabilityRequiredMixin, View):
     selected_row: selectors.DispatchRow | None = None
     # The task selected when the request came (actions set it).
     selected_before: int | None = None
+    # The console asks for the reason to complete the selected task short (actions set it).
+    ask_short = False
 
     def selected(self) -> selectors.DispatchRow | None:
         """The station's selected task (None when it is not this station's)."""
@@ -283,6 +286,7 @@ class StationView(CapabilityRequiredMixin, View):
             "operator_hours": OPERATOR_HOURS,
             "scrap_reasons": selectors.scrap_reasons(),
             "values": values or {},
+            "ask_short": self.ask_short,
             **self.task_panel_context(selected),
         }
 

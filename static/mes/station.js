@@ -28,7 +28,8 @@
 
   // --- Focus: the scan field gets it back after every action -------------------------------
   function focusScan() {
-    var input = $("scan-input");
+    // A question the console asks (the reason to complete short) has the focus until answered.
+    var input = document.querySelector("[data-takes-focus]") || $("scan-input");
     if (!input || document.querySelector("dialog[open]")) return;
     input.focus({ preventScroll: true });
   }
