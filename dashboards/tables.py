@@ -174,7 +174,9 @@ class DowntimeRecordsTable(BaseTable):
     equipment_name = tables.Column(accessor="equipment__name", verbose_name=_("name"))
     work_center = tables.Column(accessor="equipment__work_center__code",
                                 verbose_name=_("work center"))
-    start = LocalDateTimeColumn(verbose_name=_("start"))
+    # Each stop opens its record (where a lead corrects it).
+    start = LocalDateTimeColumn(verbose_name=_("start"),
+                                linkify=("execution:downtime_detail", {"pk": tables.A("pk")}))
     end = LocalDateTimeColumn(verbose_name=_("end"))
     hours_in_period = tables.Column(verbose_name=_("hours in the period"), empty_values=(),
                                     orderable=False)

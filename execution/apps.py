@@ -8,4 +8,5 @@ class ExecutionConfig(AppConfig):
     nav_items = (
         ("execution:station_list", _("Stations"), "view_execution"),
         ("execution:refusal_list", _("Refused scans"), "handle_alerts"),
+        ("execution:downtime_list", _("Downtime"), "view_execution"),
     )

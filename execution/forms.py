@@ -5,6 +5,7 @@ field and the reason; a form only refuses what is malformed before any service s
 """
 
 from django import forms
+from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from execution.models import DowntimeReason, EquipmentState
@@ -88,3 +89,47 @@ class MaterialIssueForm(TaskActionForm):
     lot_code = forms.CharField(label=_("Lot"), max_length=80, strip=True,
                                error_messages={"required": _("Scan the component lot.")})
     quantity = _quantity(_("Quantity"))
+
+
+def _local_datetime():
+    return forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+
+
+class DowntimeEditForm(forms.Form):
+    """A lead's correction of a recorded stop. The end of a stop still going on is not
+    offered: it ends when the equipment's state is set at its station."""
+
+    start = forms.DateTimeField(label=_("start"), widget=_local_datetime())
+    end = forms.DateTimeField(label=_("end"), widget=_local_datetime())
+    reason = forms.ModelChoiceField(label=_("reason"), required=False,
+                                    queryset=DowntimeReason.objects.none())
+    planned = forms.BooleanField(label=_("planned"), required=False,
+                                 help_text=_("Planned stops (maintenance) are taken out of the "
+                                             "planned time; unplanned ones count against "
+                                             "availability (OEE)."))
+    note = forms.CharField(label=_("note"), max_length=200, required=False)
+    why = forms.CharField(label=_("Why is it corrected"), max_length=200,
+                          widget=forms.TextInput(attrs={"autocomplete": "off"}))
+
+    def __init__(self, *args, stop, **kwargs):
+        kwargs.setdefault("initial", {"start": stop.start, "end": stop.end,
+                                      "reason": stop.reason_id, "planned": stop.planned,
+                                      "note": stop.note})
+        super().__init__(*args, **kwargs)
+        # Reasons in use, and the stop's own even when it is no longer in use.
+        self.fields["reason"].queryset = DowntimeReason.objects.filter(
+            models.Q(active=True) | models.Q(pk=stop.reason_id)).order_by("code")
+        if stop.end is None:
+            del self.fields["end"]
+        self.stop = stop
+
+    def clean(self):
+        data = super().clean()
+        # The page shows times to the minute: a time sent back as shown is no change (the
+        # recorded seconds stay).
+        for name in ("start", "end"):
+            recorded = getattr(self.stop, name)
+            if (data.get(name) is not None and recorded is not None
+                    and data[name] == recorded.replace(second=0, microsecond=0)):
+                data[name] = None
+        return data

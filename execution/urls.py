@@ -1,6 +1,6 @@
 from django.urls import path
 
-from execution.views import actions, refusals, station
+from execution.views import actions, downtime, refusals, station
 from mes.views import app_index
 
 app_name = "execution"
@@ -28,4 +28,7 @@ urlpatterns = [
          name="station_equipment_state"),
     # --- refused scans, for leads (execution/views/refusals.py) -------------------------------
     path("refused-scans/", refusals.ScanRefusalListView.as_view(), name="refusal_list"),
+    # --- recorded stops, corrected by leads (execution/views/downtime.py) ---------------------
+    path("downtime/", downtime.DowntimeListView.as_view(), name="downtime_list"),
+    path("downtime/<int:pk>/", downtime.DowntimeDetailView.as_view(), name="downtime_detail"),
 ]

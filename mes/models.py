@@ -38,6 +38,7 @@ class User(AbstractUser):
             ("view_dashboards", _("Can view boards and KPI pages")),
             ("view_audit", _("Can browse the audit log")),
             ("manage_users", _("Can manage employees and roles")),
+            ("correct_downtime", _("Can correct recorded downtime")),
         ]
 
     def __str__(self) -> str:

@@ -201,6 +201,7 @@ def url_kwargs(world) -> dict:
         "quality:characteristic_edit": w["plan"].characteristics.first(),
         "quality:characteristic_delete": w["plan"].characteristics.first(),
         "quality:defect_edit": w["defect"],
+        "execution:downtime_detail": w["downtime"],
         "alerts:alert_detail": w["alert"], "alerts:notification_open": w["notification"],
         "alerts:rule_edit": w["rule"], "alerts:webhook_edit": w["endpoint"],
         "alerts:webhook_test": w["endpoint"],

@@ -84,35 +84,69 @@ def _user(actor):
 def downtime_edit(*, actor, downtime: DowntimeEvent, start=None, end=None,
                   reason: DowntimeReason | None = None, planned: bool | None = None,
                   note: str | None = None, why: str) -> DowntimeEvent:
-    """Correct a recorded downtime (a lead's job). Before: a reason for the correction.
-    After: the event changed, one audit entry with before/after and why."""
-    if not (why or "").strip():
+    """Correct a recorded downtime (a lead's job). Before: a reason for the correction; times
+    in order, not in the future, not overlapping another stop of the same equipment; a stop
+    still going on keeps no end (it ends when the equipment's state is set again). After: the
+    event changed (and the equipment's "since" with the start of a stop still going on), one
+    audit entry with before/after and why. Nothing changed: nothing written."""
+    why = " ".join((why or "").split())
+    if not why:
         raise ValidationError({"why": _("Say why the downtime is corrected.")})
-    stop = DowntimeEvent.objects.select_for_update().get(pk=downtime.pk)
-    before = snapshot(stop)
+    stop = DowntimeEvent.objects.select_for_update().select_related("equipment").get(
+        pk=downtime.pk)
+    before, old_start = snapshot(stop), stop.start
+    ongoing = stop.end is None
+    if ongoing and end is not None:
+        raise ValidationError({"end": _(
+            "This stop is still going on: it ends when the state of %(eq)s is set at its "
+            "station (to running, idle or setup).") % {"eq": stop.equipment.code}})
     if start is not None:
         stop.start = start
     if end is not None:
         stop.end = end
     if reason is not None:
+        if not reason.active and reason.pk != stop.reason_id:
+            raise ValidationError({"reason": _("Reason %(code)s is no longer in use.")
+                                   % {"code": reason.code}})
         stop.reason = reason
     if planned is not None:
         stop.planned = planned
     if note is not None:
         stop.note = note[:200]
+    if not stop.planned and stop.reason is None:
+        raise ValidationError({"reason": _("An unplanned stop needs its reason.")})
+    soon = timezone.now() + datetime.timedelta(minutes=5)
+    if stop.start > soon:
+        raise ValidationError({"start": _("The start cannot be in the future.")})
     if stop.end is not None and stop.end <= stop.start:
         raise ValidationError({"end": _("The end must be after the start.")})
-    if stop.end is not None and stop.end > timezone.now() + datetime.timedelta(minutes=5):
+    if stop.end is not None and stop.end > soon:
         raise ValidationError({"end": _("The end cannot be in the future.")})
     overlap = DowntimeEvent.objects.filter(equipment=stop.equipment_id).exclude(pk=stop.pk)
     overlap = overlap.filter(start__lt=stop.end or timezone.now() + datetime.timedelta(days=3650))
     overlap = overlap.exclude(end__isnull=False, end__lte=stop.start)
-    if overlap.exists():
-        raise ValidationError(_("The corrected times overlap another downtime of %(eq)s.")
-                              % {"eq": stop.equipment.code})
+    other = overlap.order_by("start").first()
+    if other is not None:
+        raise ValidationError(_("The corrected times overlap another stop of %(eq)s (from "
+                                "%(start)s).") % {"eq": stop.equipment.code,
+                                                  "start": _local(other.start)})
+    after = snapshot(stop)
+    if after == before:
+        return stop
     stop.save()
+    if ongoing and stop.start != old_start:
+        # The equipment has been in this state since the stop began.
+        EquipmentState.objects.filter(equipment=stop.equipment_id, state__in=STOPPED).update(
+            since=stop.start)
     audit_record(actor=actor, instance=stop, action=AuditEntry.Action.UPDATE, before=before,
                  reason=why)
-    event_emit(topic=TOPIC_PLANT, kind="downtime.corrected", actor=actor,
-               payload={"downtime": stop.pk, "equipment": stop.equipment.code})
+    payload = {"downtime": stop.pk, "equipment": stop.equipment.code,
+               "work_center": stop.equipment.work_center_id}
+    event_emit(topic=TOPIC_PLANT, kind="downtime.corrected", actor=actor, payload=payload)
+    event_emit(topic=topic_work_center(stop.equipment.work_center_id), kind="downtime.corrected",
+               actor=actor, payload=payload)
     return stop
+
+
+def _local(moment) -> str:
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M")

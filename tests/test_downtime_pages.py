@@ -1,0 +1,151 @@
+"""Recorded stops: the list every station viewer sees, and a workshop lead's correction of a
+stop (times, reason, planned, note; always with why), audit-logged and shown in its history.
+A correction can also repair a stop whose start was recorded wrong while it is still going on:
+the equipment's "since" follows, so the station can set its state again."""
+
+import datetime
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from execution.models import DowntimeEvent, DowntimeReason, EquipmentState
+from execution.services.equipment import equipment_set_state
+from mes.models import AuditEntry, Event
+from planning.models import Equipment
+from tests.conftest import browser_login, screenshot
+from tests.factories import PASSWORD, WorkCenterFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def reasons():
+    return (DowntimeReason.objects.create(code="BRK", name="设备故障", name_en="Breakdown"),
+            DowntimeReason.objects.create(code="TOOL", name="换刀", name_en="Tool change"))
+
+
+def stops(n, reason, *, wc=None):
+    wc = wc or WorkCenterFactory()
+    eq = Equipment.objects.create(code=f"EQ-{wc.code}", name="车床", work_center=wc)
+    start = timezone.now() - datetime.timedelta(days=2)
+    made = []
+    for i in range(n):
+        made.append(DowntimeEvent.objects.create(
+            equipment=eq, reason=reason, start=start + datetime.timedelta(minutes=30 * i),
+            end=start + datetime.timedelta(minutes=30 * i + 20)))
+    return eq, made
+
+
+def local(moment) -> str:
+    return timezone.localtime(moment).strftime("%Y-%m-%dT%H:%M")
+
+
+def test_list_costs_the_same_queries_for_few_and_many(client_as, reasons,
+                                                      django_assert_max_num_queries):
+    client = client_as("operator")
+    stops(3, reasons[0])
+    url = reverse("execution:downtime_list")
+    with django_assert_max_num_queries(12) as few:
+        assert client.get(url).status_code == 200
+    stops(40, reasons[1])
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        response = client.get(url)
+    assert response.content.decode().count('data-testid="downtime-row"') == 43
+    ongoing = client.get(url, {"ongoing": "true"})
+    assert 'data-testid="downtime-row"' not in ongoing.content.decode()
+
+
+def test_lead_corrects_a_stop_every_refusal_names_the_field(client_as, reasons):
+    client = client_as("workshop_lead")
+    eq, (stop,) = stops(1, reasons[0])
+    url = reverse("execution:downtime_detail", args=[stop.pk])
+    page = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert 'data-testid="downtime-form"' in page and "No recorded changes yet." in page
+    form = {"start": local(stop.start), "end": local(stop.end), "reason": reasons[1].pk,
+            "note": "", "why": ""}
+    refused = client.post(url, form, HTTP_ACCEPT_LANGUAGE="en")
+    assert refused.status_code == 400
+    assert 'data-field="why"' in refused.content.decode()
+    backwards = client.post(url, {**form, "end": local(stop.start - datetime.timedelta(
+        minutes=5)), "why": "typo"}, HTTP_ACCEPT_LANGUAGE="en")
+    assert backwards.status_code == 400
+    assert "The end must be after the start." in backwards.content.decode()
+    future = timezone.now() + datetime.timedelta(hours=2)
+    ahead = client.post(url, {**form, "end": local(future), "why": "typo"},
+                        HTTP_ACCEPT_LANGUAGE="en")
+    assert "The end cannot be in the future." in ahead.content.decode()
+    other = DowntimeEvent.objects.create(equipment=eq, reason=reasons[0],
+                                         start=stop.end + datetime.timedelta(minutes=10),
+                                         end=stop.end + datetime.timedelta(minutes=40))
+    overlapping = client.post(url, {**form, "end": local(other.start + datetime.timedelta(
+        minutes=5)), "why": "typo"}, HTTP_ACCEPT_LANGUAGE="en")
+    assert "overlap another stop of" in overlapping.content.decode()
+    stop.refresh_from_db()
+    assert stop.reason == reasons[0] and not AuditEntry.objects.filter(
+        content_type__model="downtimeevent").exists()
+
+    new_end = stop.start + datetime.timedelta(minutes=12)
+    done = client.post(url, {**form, "end": local(new_end), "why": "班长核实 checked by lead"})
+    assert done.status_code == 302
+    stop.refresh_from_db()
+    assert (stop.end, stop.reason) == (new_end.replace(second=0, microsecond=0), reasons[1])
+    entry = AuditEntry.objects.get(content_type__model="downtimeevent", object_id=str(stop.pk))
+    assert set(entry.changed_fields) == {"end", "reason"}
+    assert entry.reason == "班长核实 checked by lead" and entry.actor_id == client.user.pk
+    assert Event.objects.filter(kind="downtime.corrected").count() == 2  # plant and station
+    page = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "班长核实 checked by lead" in page and "Tool change" in page
+
+
+def test_only_leads_correct(client_as, reasons):
+    _eq, (stop,) = stops(1, reasons[0])
+    client = client_as("operator")
+    url = reverse("execution:downtime_detail", args=[stop.pk])
+    page = client.get(url).content.decode()
+    assert 'data-testid="downtime-record"' in page and 'data-testid="downtime-form"' not in page
+    assert client.post(url, {"start": local(stop.start), "why": "x"}).status_code == 403
+
+
+def test_a_stop_going_on_with_a_wrong_start_is_repaired(client_as, reasons, make_user):
+    """A stop recorded with a start in the future kept the machine down: no state change
+    could be earlier than it. The lead corrects the start; the station can set it running."""
+    op = make_user("operator")
+    eq, _ = stops(0, reasons[0])
+    later = timezone.now() + datetime.timedelta(days=30)
+    stop = DowntimeEvent.objects.create(equipment=eq, reason=reasons[0], start=later)
+    EquipmentState.objects.create(equipment=eq, state="down", reason=reasons[0], since=later)
+    client = client_as("workshop_lead")
+    url = reverse("execution:downtime_detail", args=[stop.pk])
+    page = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert 'name="end"' not in page and "still going on" in page
+    began = timezone.now() - datetime.timedelta(minutes=20)
+    response = client.post(url, {"start": local(began), "reason": reasons[0].pk,
+                                 "why": "wrong clock on the tablet"})
+    assert response.status_code == 302
+    state = EquipmentState.objects.get(equipment=eq)
+    assert state.since == began.replace(second=0, microsecond=0)
+    equipment_set_state(actor=op, equipment=eq, state="running")
+    stop.refresh_from_db()
+    assert stop.end is not None and stop.end > stop.start
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_lead_corrects_a_stop_in_the_browser(asgi_server, page, make_user, reasons):
+    lead = make_user("workshop_lead", username="lead7")
+    eq, (stop,) = stops(1, reasons[0])
+    browser_login(page, asgi_server, lead.username, PASSWORD)
+    page.goto(asgi_server.url + "/execution/downtime/")
+    page.get_by_test_id("downtime-row").first.get_by_role("link").click()
+    page.get_by_test_id("downtime-form").wait_for()
+    page.get_by_label("reason").select_option(str(reasons[1].pk))
+    page.get_by_test_id("save").click()
+    assert page.locator('[data-field="why"]').inner_text()  # why is required
+    page.get_by_label("Why is it corrected").fill("operator picked the wrong reason")
+    page.get_by_test_id("save").click()
+    page.get_by_text("corrected.").wait_for()
+    assert "operator picked the wrong reason" in page.get_by_test_id("history").inner_text()
+    screenshot(page, "downtime-corrected")
+    stop.refresh_from_db()
+    assert stop.reason == reasons[1]
