@@ -103,3 +103,28 @@ def test_migrate_creates_the_database_cache_table(settings):
     assert "mes_cache_probe" in connection.introspection.table_names()
     cache.set("probe", 42)
     assert cache.get("probe") == 42
+
+
+def test_client_errors_are_logged_without_traceback():
+    """A 403 or 400 logs its line; a 500 keeps its traceback."""
+    import logging
+    import sys
+
+    from django.conf import settings as django_settings
+
+    from mes.log_filters import ClientErrorsWithoutTraceback
+
+    assert "client_errors" in django_settings.LOGGING["handlers"]["console"]["filters"]
+    try:
+        raise PermissionError("nope")
+    except PermissionError:
+        exc_info = sys.exc_info()
+    records = {}
+    for status in (403, 400, 500):
+        record = logging.LogRecord("django.request", logging.WARNING, __file__, 1,
+                                   "Forbidden: %s", ("/x/",), exc_info)
+        record.status_code = status
+        assert ClientErrorsWithoutTraceback().filter(record)
+        records[status] = record
+    assert records[403].exc_info is None and records[400].exc_info is None
+    assert records[500].exc_info is exc_info
