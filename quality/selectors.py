@@ -61,6 +61,7 @@ def work_order_record(wo: WorkOrder) -> dict:
         },
         "tasks": _values(tasks, "id", "seq", "name", "kind", "origin_id", "work_center__code",
                          "quantity", "qty_good", "qty_scrap", "qty_rework", "qty_qc_accepted",
+                         "qty_short",
                          "status", "planned_start", "planned_end", "actual_start",
                          "actual_end"),
         "reports": _values(WorkReport.objects.filter(task__work_order=wo).order_by("id"),

@@ -282,3 +282,24 @@ def test_completing_short_needs_the_reason_and_keeps_it(op):
     wo.refresh_from_db()
     assert t2.status == "done" and wo.status == WorkOrder.Status.AWAITING_ACCEPTANCE
     assert TaskActivity.objects.get(task=t2, kind="complete").short_qty == 0
+
+
+def test_a_work_order_completed_short_balances_and_is_accepted(op, make_user):
+    """The units a step was completed short by are accounted for at acceptance (they used to
+    block it for good: 'passed on 10, but 7 good + 1 scrap')."""
+    from quality.services.acceptance import acceptance_blockers, work_order_accept
+
+    wo, (t1, t2), wc = released_order(steps=2, qty="10")
+    report(t1, op, wc, good=7, scrap=1, scrap_reason=scrap_reason())
+    task_complete(operator=op, task=t1, work_center=wc, client_token=tok(),
+                  short_reason="2 lost in the washer")
+    report(t2, op, wc, good=7)  # everything step 1 passed on: step 2 completes itself
+    t1.refresh_from_db()
+    wo.refresh_from_db()
+    assert t1.qty_short == 2 and wo.status == WorkOrder.Status.AWAITING_ACCEPTANCE
+    assert acceptance_blockers(wo) == []
+    record = work_order_accept(actor=make_user("workshop_lead"), work_order=wo)
+    (step1,) = [t for t in record.data["tasks"] if t["id"] == t1.pk]
+    assert step1["qty_short"] == "2.0000" or float(step1["qty_short"]) == 2
+    (completion,) = [a for a in record.data["activities"] if a["kind"] == "complete"]
+    assert completion["reason"] == "2 lost in the washer"

@@ -166,13 +166,14 @@ def _announce(task: Task, kind: str, actor, **payload) -> None:
     event_emit_many(_announcements(task, kind, **payload), actor=actor)
 
 
-def _set_task_status(task: Task, action: str, actor, reason: str) -> None:
-    before = snapshot(task, ["status", "actual_start", "actual_end"])
+def _set_task_status(task: Task, action: str, actor, reason: str, *, also=()) -> None:
+    """Move the task's status (and save `also`, fields the caller changed with it)."""
+    fields = ["status", "actual_start", "actual_end", *also]
+    before = snapshot(task, fields)
     task.status = next_status(task, action)
-    task.save(update_fields=["status", "actual_start", "actual_end"])
+    task.save(update_fields=fields)
     audit_record(actor=actor, instance=task, action=AuditEntry.Action.TRANSITION,
-                 before=before, after=snapshot(task, ["status", "actual_start", "actual_end"]),
-                 reason=reason)
+                 before=before, after=snapshot(task, fields), reason=reason)
 
 
 def _start_work_order(wo: WorkOrder, at: datetime.datetime, actor) -> None:
@@ -289,7 +290,11 @@ def task_complete(*, operator, task, work_center, client_token, at=None,
 
 def _complete(task: Task, actor, at, reason: str, *, short: Decimal = Decimal(0)) -> None:
     task.actual_end = at
-    _set_task_status(task, "complete", actor, reason)
+    # (A step completed short before, re-opened and now complete: its shortfall is what it is
+    # now.)
+    also = ["qty_short"] if task.qty_short != short else []
+    task.qty_short = short
+    _set_task_status(task, "complete", actor, reason, also=also)
     if short > 0:
         _announce(task, "task.completed", actor, short=_fmt(short))
     else:

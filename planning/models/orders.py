@@ -175,6 +175,10 @@ class Task(models.Model):
     # is all the next step may work on.
     qty_qc_accepted = models.DecimalField(_("accepted by QC"), max_digits=14, decimal_places=4,
                                           default=0)
+    # Units the step was given and never reported (neither good nor scrap) when it was
+    # completed short, with the operator's reason (TaskActivity): they balance its quantities.
+    qty_short = models.DecimalField(_("completed short by"), max_digits=14, decimal_places=4,
+                                    default=0)
     status = models.CharField(_("status"), max_length=16, choices=Status.choices,
                               default=Status.PLANNED, db_index=True)
     held_from = models.CharField(_("status before the hold"), max_length=16, blank=True)
@@ -198,7 +202,8 @@ class Task(models.Model):
         indexes = [models.Index(fields=["work_center", "status", "planned_start"])]
         constraints = [
             models.CheckConstraint(condition=Q(qty_good__gte=0) & Q(qty_scrap__gte=0)
-                                   & Q(qty_rework__gte=0), name="task_quantities_not_negative"),
+                                   & Q(qty_rework__gte=0) & Q(qty_short__gte=0),
+                                   name="task_quantities_not_negative"),
         ]
 
     def __str__(self) -> str:

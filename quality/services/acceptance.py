@@ -29,8 +29,9 @@ def reconciliation(work_order: WorkOrder, tasks: list[Task] | None = None) -> li
     """Step-by-step quantity balance problems (empty when every unit is accounted for).
 
     For each operation: what the previous step passed on (the work-order quantity for the
-    first) = good + scrap, with nothing still in rework; a QC checkpoint's good quantity has
-    all passed inspection (or been accepted as is). Rework tasks must be finished.
+    first) = good + scrap + what it was completed short by, with nothing still in rework; a
+    QC checkpoint's good quantity has all passed inspection (or been accepted as is). Rework
+    tasks must be finished.
     """
     tasks = tasks if tasks is not None else list(
         work_order.tasks.exclude(status=Task.Status.CANCELLED).order_by("seq", "id"))
@@ -41,11 +42,17 @@ def reconciliation(work_order: WorkOrder, tasks: list[Task] | None = None) -> li
             if task.status != Task.Status.DONE:
                 problems.append(_("rework task “%(t)s” is not finished") % {"t": task.name})
             continue
-        accounted = task.qty_good + task.qty_scrap
+        # Units a step was completed short by (with the operator's reason) are accounted for.
+        accounted = task.qty_good + task.qty_scrap + task.qty_short
         if task.qty_rework:
             problems.append(_("step %(seq)s: %(q)s units still in rework") % {
                 "seq": task.seq, "q": _fmt(task.qty_rework)})
-        if accounted != passed_on:
+        if accounted != passed_on and task.qty_short:
+            problems.append(_("step %(seq)s: %(input)s passed on, but %(good)s good + "
+                              "%(scrap)s scrap reported and %(short)s completed short") % {
+                "seq": task.seq, "input": _fmt(passed_on), "good": _fmt(task.qty_good),
+                "scrap": _fmt(task.qty_scrap), "short": _fmt(task.qty_short)})
+        elif accounted != passed_on:
             problems.append(_("step %(seq)s: %(input)s passed on, but %(good)s good + "
                               "%(scrap)s scrap reported") % {
                 "seq": task.seq, "input": _fmt(passed_on), "good": _fmt(task.qty_good),
