@@ -77,11 +77,16 @@ def audit_entry_new(
     `transition`, pass `before` (a snapshot taken before the change) and `after` defaults to a
     snapshot now; only the fields that differ are kept in `changed_fields`.
     """
+    after_given = after is not None
     if after is None and action != AuditEntry.Action.DELETE:
         after = snapshot(instance)
     before = _scrub(_jsonable(before)) if before is not None else None
     after = _scrub(_jsonable(after)) if after is not None else None
-    keys = set(before or {}) | set(after or {})
+    # A partial `before` (the fields the service changes) against the whole record now: the
+    # fields it did not capture did not change "from nothing". (An `after` given may add
+    # figures of its own, such as an explosion's counts.)
+    keys = (set(before) if before is not None and not after_given
+            else set(before or {}) | set(after or {}))
     changed = sorted(k for k in keys if (before or {}).get(k) != (after or {}).get(k))
     authenticated = actor is not None and getattr(actor, "is_authenticated", False)
     return new_instance(

@@ -28,6 +28,18 @@ def test_audit_records_who_what_before_after_and_why(make_user):
     assert list(audit_entries_for(subject)) == [entry]
 
 
+def test_a_partial_before_lists_only_what_changed(make_user):
+    """A service that snapshots only the fields it changes: the others are not 'changed from
+    nothing' (a rework re-opening a work order listed every field, its ID and QR token too)."""
+    actor = make_user("admin")
+    subject = make_user("operator", badge_code="B-1", display_name="王")
+    before = snapshot(subject, ["badge_code", "display_name"])
+    subject.badge_code = "B-2"
+    subject.save()
+    entry = audit_record(actor=actor, instance=subject, action="update", before=before)
+    assert entry.changed_fields == ["badge_code"]
+
+
 def test_system_actor_and_request_id_recorded(make_user, client_as):
     subject = make_user("operator")
     entry = audit_record(actor=None, instance=subject, action="create")

@@ -222,3 +222,21 @@ def test_measurement_must_be_a_number(plan, people):
             measure(insp, qc, bad)
     insp.refresh_from_db()
     assert insp.status == "pending" and not insp.results.exists()
+
+
+def test_reject_puts_the_work_order_back_unfinished(plan, people):
+    """Rejected (or re-opened by rework), a work order is no longer finished: its actual finish
+    is cleared, and its history names just what changed."""
+    from mes.models import AuditEntry
+
+    op, lead = people["op"], people["lead"]
+    wo, (t1,), wc = released_order(steps=1, qty="2")
+    rep(t1, op, wc, good=2)
+    wo.refresh_from_db()
+    assert wo.status == WorkOrder.Status.AWAITING_ACCEPTANCE and wo.actual_end
+    work_order_reject(actor=lead, work_order=wo, reason="burrs on the edge")
+    wo.refresh_from_db()
+    assert wo.status == WorkOrder.Status.IN_PROGRESS and wo.actual_end is None
+    entry = AuditEntry.objects.filter(content_type__model="workorder",
+                                      object_id=str(wo.pk)).latest("id")
+    assert entry.changed_fields == ["actual_end", "status"]

@@ -118,13 +118,14 @@ def work_order_reject(*, actor, work_order: WorkOrder, reason: str) -> WorkOrder
     if not (reason or "").strip():
         raise ValidationError({"reason": _("Say why it is rejected.")})
     wo = WorkOrder.objects.select_for_update().get(pk=work_order.pk)
-    before = snapshot(wo, ["status"])
-    wo.status = next_status(wo, "reject")
-    wo.save(update_fields=["status"])
+    # Back on the floor: not finished any more (its finish is set again when it is).
+    before = snapshot(wo, ["status", "actual_end"])
+    wo.status, wo.actual_end = next_status(wo, "reject"), None
+    wo.save(update_fields=["status", "actual_end"])
     Acceptance.objects.create(work_order=wo, verdict=Acceptance.Verdict.REJECTED, by=actor,
                               reason=reason)
     audit_record(actor=actor, instance=wo, action=AuditEntry.Action.TRANSITION, before=before,
-                 reason=reason)
+                 after=snapshot(wo, ["status", "actual_end"]), reason=reason)
     last = wo.tasks.filter(kind=Task.Kind.NORMAL).order_by("-seq").first()
     if last is not None and last.status == Task.Status.DONE:
         t_before = snapshot(last, ["status"])

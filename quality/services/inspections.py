@@ -185,7 +185,8 @@ def inspection_record(*, inspector, inspection: Inspection, results: dict, qty_f
             raise ValidationError({"defect_code": _("Pick the defect code.")})
     else:
         failed = Decimal(0)
-    before = snapshot(insp, ["status", "qty_passed", "qty_failed"])
+    before = snapshot(insp, ["status", "qty_passed", "qty_failed", "inspector",
+                             "inspected_at", "notes"])
     InspectionResult.objects.bulk_create(rows)
     for row in rows:
         if row.photo:

@@ -131,11 +131,13 @@ def _create_rework_task(actor, nc: Nonconformance, origin: Task, work_center) ->
                  reason=_("rework of %(nc)s") % {"nc": nc.number})
     wo = WorkOrder.objects.select_for_update().get(pk=origin.work_order_id)
     if wo.status == WorkOrder.Status.AWAITING_ACCEPTANCE:
-        before = snapshot(wo, ["status"])
-        wo.status = next_status(wo, "reject")
-        wo.save(update_fields=["status"])
+        # Back on the floor: not finished any more (its finish is set again when it is).
+        before = snapshot(wo, ["status", "actual_end"])
+        wo.status, wo.actual_end = next_status(wo, "reject"), None
+        wo.save(update_fields=["status", "actual_end"])
         audit_record(actor=actor, instance=wo, action=AuditEntry.Action.TRANSITION,
-                     before=before, reason=_("rework opened by %(nc)s") % {"nc": nc.number})
+                     before=before, after=snapshot(wo, ["status", "actual_end"]),
+                     reason=_("rework opened by %(nc)s") % {"nc": nc.number})
     payload = {"task": task.pk, "work_order": wo.number, "nonconformance": nc.number,
                "quantity": str(nc.quantity)}
     event_emit(topic=topic_work_center(wc.pk), kind="rework.created", payload=payload,
