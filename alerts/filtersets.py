@@ -5,6 +5,7 @@ import datetime
 import django_filters
 from django import forms
 from django.db.models import Q
+from django.http import QueryDict
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -48,9 +49,11 @@ class AlertFilterSet(django_filters.FilterSet):
                   "person", "age"]
 
     def __init__(self, data=None, *args, **kwargs):
-        data = data.copy() if data is not None else None
-        if data is not None and not data.get("state"):
-            data["state"] = "active"  # the list opens on what still needs someone
+        # The list opens on what still needs someone, as its State field says (the first
+        # visit, with no query, showed every alert under that field).
+        data = data.copy() if data is not None else QueryDict(mutable=True)
+        if not data.get("state"):
+            data["state"] = "active"
         super().__init__(data, *args, **kwargs)
 
     def search(self, queryset, name, value):

@@ -3,6 +3,7 @@ the inbox and badge, rule and webhook configuration with refusals that say why."
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from alerts.kinds import Kind
 from alerts.models import Alert, AlertRule, Notification, WebhookEndpoint
@@ -91,6 +92,10 @@ def test_list_filters_and_fixed_query_count(client_as, django_assert_max_num_que
     assert partial.content.count(b'data-testid="alert-row"') == 10
     export = client.get(url, {"export": "csv"})
     assert export.status_code == 200 and len(export.content.decode().splitlines()) == 11
+    # The first visit (no query) lists what its State field says: open or acknowledged.
+    Alert.objects.filter(pk=Alert.objects.first().pk).update(
+        status=Alert.Status.RESOLVED, cause="c", action="a", resolved_at=timezone.now())
+    assert client.get(url).content.decode().count('data-testid="alert-row"') == 9
 
 
 def test_row_actions_over_htmx(client_as, alert):
