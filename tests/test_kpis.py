@@ -220,6 +220,31 @@ def test_oee_uses_the_shift_calendar(wc):
     assert week[datetime.date(2026, 3, 11)].extra["calendar_h"] == 0
 
 
+def test_oee_work_beyond_the_planned_time_counts_as_overtime(wc):
+    """A day-shift work center that also worked at night: the night's work is not set against
+    the day's hours (the plant read 795 % with performance 820 %). Its ideal time beyond the
+    planned run time is added as overtime, so performance stays within 100 %."""
+    cal = ShiftCalendar.objects.create(code="C2", name="白班")
+    Shift.objects.create(calendar=cal, name="白班", weekday=1, start=datetime.time(8),
+                         end=datetime.time(10))  # Tuesdays, 2 h
+    wc.calendar = cal
+    wc.save()
+    task = work_order(work_centers=[wc], due=at("2026-03-30")).tasks.get()  # 6 min per unit
+    report(task, work_end=at("2026-03-10", "09:00"), good="10")  # 1 h in the shift
+    report(task, work_end=at("2026-03-10", "23:00"), good="40")  # 4 h at night
+    r = kpis.kpi_oee(at("2026-03-10"), at("2026-03-11"))
+    assert r.extra["performance"] == pytest.approx(100)
+    assert r.extra["calendar_h"] == pytest.approx(5)  # 2 h planned + 3 h beyond them
+    assert r.value == pytest.approx(100)
+    # Within its planned time, a work center's figures are as before.
+    idle = WorkCenterFactory(line=wc.line)
+    by_center = kpis.KPIS["oee"].grouped(Period(at("2026-03-10"), at("2026-03-11")),
+                                         Scope(line=wc.line_id), ("dim", "work_center"))
+    assert by_center[idle.pk].extra["calendar_h"] == pytest.approx(24)
+    line = kpis.kpi_oee(at("2026-03-10"), at("2026-03-11"), line=wc.line_id)
+    assert line.extra["performance"] <= 100
+
+
 def test_oee_counts_planned_time_from_the_day_a_work_center_came_into_service(wc):
     """A work center put into service (or under this system) on the 10th of March lost no
     planned time before: March's OEE is that of its days in service, and a stop before them

@@ -18,7 +18,12 @@ time lost):
 
 A line (or the plant, or a bucket) adds up the times and counts of its work centers and then
 takes the same ratios. A stop outside the working time costs nothing: the machine was not
-planned to run. Fixed queries: work centers, calendars (2), downtime, reports.
+planned to run. Work recorded beyond the time a work center was planned to run (overtime at
+night or on a day off, or a work center with no planned time) adds the time it ideally took
+to that work center's calendar and run time (`overtime_h`): its performance cannot pass 100 %,
+and a plant figure does not count ideal time against hours nobody planned. Fixed queries: work
+centers, calendars (2), downtime, reports (and the lines of inactive work centers that
+reported, when there are any).
 """
 
 import bisect
@@ -45,6 +50,7 @@ class OeeTimes:
     planned_down_h: float = 0.0
     unplanned_down_h: float = 0.0
     ideal_h: float = 0.0
+    overtime_h: float = 0.0  # added to calendar_h: work beyond the planned time (see above)
     good: float = 0.0
     total: float = 0.0
     reports: int = 0
@@ -134,12 +140,13 @@ def oee_figures(period: Period, scope: Scope, group=None, now=None) -> dict:
                                      "work_center": "id"}[level]: pk})
     # Work centers matter only by calendar, by when they came into service (epoch seconds; 0:
     # always) and by the row they add to: (calendar, in service from, dim id).
-    place, machines = {}, defaultdict(int)
+    place, machines, wc_machines = {}, defaultdict(int), {}
     for wc_id, line_id, cal, n, since in centers.values_list(
             "id", "line_id", "calendar_id", "machines", "in_service_from"):
         place[wc_id] = (cal, _day_start(since), line_id if dim == "line"
                         else wc_id if dim == "work_center" else None)
         machines[place[wc_id]] += n
+        wc_machines[wc_id] = n
     pieces = buckets(done, unit) if unit else [done]
     keys = [bucket_key(p.start, unit) if unit else None for p in pieces]
     cal_ids = sorted({cal for cal, _since, _d in machines if cal})
@@ -149,15 +156,18 @@ def oee_figures(period: Period, scope: Scope, group=None, now=None) -> dict:
     ends = {cal: [w[1] for w in ws] for cal, ws in windows.items()}
     bounds = [(seconds(p.start), seconds(p.end)) for p in pieces]
     out: dict = defaultdict(OeeTimes)
-    in_service = sorted({(cal, since) for cal, since, _d in machines})
+    in_service = {(cal, since) for cal, since, _d in machines}  # (calendar None: none)
+    working_in = []  # per piece: {(calendar, in service from): working hours}
     for i, (b0, b1) in enumerate(bounds):
         # Working hours of each calendar in each piece, computed once per calendar and day of
         # coming into service.
         working = {(cal, since): _windows_overlap(windows[cal], ends[cal], max(b0, since),
                                                   b1) / 3600 for cal, since in in_service}
+        working_in.append(working)
         for (cal, since, d), n in machines.items():
             out[_out_key(group, keys[i], d)].calendar_h += working[cal, since] * n
     piece_ends = [b[1] for b in bounds]
+    stopped = defaultdict(float)  # (piece, work center): hours of stops in its working time
     for stop in stops(done, scope, planned=None, now=now):
         cal, since, d = place.get(stop.work_center_id, (None, 0, "-"))
         if d == "-":
@@ -172,13 +182,32 @@ def oee_figures(period: Period, scope: Scope, group=None, now=None) -> dict:
                 times.planned_down_h += hours
             else:
                 times.unplanned_down_h += hours
+            stopped[i, stop.work_center_id] += hours
             i += 1
-    for (b, d), row in _reports(period, scope, unit, dim).items():
+    # The reports by work center (each one's ideal time is set against its own run time).
+    rows = _reports(period, scope, unit, "work_center")
+    outside = {wc for _b, wc in rows if wc not in place}  # inactive (or unknown) centers
+    lines = (dict(WorkCenter.objects.filter(pk__in=outside).values_list("id", "line_id"))
+             if outside and dim == "line" else {})
+    piece_of = {k: i for i, k in enumerate(keys)}
+    for (b, wc), row in rows.items():
+        d = (place[wc][2] if wc in place else lines.get(wc) if dim == "line"
+             else wc if dim == "work_center" else None)
         times = out[_out_key(group, b, d)]
+        ideal_h = float(row["ideal_min"] or 0) / 60
         times.good += float(row["good_qty"] or 0)
         times.total += float(row["total_qty"] or 0)
-        times.ideal_h += float(row["ideal_min"] or 0) / 60
+        times.ideal_h += ideal_h
         times.reports += row["n"]
+        i = piece_of.get(b)
+        run_h = 0.0
+        if wc in place and i is not None:
+            cal, since, _d = place[wc]
+            run_h = working_in[i][cal, since] * wc_machines[wc] - stopped[i, wc]
+        overtime = ideal_h - max(0.0, run_h)
+        if overtime > 1e-9:
+            times.calendar_h += overtime
+            times.overtime_h += overtime
     if group is None:
         out.setdefault(None, OeeTimes())
     return dict(out)
