@@ -1,8 +1,10 @@
 """Devices through the API: the stations' exactly-once tokens, refusals that name the field."""
 
+import datetime
 import uuid
 
 import pytest
+from django.utils import timezone
 
 from execution.models import (
     DowntimeEvent,
@@ -149,6 +151,29 @@ def test_down_without_reason_names_reason(client):
     response = api.post("/api/equipment/P-2/state/", {"client_token": token(), "state": "down"})
     assert response.status_code == 422 and error_of(response, "reason")
     assert not EquipmentStateChange.objects.exists()
+
+
+def test_equipment_state_in_the_future_is_refused_and_the_machine_stays_usable(client):
+    wo, tasks, wc = released_order(steps=1)
+    eq = Equipment.objects.create(code="EQ-SAW-01", name="锯床", work_center=wc)
+    DowntimeReason.objects.create(code="DT-BRK", name="故障")
+    api = api_as(client, "operator", scopes=["devices"])
+    ahead = (timezone.now() + datetime.timedelta(days=3)).isoformat()
+    response = api.post("/api/equipment/EQ-SAW-01/state/", {
+        "client_token": token(), "state": "down", "reason": "DT-BRK", "at": ahead})
+    assert response.status_code == 422
+    assert "cannot be in the future" in error_of(response, "at")["message"]
+    assert not DowntimeEvent.objects.exists() and not EquipmentStateChange.objects.exists()
+    # A device clock a minute fast is still "now"; later changes without a time go through.
+    skewed = (timezone.now() + datetime.timedelta(minutes=1)).isoformat()
+    response = api.post("/api/equipment/EQ-SAW-01/state/", {
+        "client_token": token(), "state": "down", "reason": "DT-BRK", "at": skewed})
+    assert response.status_code == 201, response.json()
+    response = api.post("/api/equipment/EQ-SAW-01/state/", {
+        "client_token": token(), "state": "running",
+        "at": (timezone.now() + datetime.timedelta(minutes=2)).isoformat()})
+    assert response.status_code == 201, response.json()
+    assert DowntimeEvent.objects.get(equipment=eq).end is not None
 
 
 def test_material_issue_is_exactly_once(client):

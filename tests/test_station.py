@@ -17,6 +17,7 @@ from execution import selectors
 from execution.models import (
     DowntimeEvent,
     DowntimeReason,
+    EquipmentState,
     MaterialConsumption,
     ScanRefusal,
     TaskActivity,
@@ -324,6 +325,19 @@ def test_equipment_state_and_material_issue(client, tablet, worker):
     r = term.post("station_material", {**data, "item_code": "NOPE", "client_token": tok()})
     assert r.status_code == 422 and "Component: Unknown component" in html(r)
     assert 'value="NOPE"' in html(r)  # what was typed stays, to be corrected
+
+
+def test_equipment_panel_dates_a_state_that_began_on_another_day(client, tablet):
+    wo, _tasks, wc = released_order(steps=1)
+    today = Equipment.objects.create(code="LATHE-2", name="车床2", work_center=wc)
+    earlier = Equipment.objects.create(code="SAW-3", name="锯床", work_center=wc)
+    now = timezone.localtime()
+    EquipmentState.objects.create(equipment=today, state="running", since=now)
+    before = now - datetime.timedelta(days=2)
+    EquipmentState.objects.create(equipment=earlier, state="idle", since=before)
+    panel = html(Terminal(client, wc).page("station_equipment"))
+    assert f"since {now:%H:%M}" in panel and f"since {now:%Y-%m-%d}" not in panel
+    assert f"since {before:%Y-%m-%d %H:%M}" in panel
 
 
 # --- The dispatch list ------------------------------------------------------------------------

@@ -33,6 +33,7 @@ from dashboards.periods import Period, Scope, local_midnight
 from dashboards.selectors.downtime import stops
 from dashboards.selectors.expressions import epoch
 from execution.models import EquipmentState, TaskActivity, WorkReport
+from execution.models.equipment import clock_text
 from planning.models import Equipment, Task, WorkCenter
 
 T = Task.Status
@@ -99,7 +100,7 @@ class Tile:
 
     @property
     def since_text(self) -> str:
-        return timezone.localtime(self.since).strftime("%H:%M") if self.since else ""
+        return clock_text(self.since) if self.since else ""
 
     @property
     def progress_class(self) -> str:

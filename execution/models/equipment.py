@@ -8,6 +8,15 @@ from planning.models import Equipment
 from planning.models.common import CodedNamed
 
 
+def clock_text(moment) -> str:
+    """Plant-local "08:00" for a moment today, "2031-06-01 08:00" for any other day: a state
+    that began yesterday must not read as if it began this morning."""
+    local = timezone.localtime(moment)
+    if local.date() == timezone.localdate():
+        return local.strftime("%H:%M")
+    return local.strftime("%Y-%m-%d %H:%M")
+
+
 class DowntimeReason(CodedNamed):
     class Meta(CodedNamed.Meta):
         verbose_name = _("downtime reason")
@@ -41,6 +50,10 @@ class EquipmentState(models.Model):
 
     def __str__(self) -> str:
         return f"{self.equipment.code}: {self.get_state_display()}"
+
+    @property
+    def since_text(self) -> str:
+        return clock_text(self.since)
 
 
 class EquipmentStateChange(models.Model):

@@ -16,6 +16,8 @@ from planning.models import Equipment
 
 S = EquipmentState.State
 STOPPED = (S.DOWN, S.MAINTENANCE)
+# Clocks of devices and browsers drift; a change this far ahead of ours is still "now".
+CLOCK_TOLERANCE = datetime.timedelta(minutes=5)
 
 
 @transaction.atomic
@@ -24,7 +26,8 @@ def equipment_set_state(*, actor, equipment: Equipment, state: str,
                         client_token: str | None = None) -> EquipmentState:
     """Set the current state. Before: `down` needs a reason. After: a state change row; an
     unplanned downtime opened (down) or closed (leaving down/maintenance); events emitted.
-    Maintenance opens a planned downtime. A token already used changes nothing."""
+    Maintenance opens a planned downtime. A token already used changes nothing. `at` may not
+    lie in the future: a state that begins later would refuse every change until then."""
     if client_token and EquipmentStateChange.objects.filter(client_token=client_token).exists():
         return EquipmentState.objects.get(equipment=equipment)
     if state not in S.values:
@@ -36,7 +39,10 @@ def equipment_set_state(*, actor, equipment: Equipment, state: str,
                                % {"code": reason.code}})
     if not equipment.active:
         raise ValidationError(_("%(eq)s is inactive.") % {"eq": equipment.code})
-    at = at or timezone.now()
+    now = timezone.now()
+    if at is not None and at > now + CLOCK_TOLERANCE:
+        raise ValidationError({"at": _("The time of the change cannot be in the future.")})
+    at = at or now
     current, _created = EquipmentState.objects.select_for_update().get_or_create(
         equipment=equipment, defaults={"state": S.IDLE, "since": at})
     previous = current.state
@@ -115,7 +121,7 @@ def downtime_edit(*, actor, downtime: DowntimeEvent, start=None, end=None,
         stop.note = note[:200]
     if not stop.planned and stop.reason is None:
         raise ValidationError({"reason": _("An unplanned stop needs its reason.")})
-    soon = timezone.now() + datetime.timedelta(minutes=5)
+    soon = timezone.now() + CLOCK_TOLERANCE
     if stop.start > soon:
         raise ValidationError({"start": _("The start cannot be in the future.")})
     if stop.end is not None and stop.end <= stop.start:

@@ -7,7 +7,6 @@ Every refusal is shown at once and kept for the lead (ScanRefusal), and records 
 
 from django.core.exceptions import ValidationError
 from django.http import Http404
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -254,6 +253,6 @@ class EquipmentStateView(_TaskActionBase):
             return Status(True, str(_ALREADY))
         text = _("%(eq)s: %(state)s since %(at)s.") % {
             "eq": equipment.code, "state": state.get_state_display(),
-            "at": timezone.localtime(state.since).strftime("%H:%M")}
+            "at": state.since_text}
         lines = [_("Reason: %(reason)s.") % {"reason": state.reason}] if state.reason else []
         return Status(True, text, lines)
