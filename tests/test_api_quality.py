@@ -74,6 +74,24 @@ def test_use_as_is_needs_an_approver(client, operator):
     assert Nonconformance.objects.get(pk=nc.pk).disposition == "pending"
 
 
+def test_a_failed_count_with_every_characteristic_passing_is_refused(client, operator):
+    insp, wo, tasks, wc = pending_inspection(measured_plan(), operator, qty="4")
+    char = insp.plan.characteristics.get()
+    defect = DefectCodeFactory()
+    qc = api_as(client, "qc_inspector")
+    url = f"/api/inspections/{insp.pk}/record/"
+    response = qc.post(url, {"results": [{"characteristic": char.pk, "value": "10.01"}],
+                             "qty_failed": "3", "defect_code": defect.code})
+    assert response.status_code == 422
+    assert "no units can fail" in error_of(response, "qty_failed")["message"]
+    response = qc.post(url, {"results": [{"characteristic": char.pk, "value": "10.01"}],
+                             "qty_failed": "9", "defect_code": defect.code})
+    assert response.status_code == 422
+    assert "At most 4 units" in error_of(response, "qty_failed")["message"]
+    insp.refresh_from_db()
+    assert insp.status == "pending" and not Nonconformance.objects.exists()
+
+
 def test_unknown_characteristic_is_400(client, operator):
     insp, wo, tasks, wc = pending_inspection(measured_plan(), operator, qty="2")
     qc = api_as(client, "qc_inspector")

@@ -227,6 +227,9 @@ def test_record_failing_with_defect_code_opens_nonconformance(client, plan, defe
     ({"value": ""}, "c", "Enter the measured"),
     ({"value": "10.2", "qty_failed": "3"}, "defect_code", "Pick the defect code"),
     ({"value": "10.2", "qty_failed": "30", "defect": True}, "qty_failed", "At most"),
+    ({"value": "10.01", "qty_failed": "3", "defect": True}, "qty_failed",
+     "Every characteristic passed, so no units can fail"),
+    ({"value": "10.01", "qty_failed": "30"}, "qty_failed", "At most"),
 ])
 def test_record_errors_show_next_to_the_field_and_record_nothing(client, plan, defect, people,
                                                                  post, field, message):
@@ -312,6 +315,23 @@ def test_inspection_without_plan_takes_a_plain_verdict(client, defect, people):
                            {"verdict": "failed", "defect_code": defect.pk})
     assert response.status_code == 302
     assert Nonconformance.objects.get().quantity == 2
+
+
+def test_plain_pass_with_a_failed_count_is_refused(client, defect, people):
+    insp, *_ = pending_inspection(None, people["op"], qty="5")
+    as_user(client, people["qc"])
+    response = client.post(reverse("quality:record", args=[insp.pk]),
+                           {"verdict": "passed", "qty_failed": "2", "defect_code": defect.pk})
+    assert response.status_code == 422
+    assert "The verdict is pass, so no units can fail" in " ".join(
+        response.context["form"].errors["qty_failed"])
+    insp.refresh_from_db()
+    assert insp.status == "pending" and not Nonconformance.objects.exists()
+    zero = client.post(reverse("quality:record", args=[insp.pk]),
+                       {"verdict": "passed", "qty_failed": "0"})
+    assert zero.status_code == 302  # 0 failed with a pass is no contradiction
+    insp.refresh_from_db()
+    assert (insp.status, insp.qty_passed, insp.qty_failed) == ("passed", 5, 0)
 
 
 # --- Disposition -------------------------------------------------------------------------------

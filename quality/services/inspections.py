@@ -20,6 +20,7 @@ from mes.audit import audit_record, snapshot
 from mes.events import TOPIC_PLANT, domain_event_publish, event_emit
 from mes.models import AuditEntry
 from planning.models import Task
+from planning.selectors import plain_quantity
 from quality.models import (
     Characteristic,
     DefectCode,
@@ -152,7 +153,8 @@ def inspection_record(*, inspector, inspection: Inspection, results: dict, qty_f
 
     The verdict is computed: failed when any characteristic fails (or, with no plan, when
     `verdict` says so). A failure needs a defect code and opens a nonconformance for
-    `qty_failed` units (default: the whole lot). Nothing is written if anything is invalid.
+    `qty_failed` units (default: the whole lot). A failed count with a pass is contradictory
+    and refused, as is one above the lot. Nothing is written if anything is invalid.
     """
     insp = Inspection.objects.select_for_update().get(pk=inspection.pk)
     if insp.status != Inspection.Status.PENDING:
@@ -175,14 +177,25 @@ def inspection_record(*, inspector, inspection: Inspection, results: dict, qty_f
             raise ValidationError({"verdict": _("Choose pass or fail.")})
         failed_any = verdict == "failed"
     discrete = insp.work_order.item.discrete
-    if failed_any:
-        failed = insp.quantity if qty_failed in (None, "") else parse_quantity(
-            qty_failed, field="qty_failed", discrete=discrete, allow_zero=False)
+    failed = None
+    if qty_failed not in (None, ""):
+        failed = parse_quantity(qty_failed, field="qty_failed", discrete=discrete,
+                                allow_zero=not failed_any)
         if failed > insp.quantity:
             raise ValidationError({"qty_failed": _("At most %(q)s units were in the lot.") % {
-                "q": insp.quantity}})
+                "q": plain_quantity(insp.quantity)}})
+    if failed_any:
+        failed = insp.quantity if failed is None else failed
         if defect_code is None:
             raise ValidationError({"defect_code": _("Pick the defect code.")})
+    elif failed:
+        # The verdict comes from the characteristics; a failed count beside a pass is a slip
+        # in one of the two, and recording either guess would be wrong.
+        raise ValidationError({"qty_failed": (
+            _("Every characteristic passed, so no units can fail: mark the characteristic "
+              "that failed, or leave the failed quantity empty.") if chars else
+            _("The verdict is pass, so no units can fail: choose fail, or leave the failed "
+              "quantity empty."))})
     else:
         failed = Decimal(0)
     before = snapshot(insp, ["status", "qty_passed", "qty_failed", "inspector",
