@@ -232,6 +232,15 @@ def _bad_cases():
         "text quantity": (
             "orders", [ORDER_HEADER, ["PO-9", "P", "十", "2026-04-01", "normal", ""]],
             (2, "quantity 数量", "十", "Not a number")),
+        "huge quantity": (
+            "orders", [ORDER_HEADER, ["PO-9", "P", "1e30", "2026-04-01", "normal", ""]],
+            (2, "quantity 数量", "1e30", "The number is too large")),
+        "huge quantity per": (
+            "bom", [BOM_HEADER, ["P", "1", "C", "1e30", 0]],
+            (2, "quantity_per 单位用量", "1e30", "The number is too large")),
+        "huge scrap": (
+            "bom", [BOM_HEADER, ["P", "1", "C", 1, "1e30"]],
+            (2, "scrap_pct 损耗率%", "1e30", "between 0 and 99")),
         "scrap out of range": (
             "bom", [BOM_HEADER, ["P", "1", "C", 1, 120]],
             (2, "scrap_pct 损耗率%", "120", "between 0 and 99")),
@@ -277,6 +286,17 @@ def test_each_bad_row_is_reported_where_excel_shows_it_and_nothing_is_written(pl
     error = only_error(report)
     assert (error.row, error.column, error.value) == (row, column, value)
     assert reason in error.reason
+    assert counts() == before
+
+
+def test_xlsx_number_cell_too_large_for_the_column_is_a_row_error(planner):
+    routed_item("P")
+    before = counts()
+    upload = xlsx_upload({"orders": [ORDER_HEADER, ["PO-9", "P", 1e30, "2026-04-01",
+                                                    "normal", ""]]})
+    error = only_error(apply(planner, upload, "orders"))
+    assert (error.row, error.column) == (2, "quantity 数量")
+    assert "The number is too large" in error.reason
     assert counts() == before
 
 

@@ -134,10 +134,13 @@ def _to_decimal(value) -> Decimal:
 def decimal(places: int, digits: int, *, minimum=None, maximum=None, positive=False,
             percent=False) -> Callable[[Any], Decimal]:
     step = Decimal(1).scaleb(-places)
+    limit = Decimal(10) ** (digits - places)
 
     def parse(value) -> Decimal:
         number = _to_decimal(value)
-        rounded = number.quantize(step)
+        # A number past the column's size (1e30) cannot be quantized; the checks below say
+        # what is wrong with it.
+        rounded = number.quantize(step) if abs(number) < limit else number
         # Tolerate the float noise of computed Excel cells (0.30000000000000004), not typos.
         if abs(rounded - number) > Decimal("1e-9"):
             raise CellError(_("At most %(n)d decimal places.") % {"n": places})
@@ -149,7 +152,7 @@ def decimal(places: int, digits: int, *, minimum=None, maximum=None, positive=Fa
             raise CellError(_("Must be between %(min)s and %(max)s%(unit)s.")
                             % {"min": minimum or 0, "max": maximum, "unit": "%" if percent
                                else ""})
-        if abs(rounded) >= Decimal(10) ** (digits - places):
+        if abs(rounded) >= limit:
             raise CellError(_("The number is too large."))
         return rounded
     return parse
