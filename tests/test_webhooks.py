@@ -193,6 +193,21 @@ def test_admin_pages(client_as, receiver):
     assert bad.status_code == 400
 
 
+def test_admin_pages_show_refusals_on_their_field(client_as):
+    admin = client_as("admin")
+    past = admin.post("/api/manage/tokens/", {"name": "SAP", "user": admin.user.pk,
+                                              "scopes": ["erp"],
+                                              "expires_at": "2020-01-01T00:00"})
+    assert past.status_code == 400
+    assert past.context["form"].errors["expires_at"] == ["The expiry must be in the future."]
+    assert "The expiry must be in the future." in past.content.decode()
+    ftp = admin.post("/api/manage/webhooks/", {"name": "ERP", "url": "ftp://example.com/hook",
+                                               "kinds": ["work_order.accepted"]})
+    assert ftp.status_code == 400
+    assert ftp.context["form"].errors["url"] == ["Enter an http:// or https:// URL."]
+    assert not WebhookSubscription.objects.exists()
+
+
 def test_pages_need_an_administrator(client_as):
     planner = client_as("planner")
     assert planner.get("/api/manage/webhooks/").status_code == 403

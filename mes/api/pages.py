@@ -5,6 +5,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
 from django.utils.translation import gettext as _
@@ -38,18 +39,26 @@ class TokenForm(forms.Form):
                                                                        "datetime-local"}))
 
 
+class HttpUrlField(forms.URLField):
+    """A URL a webhook can be sent to: http or https only, as the service requires."""
+
+    default_validators = [URLValidator(schemes=["http", "https"])]
+    default_error_messages = {"invalid": gettext_lazy("Enter an http:// or https:// URL.")}
+
+
 class WebhookForm(forms.Form):
     name = forms.CharField(label=gettext_lazy("Receiving system"), max_length=100)
-    url = forms.URLField(label=gettext_lazy("URL"), max_length=500, assume_scheme="https")
+    url = HttpUrlField(label=gettext_lazy("URL"), max_length=500, assume_scheme="https")
     kinds = forms.MultipleChoiceField(label=gettext_lazy("Events"),
                                       choices=lambda: list(WEBHOOK_KINDS.items()),
                                       widget=forms.CheckboxSelectMultiple)
 
 
 def _add_errors(form, exc: ValidationError) -> None:
-    for field, errors in getattr(exc, "error_dict", {None: exc.error_list}).items():
-        for error in errors:
-            form.add_error(field if field in form.fields else None, error)
+    """The service's refusal on the field it names (a dict-less one above the form)."""
+    pairs = exc.error_dict.items() if hasattr(exc, "error_dict") else [(None, exc.error_list)]
+    for field, errors in pairs:
+        form.add_error(field if field in form.fields else None, errors)
 
 
 class TokenPage(CapabilityRequiredMixin, View):
