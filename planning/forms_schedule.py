@@ -9,6 +9,7 @@ from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
+from mes.forms import PlausibleDateTimeField
 from planning import gantt
 from planning.forms import DATETIME, ProductionOrderForm
 from planning.models import Line, Priority, ProductionOrder, WorkCenter, Workshop
@@ -145,7 +146,7 @@ class GanttFilterForm(forms.Form):
         ("wc", _("by work center")), ("order", _("by production order"))])
     scale = forms.ChoiceField(label=_("zoom"), required=False,
                               choices=[(code, s.label) for code, s in gantt.SCALES.items()])
-    start = forms.DateTimeField(label=_("from"), required=False, widget=DATETIME)
+    start = PlausibleDateTimeField(label=_("from"), required=False, widget=DATETIME)
     workshop = forms.ModelChoiceField(label=_("workshop"), required=False,
                                       queryset=Workshop.objects.filter(active=True))
     line = forms.ModelChoiceField(label=_("line"), required=False,

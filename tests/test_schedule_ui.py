@@ -452,6 +452,17 @@ def test_gantt_by_production_order_draws_dependencies(planner):
     assert 'data-testid="gantt-choose-order"' in bad
 
 
+@pytest.mark.parametrize("start", ["9999-12-31T00:00", "0001-01-01T00:00", "2201-01-01T00:00"])
+def test_gantt_from_a_date_out_of_range_is_a_field_error(planner, start):
+    for scale in ("", *gantt.SCALES):
+        page = planner.get(url("schedule_gantt"), {"start": start, "scale": scale}, **EN)
+        html = page.content.decode()
+        assert page.status_code == 200 and 'data-testid="gantt-svg"' in html  # from today
+        assert page.context["gantt_form"].errors["start"] == [
+            "Give a date between 1970 and 2200."]
+        assert 'data-field="start"' in html
+
+
 def test_task_panel_full_page_without_javascript(planner):
     orders, _wc = released_orders(1, steps=1)
     applied(planner.user)

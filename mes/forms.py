@@ -1,0 +1,25 @@
+"""Form fields every app's pages share: dates and times limited to the years the system can
+compute with (1970–2200, as the API's), so a typed 9999-12-31 or 0001-01-01 is a message on
+the field instead of an overflow in the window or period built from it."""
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from mes.api.fields import MAX_YEAR, MIN_YEAR
+
+YEARS_OUT_OF_RANGE = _("Give a date between %(min)s and %(max)s.")
+
+
+def check_years(value) -> None:
+    if value is not None and not MIN_YEAR <= value.year <= MAX_YEAR:
+        raise ValidationError(YEARS_OUT_OF_RANGE, code="range",
+                              params={"min": MIN_YEAR, "max": MAX_YEAR})
+
+
+class PlausibleDateField(forms.DateField):
+    default_validators = [check_years]
+
+
+class PlausibleDateTimeField(forms.DateTimeField):
+    default_validators = [check_years]
