@@ -424,8 +424,16 @@ def test_order_lifecycle_through_the_pages(client_as):
     history = response.content.decode().split('data-testid="history"')[1]
     assert "draft</span> → <span class=\"after\">planned" in history
     assert "Work orders" in history and "→ <span class=\"after\">2<" in history
-    # release one work order with htmx: the refreshed order body comes back
+    # ids no work order can have (too large for the column, not numbers) release nothing
     child = order.work_orders.get(level=1)
+    for junk in (["99999999999999999999999"], ["²"], ["-1", "0", "x"]):
+        response = client.post(
+            reverse("planning:order_action", args=[order.pk, "release_selected"]),
+            {"work_orders": junk}, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="order-body")
+        assert response.status_code == 200
+        assert "Tick the work orders to release first." in response.content.decode()
+    assert not order.work_orders.exclude(status=WorkOrder.Status.DRAFT).exists()
+    # release one work order with htmx: the refreshed order body comes back
     response = client.post(reverse("planning:order_action", args=[order.pk, "release_selected"]),
                            {"work_orders": [child.pk]}, HTTP_HX_REQUEST="true",
                            HTTP_HX_TARGET="order-body")

@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from mes.roles import perm
+from mes.sql import valid_pk
 from planning import filtersets, selectors, tables
 from planning.forms import ProductionOrderForm
 from planning.history import history_for
@@ -158,7 +159,9 @@ def order_action(request, pk, action):
                 result = order_services.production_order_release(actor=request.user,
                                                                  order=order, reason=reason)
             else:
-                ids = [int(v) for v in request.POST.getlist("work_orders") if v.isdigit()]
+                # Ids a column cannot hold (or no numbers at all) match no work order.
+                ids = {pk for v in request.POST.getlist("work_orders")
+                       if (pk := valid_pk(WorkOrder, v)) is not None}
                 chosen = list(order.work_orders.filter(pk__in=ids))
                 if not chosen:
                     raise ValidationError(_g("Tick the work orders to release first."))
