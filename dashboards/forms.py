@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from dashboards.kpis import KPIS
 from dashboards.periods import BUCKETS, Period, Scope, default_bucket
 from dashboards.selectors.orders import RISKS
+from mes.forms import PlausibleDateField, check_years
 from planning.models import Line, Priority, WorkCenter, Workshop
 
 MAX_DAYS = 3 * 366
@@ -64,10 +65,10 @@ class BoardFilterForm(_ScopeFields):
 
 
 class KpiFilterForm(_ScopeFields):
-    start = forms.DateField(label=_("From"), required=False,
-                            widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(label=_("To (inclusive)"), required=False,
-                          widget=forms.DateInput(attrs={"type": "date"}))
+    start = PlausibleDateField(label=_("From"), required=False,
+                               widget=forms.DateInput(attrs={"type": "date"}))
+    end = PlausibleDateField(label=_("To (inclusive)"), required=False,
+                             widget=forms.DateInput(attrs={"type": "date"}))
     bucket = forms.ChoiceField(label=_("Trend by"), required=False,
                                choices=[("", _("automatic"))] + list(BUCKET_LABELS.items()))
     work_center = _choice(WorkCenter.objects.filter(active=True).select_related("line"),
@@ -172,9 +173,11 @@ class MonthForm(_ScopeFields):
             return None
         try:
             year, month = (int(p) for p in raw.split("-"))
-            return datetime.date(year, month, 1)
+            first = datetime.date(year, month, 1)
         except (ValueError, TypeError):
             raise forms.ValidationError(_("Write the month as YYYY-MM, e.g. 2026-03.")) from None
+        check_years(first)
+        return first
 
     def period(self) -> Period:
         data = getattr(self, "cleaned_data", {}) if not self.errors else {}

@@ -3,7 +3,14 @@ from django.contrib.contenttypes.models import ContentType
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from mes.forms import PlausibleDateTimeField
 from mes.models import AuditEntry, User
+
+
+class PlausibleDateTimeFilter(django_filters.DateTimeFilter):
+    """A time filter that takes years 1970–2200 only (0001-01-01 overflows in UTC)."""
+
+    field_class = PlausibleDateTimeField
 
 
 class AuditEntryFilterSet(django_filters.FilterSet):
@@ -16,8 +23,8 @@ class AuditEntryFilterSet(django_filters.FilterSet):
     object_id = django_filters.CharFilter(label=_("Record id"))
     action = django_filters.ChoiceFilter(choices=AuditEntry.Action.choices)
     actor = django_filters.ModelChoiceFilter(queryset=User.objects.all(), label=_("Who"))
-    since = django_filters.DateTimeFilter(field_name="at", lookup_expr="gte", label=_("Since"))
-    until = django_filters.DateTimeFilter(field_name="at", lookup_expr="lte", label=_("Until"))
+    since = PlausibleDateTimeFilter(field_name="at", lookup_expr="gte", label=_("Since"))
+    until = PlausibleDateTimeFilter(field_name="at", lookup_expr="lte", label=_("Until"))
 
     class Meta:
         model = AuditEntry

@@ -7,6 +7,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
+from mes.forms import PlausibleDateTimeField
 from planning import selectors
 from planning.models import (
     BOMLine,
@@ -284,9 +285,9 @@ class RoutingStepForm(ReasonForm, forms.ModelForm):
 class ProductionOrderForm(ReasonForm):
     item = ItemCodeField(label=_("item (code)"))
     quantity = forms.DecimalField(label=_("quantity"), max_digits=14, decimal_places=4)
-    due = forms.DateTimeField(label=_("due"), widget=DATETIME)
-    release_date = forms.DateTimeField(label=_("earliest start"), required=False,
-                                       widget=DATETIME)
+    due = PlausibleDateTimeField(label=_("due"), widget=DATETIME)
+    release_date = PlausibleDateTimeField(label=_("earliest start"), required=False,
+                                          widget=DATETIME)
     priority = forms.TypedChoiceField(label=_("priority"), choices=Priority.choices, coerce=int,
                                       initial=Priority.NORMAL)
     customer = forms.CharField(label=_("customer"), max_length=120, required=False)

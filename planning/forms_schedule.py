@@ -72,7 +72,7 @@ class OrderChangeForm(forms.Form):
 
     quantity = forms.DecimalField(label=_("quantity"), max_digits=14, decimal_places=4,
                                   required=False)
-    due = forms.DateTimeField(label=_("due"), widget=DATETIME, required=False)
+    due = PlausibleDateTimeField(label=_("due"), widget=DATETIME, required=False)
     priority = forms.TypedChoiceField(label=_("priority"), choices=Priority.choices,
                                       coerce=int, required=False, empty_value=None)
     reason = reason_field()
@@ -110,7 +110,7 @@ class WorkCenterChoiceField(forms.ModelChoiceField):
 
 
 class PinForm(forms.Form):
-    start = forms.DateTimeField(label=_("pinned start"), widget=DATETIME, required=False)
+    start = PlausibleDateTimeField(label=_("pinned start"), widget=DATETIME, required=False)
     work_center = WorkCenterChoiceField(label=_("pinned work center"), required=False,
                                         queryset=WorkCenter.objects.none())
     reason = reason_field()

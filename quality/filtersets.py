@@ -8,6 +8,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from mes.forms import PlausibleDateField
 from planning.models import Line, WorkOrder, Workshop
 from quality.models import (
     ArchivedRecord,
@@ -156,10 +157,10 @@ class DefectCodeFilterSet(django_filters.FilterSet):
 class StatsFilterForm(forms.Form):
     """Period (dates, inclusive) and scope of the statistics page."""
 
-    start = forms.DateField(label=_("From"), required=False,
-                            widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(label=_("To"), required=False,
-                          widget=forms.DateInput(attrs={"type": "date"}))
+    start = PlausibleDateField(label=_("From"), required=False,
+                               widget=forms.DateInput(attrs={"type": "date"}))
+    end = PlausibleDateField(label=_("To"), required=False,
+                             widget=forms.DateInput(attrs={"type": "date"}))
     workshop = forms.ModelChoiceField(label=_("Workshop"), required=False,
                                       queryset=Workshop.objects.filter(active=True))
     line = forms.ModelChoiceField(label=_("Line"), required=False,

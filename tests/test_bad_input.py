@@ -340,6 +340,37 @@ def test_api_malformed_bodies(client, raw):
         assert json.loads(response.content)["errors"]
 
 
+# --- dates no period, window or filter can be computed from -------------------------------------
+@pytest.mark.parametrize("day", ["9999-12-31", "0001-01-01", "2201-01-01"])
+@pytest.mark.parametrize("url,fields", [
+    ("/dashboards/kpis/", {"start": "{d}", "end": "{d}"}),
+    ("/dashboards/kpis/downtime/", {"start": "{d}"}),
+    ("/dashboards/kpis/rework/", {"end": "{d}"}),
+    ("/quality/stats/", {"start": "{d}", "end": "{d}"}),
+    ("/quality/stats/", {"end": "{d}"}),
+    ("/execution/refused-scans/", {"since": "{d}T00:00", "until": "{d}T00:00"}),
+    ("/audit/", {"since": "{d}T00:00", "until": "{d}T00:00"}),
+    ("/dashboards/kpis/report/", {"month": "{m}"}),
+])
+def test_dates_out_of_range_are_named_not_a_server_error(client_as, url, fields, day):
+    c = client_as("admin", "planner", "workshop_lead", "qc_inspector")
+    query = {k: v.format(d=day, m=day[:7]) for k, v in fields.items()}
+    response = c.get(url, query, HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code in (200, 400, 422)
+    assert "Give a date between 1970 and 2200." in html.unescape(response.content.decode())
+
+
+def test_order_due_out_of_range_is_named(planner):
+    top = make_product(1)[0]
+    before = counts()
+    response = planner.post(reverse("planning:order_add"), {
+        "item": top.code, "quantity": "5", "due": "9999-12-31T00:00", "priority": "2"},
+        HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code in (200, 400, 422)
+    assert response.context["form"].errors["due"] == ["Give a date between 1970 and 2200."]
+    assert counts() == before
+
+
 def test_zz_both_outcomes_were_exercised():
     """The forms above accepted some inputs and refused others (no vacuous pass)."""
     if not OUTCOMES:

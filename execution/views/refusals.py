@@ -13,6 +13,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from execution.models import ScanRefusal
+from mes.filtersets import PlausibleDateTimeFilter
 from mes.generic import ObjectListView
 from mes.models import User
 from mes.tables import BaseTable, LocalDateTimeColumn
@@ -26,8 +27,8 @@ class ScanRefusalFilterSet(django_filters.FilterSet):
     operator = django_filters.ModelChoiceFilter(
         label=_("Operator"), queryset=User.objects.filter(badge_code__isnull=False))
     action = django_filters.CharFilter(label=_("Action"))
-    since = django_filters.DateTimeFilter(field_name="at", lookup_expr="gte", label=_("Since"))
-    until = django_filters.DateTimeFilter(field_name="at", lookup_expr="lte", label=_("Until"))
+    since = PlausibleDateTimeFilter(field_name="at", lookup_expr="gte", label=_("Since"))
+    until = PlausibleDateTimeFilter(field_name="at", lookup_expr="lte", label=_("Until"))
 
     class Meta:
         model = ScanRefusal

@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy
 from django.views import View
 
 from mes.api.tokens import SCOPES, api_token_create, api_token_revoke
+from mes.forms import PlausibleDateTimeField
 from mes.generic import CapabilityRequiredMixin
 from mes.models import ApiToken, WebhookDelivery, WebhookSubscription
 from mes.webhooks import (
@@ -34,9 +35,9 @@ class TokenForm(forms.Form):
                                        choices=lambda: [(k, f"{k} — {v}")
                                                         for k, v in SCOPES.items()],
                                        widget=forms.CheckboxSelectMultiple)
-    expires_at = forms.DateTimeField(label=gettext_lazy("Expires"), required=False,
-                                     widget=forms.DateTimeInput(attrs={"type":
-                                                                       "datetime-local"}))
+    expires_at = PlausibleDateTimeField(label=gettext_lazy("Expires"), required=False,
+                                        widget=forms.DateTimeInput(attrs={"type":
+                                                                          "datetime-local"}))
 
 
 class HttpUrlField(forms.URLField):
