@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from alerts.kinds import THRESHOLDS, Channel
 from alerts.models import AlertRule, WebhookEndpoint
+from mes.forms import ModelMultipleIdField
 from mes.models import User
 from mes.roles import ROLE_LABELS
 
@@ -74,14 +75,14 @@ class EscalationLevelForm(forms.Form):
     roles = forms.MultipleChoiceField(label=_("Roles"), required=False,
                                       choices=list(ROLE_LABELS.items()),
                                       widget=forms.CheckboxSelectMultiple)
-    people = forms.ModelMultipleChoiceField(label=_("People"), required=False,
-                                            queryset=User.objects.none())
+    people = ModelMultipleIdField(label=_("People"), required=False,
+                                  queryset=User.objects.none())
     channels = forms.MultipleChoiceField(label=_("Channels"), required=False,
                                          choices=Channel.choices,
                                          widget=forms.CheckboxSelectMultiple)
-    webhooks = forms.ModelMultipleChoiceField(label=_("Webhook endpoints"), required=False,
-                                              queryset=WebhookEndpoint.objects.none(),
-                                              widget=forms.CheckboxSelectMultiple)
+    webhooks = ModelMultipleIdField(label=_("Webhook endpoints"), required=False,
+                                    queryset=WebhookEndpoint.objects.none(),
+                                    widget=forms.CheckboxSelectMultiple)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

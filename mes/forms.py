@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from mes.api.fields import MAX_YEAR, MIN_YEAR
+from mes.sql import valid_pk
 
 YEARS_OUT_OF_RANGE = _("Give a date between %(min)s and %(max)s.")
 
@@ -23,3 +24,16 @@ class PlausibleDateField(forms.DateField):
 
 class PlausibleDateTimeField(forms.DateTimeField):
     default_validators = [check_years]
+
+
+class ModelMultipleIdField(forms.ModelMultipleChoiceField):
+    """Records ticked by id. An id no column can hold is refused like an unknown one: in
+    the IN (...) list that checks the ids it overflows the database driver."""
+
+    def _check_values(self, value):
+        if self.to_field_name is None:
+            for pk in value:
+                if valid_pk(self.queryset.model, pk) is None:
+                    raise ValidationError(self.error_messages["invalid_pk_value"],
+                                          code="invalid_pk_value", params={"pk": pk})
+        return super()._check_values(value)

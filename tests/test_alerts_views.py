@@ -185,6 +185,9 @@ def rule_post(**overrides):
     ({"levels-0-channels": None}, "choose at least one channel"),
     ({"scope": "work_center"}, "Pick the work center"),
     ({"levels-TOTAL_FORMS": "0"}, "The escalation chain is empty"),
+    ({"levels-0-people": ["99999999999999999999999"]}, "is not a valid value"),
+    ({"levels-0-webhooks": ["99999999999999999999999"]}, "is not a valid value"),
+    ({"levels-0-people": ["²"]}, "is not a valid value"),
 ])
 def test_impossible_rules_are_refused_with_the_reason(client_as, overrides, reason):
     client = client_as("manager")

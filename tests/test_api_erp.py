@@ -112,6 +112,8 @@ def test_feed_reports_scrap_consumption_and_completion(client, settings):
     bad = api.get("/api/erp/feed/", {"cursor": "yesterday"})
     assert bad.status_code == 400 and error_of(bad, "cursor")
     assert api.get("/api/erp/feed/", {"limit": "0"}).status_code == 400
+    superscript = api.get("/api/erp/feed/", {"limit": "²"})  # a digit to isdigit()
+    assert superscript.status_code == 400 and error_of(superscript, "limit")
 
 
 @pytest.mark.django_db

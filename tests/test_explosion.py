@@ -239,3 +239,12 @@ def test_bulk_release_a_selection(planner):
     assert result.released == [leaf]
     again = work_orders_release(actor=planner, work_orders=[leaf.pk])
     assert not again.released and "draft" in again.refused[0][1][0]
+
+
+def test_next_order_number_skips_a_typed_number_that_is_no_sequence(planner):
+    from django.utils import timezone
+
+    top, *_ = make_product(1)
+    odd = f"PO{timezone.localdate():%Y%m%d}-²"  # "²" is a digit to str.isdigit()
+    order_for(top, planner, number=odd)
+    assert order_for(top, planner).number == odd.replace("²", "0001")

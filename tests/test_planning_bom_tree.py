@@ -90,6 +90,10 @@ def test_version_by_date_or_chosen(client_as):
     assert b"OLD-PART" in page.content and b"NEW-PART" not in page.content
     page = c.get(reverse("planning:item_bom_tree", args=[top.pk]), {"on": "2026-06-01"})
     assert b"NEW-PART" in page.content and b"OLD-PART" not in page.content
+    for junk in ("²", "99999999999999999999999"):  # no such version: the one in effect
+        page = c.get(reverse("planning:item_bom_tree", args=[top.pk]),
+                     {"version": junk, "on": "2026-06-01"})
+        assert page.status_code == 200 and b"NEW-PART" in page.content
 
 
 def test_existing_cycle_is_shown_not_followed():

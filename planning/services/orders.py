@@ -75,7 +75,8 @@ def _next_order_number() -> str:
     prefix = f"PO{stamp}-"
     last = (ProductionOrder.objects.filter(number__startswith=prefix)
             .order_by("-number").values_list("number", flat=True).first())
-    seq = int(last.rsplit("-", 1)[1]) + 1 if last and last.rsplit("-", 1)[1].isdigit() else 1
+    tail = last.rsplit("-", 1)[1] if last else ""
+    seq = int(tail) + 1 if tail.isascii() and tail.isdigit() else 1  # "²" is a digit to isdigit
     return f"{prefix}{seq:04d}"
 
 

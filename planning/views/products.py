@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from mes.roles import perm
+from mes.sql import valid_pk
 from planning import filtersets, forms, selectors, tables
 from planning.models import BOMLine, BOMVersion, Item, Routing, RoutingStep
 from planning.views.masterdata import (
@@ -137,8 +138,9 @@ def _tree_params(request, item):
         errors.append(_("The date is not a date; showing today."))
         on = None
     version = None
-    if request.GET.get("version", "").isdigit():
-        version = BOMVersion.objects.filter(item=item, pk=request.GET["version"]).first()
+    version_pk = valid_pk(BOMVersion, request.GET.get("version"))
+    if version_pk is not None:
+        version = BOMVersion.objects.filter(item=item, pk=version_pk).first()
     return qty, on or timezone.localdate(), version, errors
 
 

@@ -78,7 +78,9 @@ class ErpFeedView(ApiView):
     def get(self, request):
         """Completions, scrap and consumption per work order since a cursor."""
         raw_limit = request.query_params.get("limit") or str(DEFAULT_LIMIT)
-        if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_LIMIT:
+        # isdigit() alone lets "²" through to int(), which refuses it.
+        whole = raw_limit.isascii() and raw_limit.isdigit()
+        if not whole or not 1 <= int(raw_limit) <= MAX_LIMIT:
             raise ValidationError({"limit": [_("A whole number from 1 to %(max)d.") % {
                 "max": MAX_LIMIT}]}, code="invalid")
         try:
