@@ -241,6 +241,12 @@ def _bad_cases():
         "huge scrap": (
             "bom", [BOM_HEADER, ["P", "1", "C", 1, "1e30"]],
             (2, "scrap_pct 损耗率%", "1e30", "between 0 and 99")),
+        "due in year 9999": (
+            "orders", [ORDER_HEADER, ["PO-9", "P", 1, "9999-12-31", "normal", ""]],
+            (2, "due 交期", "9999-12-31", "Give a date between 1970 and 2200")),
+        "due in year 1": (
+            "orders", [ORDER_HEADER, ["PO-9", "P", 1, "0001-01-01 08:00", "normal", ""]],
+            (2, "due 交期", "0001-01-01 08:00", "Give a date between 1970 and 2200")),
         "scrap out of range": (
             "bom", [BOM_HEADER, ["P", "1", "C", 1, 120]],
             (2, "scrap_pct 损耗率%", "120", "between 0 and 99")),

@@ -15,6 +15,8 @@ from typing import Any
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from mes.api.fields import MAX_YEAR, MIN_YEAR
+
 
 class CellError(ValueError):
     pass
@@ -228,6 +230,9 @@ def local_datetime(*, date_only_time: datetime.time) -> Callable[[Any], datetime
             moment = _parse_datetime_text(value)
         else:
             raise CellError(_("Not a date; write it as 2026-03-31 or 2026-03-31 17:00."))
+        if not MIN_YEAR <= moment.year <= MAX_YEAR:  # as the API and the order form
+            raise CellError(_("Give a date between %(min)s and %(max)s.")
+                            % {"min": MIN_YEAR, "max": MAX_YEAR})
         if not isinstance(moment, datetime.datetime):
             moment = datetime.datetime.combine(moment, date_only_time)
         if timezone.is_aware(moment):
