@@ -255,3 +255,15 @@ def test_rule_chain_can_name_webhook_endpoints(client_as, receiver):
                         "levels-1-roles": None})
     assert client.post(reverse("alerts:rule_add"), data).status_code == 302
     assert list(AlertRule.objects.get().levels.get(level=2).webhooks.all()) == [hook]
+
+
+def test_action_confirmations_are_in_the_readers_language(client_as, alert):
+    """The confirmations were translated once, at import, in whatever language was active."""
+    client = client_as("workshop_lead")
+    url = reverse("alerts:alert_action", args=[alert.pk, "acknowledge"])
+    zh = client.post(url, {"note": ""}, HTTP_ACCEPT_LANGUAGE="zh-CN", follow=True)
+    assert f"告警 #{alert.pk} 已确认。" in zh.content.decode()
+    url = reverse("alerts:alert_action", args=[alert.pk, "resolve"])
+    en = client.post(url, {"cause": "Operator on break", "action": "Relief operator assigned"},
+                     HTTP_ACCEPT_LANGUAGE="en", follow=True)
+    assert f"Alert #{alert.pk} resolved." in en.content.decode()

@@ -6,6 +6,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views import View
 
 from alerts import forms, selectors
@@ -73,28 +74,29 @@ def _minutes(start, end):
     return None if end is None else round((end - start).total_seconds() / 60)
 
 
+# the confirmations are lazy: this table is built at import, in whatever language was active
 ACTIONS = {
     "acknowledge": (forms.AcknowledgeForm,
                     lambda a, u, d: lifecycle.alert_acknowledge(actor=u, alert=a, note=d["note"]),
-                    _("Alert #%(id)s acknowledged.")),
+                    gettext_lazy("Alert #%(id)s acknowledged.")),
     "resolve": (forms.ResolveForm,
                 lambda a, u, d: lifecycle.alert_resolve(actor=u, alert=a, cause=d["cause"],
                                                         action=d["action"]),
-                _("Alert #%(id)s resolved.")),
+                gettext_lazy("Alert #%(id)s resolved.")),
     "close": (forms.CloseForm,
               lambda a, u, d: lifecycle.alert_close(actor=u, alert=a, note=d["note"]),
-              _("Alert #%(id)s closed.")),
+              gettext_lazy("Alert #%(id)s closed.")),
     "comment": (forms.CommentForm,
                 lambda a, u, d: lifecycle.alert_comment(actor=u, alert=a, text=d["text"]),
-                _("Comment added to alert #%(id)s.")),
+                gettext_lazy("Comment added to alert #%(id)s.")),
     "reassign": (forms.ReassignForm,
                  lambda a, u, d: lifecycle.alert_reassign(actor=u, alert=a,
                                                           assignee=d["assignee"],
                                                           reason=d["reason"]),
-                 _("Alert #%(id)s reassigned.")),
+                 gettext_lazy("Alert #%(id)s reassigned.")),
     "escalate": (forms.AcknowledgeForm,
                  lambda a, u, d: lifecycle.alert_escalate(actor=u, alert=a, reason=d["note"]),
-                 _("Alert #%(id)s escalated.")),
+                 gettext_lazy("Alert #%(id)s escalated.")),
 }
 
 
