@@ -125,3 +125,15 @@ def test_work_order_hold_resume_cancel_and_release_many(client):
     assert WorkOrder.objects.get(number=numbers[0]).status == "cancelled"
     tasks = api.get("/api/tasks/", {"work_order": numbers[0]}).json()["results"]
     assert tasks and {t["status"] for t in tasks} == {"cancelled"}
+
+
+@pytest.mark.parametrize("language, expected", [
+    ("en", "Give a date between 1970 and 2200"), ("zh-CN", "1970 到 2200 之间的日期")])
+def test_out_of_range_due_is_refused_in_the_callers_language(client, language, expected):
+    top, _made, _wc = make_product(levels=1)
+    api = api_as(client, "planner")
+    api.headers["Accept-Language"] = language
+    response = api.post("/api/production-orders/", {"item": top.code, "quantity": "1",
+                                                    "due": "9999-12-31T23:59:59Z"})
+    assert response.status_code == 400
+    assert expected in error_of(response, "due")["message"]

@@ -6,13 +6,18 @@ import datetime
 
 import django_filters
 from django.core.exceptions import ValidationError
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext
 from rest_framework import serializers
 
 MIN_YEAR, MAX_YEAR = 1970, 2200
 MAX_OFFSET = datetime.timedelta(hours=14)
-OUT_OF_RANGE = _("Give a date between %(min)s and %(max)s, with a UTC offset of at most "
-                 "14 hours.") % {"min": MIN_YEAR, "max": MAX_YEAR}
+
+
+def out_of_range() -> str:
+    """The refusal, in the reader's language (formatted per use: a constant built at import
+    would stay in the language active then)."""
+    return gettext("Give a date between %(min)s and %(max)s, with a UTC offset of at most "
+                   "14 hours.") % {"min": MIN_YEAR, "max": MAX_YEAR}
 
 
 def plausible(value) -> bool:
@@ -23,8 +28,6 @@ def plausible(value) -> bool:
 
 
 class DateTimeField(serializers.DateTimeField):
-    default_error_messages = {"range": OUT_OF_RANGE}
-
     def to_internal_value(self, value):
         if isinstance(value, str):
             try:  # check the offset before DRF converts it into the plant's time zone
@@ -32,10 +35,10 @@ class DateTimeField(serializers.DateTimeField):
             except ValueError:
                 parsed = None
             if parsed is not None and not plausible(parsed):
-                self.fail("range")
+                raise serializers.ValidationError(out_of_range(), code="range")
         result = super().to_internal_value(value)
         if not plausible(result):
-            self.fail("range")
+            raise serializers.ValidationError(out_of_range(), code="range")
         return result
 
 
@@ -47,10 +50,10 @@ class _IsoDateTimeFormField(django_filters.fields.IsoDateTimeField):
             except ValueError:
                 parsed = None
             if parsed is not None and not plausible(parsed):
-                raise ValidationError(OUT_OF_RANGE, code="range")
+                raise ValidationError(out_of_range(), code="range")
         result = super().to_python(value)
         if not plausible(result):
-            raise ValidationError(OUT_OF_RANGE, code="range")
+            raise ValidationError(out_of_range(), code="range")
         return result
 
 
@@ -60,6 +63,6 @@ class IsoDateTimeFilter(django_filters.IsoDateTimeFilter):
 
 def check_date(value: datetime.date, name: str) -> datetime.date:
     if not plausible(value):
-        raise serializers.ValidationError({name: [OUT_OF_RANGE]}, code="range")
+        raise serializers.ValidationError({name: [out_of_range()]}, code="range")
     return value
 

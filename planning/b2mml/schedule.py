@@ -17,7 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from mes.api.fields import OUT_OF_RANGE, plausible
+from mes.api.fields import out_of_range, plausible
 from planning.b2mml import (
     parse,
     q,
@@ -126,7 +126,7 @@ def _datetime(text: str | None, path: str, errors: _Errors) -> datetime.datetime
         errors.add(path, _("“%(v)s” is not a date and time.") % {"v": text[:40]}, "invalid")
         return None
     if not plausible(value):
-        errors.add(path, str(OUT_OF_RANGE), "invalid")
+        errors.add(path, out_of_range(), "invalid")
         return None
     return timezone.make_aware(value) if timezone.is_naive(value) else value
 
