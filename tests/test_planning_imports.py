@@ -422,6 +422,14 @@ def test_unreadable_files_get_a_clear_message(planner, name, data, reason):
     assert counts() == before
 
 
+def test_a_cell_too_long_for_csv_names_its_row_not_the_csv_module_error(planner):
+    data = b"item_code,name\nA,short\nB," + b"x" * 140_000 + b"\n"
+    reason = only_error(apply(planner, SimpleUploadedFile("long.csv", data))).reason
+    assert "Row 3 has a cell longer than 131,072 characters" in reason
+    assert "field limit" not in reason  # csv's English, shown as is in zh-hans
+    assert not pm.Item.objects.exists()
+
+
 def test_too_large_and_too_many_rows(planner, monkeypatch):
     big = SimpleUploadedFile("big.csv", b"item_code,name\n" + b"A,B\n" * (1_400_000))
     assert big.size > parsing.MAX_UPLOAD_BYTES

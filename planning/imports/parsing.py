@@ -91,11 +91,26 @@ def read_csv(data: bytes, name: str) -> list[Sheet]:
     if "\x00" in text:
         raise FileRejected(_("This does not look like a CSV text file."))
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
-    try:
+    read = 0  # records read so far: the one that fails is the next
+
+    def numbered():
+        nonlocal read
         # Excel shows each CSV record as one row, even a record with a line break in a cell.
-        return [_sheet_from_rows(name, enumerate(reader, start=1))]
+        for values in reader:
+            read += 1
+            yield read, values
+
+    try:
+        return [_sheet_from_rows(name, numbered())]
     except csv.Error as exc:
-        raise FileRejected(_("The CSV file cannot be read: %(error)s") % {"error": exc}) from None
+        # csv's own messages are English and technical ("field larger than field limit")
+        if "field limit" in str(exc):
+            raise FileRejected(
+                _("Row %(row)s has a cell longer than %(max)s characters. Shorten it; if it "
+                  "should not be that long, look for a quote (\") that is never closed.")
+                % {"row": read + 1, "max": f"{csv.field_size_limit():,}"}) from None
+        raise FileRejected(_("Row %(row)s of the CSV file cannot be read. Open the file in "
+                             "Excel and save it again as CSV.") % {"row": read + 1}) from None
 
 
 def read_xlsx(data: bytes) -> list[Sheet]:
