@@ -177,3 +177,14 @@ def test_far_away_dates_are_refused(client):
     response = api.post("/api/production-orders/", {"item": "X", "quantity": "1",
                                                     "due": "0001-01-01T00:00:00+05:00"})
     assert response.status_code == 400 and error_of(response, "due")
+
+
+def test_malformed_json_says_where_in_the_callers_language(client):
+    api = api_as(client, "planner")
+    response = api.post("/api/items/", '{"code": "A", "name": ')
+    assert error_of(response)["message"] == (
+        "The request body is not valid JSON: the error is at line 1, column 23.")
+    api.headers["Accept-Language"] = "zh-CN"
+    response = api.post("/api/items/", '{"code": "A", "name": ')
+    assert response.status_code == 400
+    assert "JSON parse error" not in error_of(response)["message"]

@@ -2,12 +2,13 @@
 size limits, pagination, and one transaction per write request (nothing half-written)."""
 
 import io
+import json
 
 from django.contrib.auth.decorators import login_not_required
 from django.db import IntegrityError, transaction
 from django.http import HttpResponse
 from django.utils.translation import gettext as _
-from rest_framework import generics, mixins, parsers, renderers, viewsets
+from rest_framework import exceptions, generics, mixins, parsers, renderers, viewsets
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import LimitOffsetPagination
@@ -58,12 +59,25 @@ def refuse_nul(name: str):
                           code="null_characters")
 
 
+def _json_error(cause) -> str:
+    """DRF's "JSON parse error - Expecting value: line 1 column 32 (char 31)", translated."""
+    if isinstance(cause, json.JSONDecodeError):
+        return _("The request body is not valid JSON: the error is at line %(line)s, column "
+                 "%(column)s.") % {"line": cause.lineno, "column": cause.colno}
+    if isinstance(cause, UnicodeDecodeError):
+        return _("The request body is not valid JSON: it is not UTF-8 text.")
+    return _("The request body is not valid JSON.")
+
+
 class LimitedJSONParser(parsers.JSONParser):
     """JSON bodies up to 1 MB (a device report is a few hundred bytes), without NULs."""
 
     def parse(self, stream, media_type=None, parser_context=None):
         raw = read_limited(stream, JSON_MAX_BYTES)
-        data = super().parse(io.BytesIO(raw), media_type, parser_context)
+        try:
+            data = super().parse(io.BytesIO(raw), media_type, parser_context)
+        except exceptions.ParseError as exc:
+            raise exceptions.ParseError(_json_error(exc.__context__)) from None
         where = _nul_path(data)
         if where:
             refuse_nul(where)
