@@ -34,9 +34,10 @@ from execution.services.reporting import (
     refuse,
 )
 from mes.models import User
+from mes.quantities import quantity_text
 from mes.sql import valid_pk
 from planning.models import Equipment, MaterialRequirement, Task, WorkCenter, WorkOrder
-from planning.travelers import SCHEME, normalize_scan, payload_for_task, quantity_text, scan_resolve
+from planning.travelers import SCHEME, normalize_scan, payload_for_task, scan_resolve
 
 T = Task.Status
 WO = WorkOrder.Status

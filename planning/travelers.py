@@ -28,7 +28,6 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from decimal import Decimal
 
 import qrcode
 from django.core.exceptions import ValidationError
@@ -37,6 +36,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 from PIL import Image
 
+from mes.quantities import quantity_text
 from planning.models import MaterialRequirement, ProductionOrder, Task, WorkOrder
 
 SCHEME = "MES"
@@ -165,14 +165,6 @@ def traveler_watermark(work_order: WorkOrder) -> str:
     if work_order.status == WorkOrder.Status.DRAFT or held_as_draft:
         return str(WATERMARK_DRAFT)
     return ""
-
-
-def quantity_text(value: Decimal | None) -> str:
-    """100.0000 → "100", 2.5000 → "2.5": what a person writes on a sheet."""
-    if value is None:
-        return ""
-    text = format(value, "f")
-    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 @dataclass

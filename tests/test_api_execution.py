@@ -198,3 +198,11 @@ def test_read_only_key_cannot_report(client):
                                                "good": "1"})
     assert response.status_code == 403 and error_of(response)["code"] == "missing_scope"
     assert Task.objects.get(pk=tasks[0].pk).qty_good == 0
+
+
+def test_too_large_quantity_reads_as_sent_not_with_four_decimal_places(client):
+    wo, tasks, wc = released_order(steps=1, qty="5")
+    api = api_as(client, "operator", scopes=["execution:report"])
+    response = api.post("/api/work-reports/", {"task": tasks[0].pk, "client_token": token(),
+                                               "good": "99999999"})
+    assert error_of(response, "good")["message"] == "99999999 is too large."

@@ -105,3 +105,15 @@ def test_reading_quality_needs_its_scope(client, operator):
     api = api_as(client, "qc_inspector", scopes=["planning:read"])
     response = api.get("/api/inspections/")
     assert response.status_code == 403 and error_of(response)["code"] == "missing_scope"
+
+
+def test_quantities_in_refusals_read_as_people_write_them(client, operator):
+    """"At most 4.0000 units were in the lot" showed the database's four decimal places."""
+    insp, wo, tasks, wc = pending_inspection(measured_plan(), operator, qty="4")
+    char = insp.plan.characteristics.get()
+    qc = api_as(client, "qc_inspector")
+    response = qc.post(f"/api/inspections/{insp.pk}/record/",
+                       {"results": [{"characteristic": char.pk, "value": "11"}],
+                        "qty_failed": "5", "defect_code": DefectCodeFactory().code})
+    assert response.status_code == 422
+    assert error_of(response, "qty_failed")["message"] == "At most 4 units were in the lot."

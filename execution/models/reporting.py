@@ -4,6 +4,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from mes.quantities import quantity_text
 from planning.models import Equipment, Item, Task, WorkCenter, WorkOrder
 from planning.models.common import CodedNamed
 
@@ -62,7 +63,7 @@ class WorkReport(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.task} +{self.good}/{self.scrap}"
+        return f"{self.task} +{quantity_text(self.good)}/{quantity_text(self.scrap)}"
 
 
 class TaskActivity(models.Model):
@@ -123,7 +124,8 @@ class MaterialConsumption(models.Model):
                                               name="consumption_quantity_positive")]
 
     def __str__(self) -> str:
-        return f"{self.work_order} ← {self.item.code} lot {self.lot_code} × {self.quantity}"
+        return (f"{self.work_order} ← {self.item.code} lot {self.lot_code} × "
+                f"{quantity_text(self.quantity)}")
 
 
 class ScanRefusal(models.Model):

@@ -5,6 +5,8 @@ from decimal import Decimal, InvalidOperation
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
+from mes.quantities import quantity_text
+
 MAX_QUANTITY = Decimal("10000000")
 
 
@@ -20,16 +22,19 @@ def parse_quantity(raw, *, field: str, discrete: bool, allow_zero: bool = True) 
         raise ValidationError({field: _("“%(value)s” is not a number.") % {
             "value": str(raw)[:20]}}) from None
     if not value.is_finite():
-        raise ValidationError({field: _("“%(value)s” is not a number.") % {"value": raw}})
+        raise ValidationError({field: _("“%(value)s” is not a number.") % {
+            "value": str(raw)[:20]}})
     if value < 0:
         raise ValidationError({field: _("The quantity cannot be negative.")})
     if value == 0 and not allow_zero:
         raise ValidationError({field: _("The quantity must be greater than zero.")})
+    # what was typed, as typed; a number from the API (99999999.0000) as people write it
+    shown = str(raw).strip()[:20] if isinstance(raw, str) else quantity_text(value)
     if value > MAX_QUANTITY:
-        raise ValidationError({field: _("%(value)s is too large.") % {"value": raw}})
+        raise ValidationError({field: _("%(value)s is too large.") % {"value": shown}})
     if discrete and value != value.to_integral_value():
         raise ValidationError({field: _("Whole units only: %(value)s is a fraction.") % {
-            "value": raw}})
+            "value": shown}})
     if value.as_tuple().exponent < -4:
         raise ValidationError({field: _("At most four decimal places.")})
     return value

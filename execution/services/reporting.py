@@ -32,6 +32,7 @@ from mes.events import (
     topic_work_center,
 )
 from mes.models import AuditEntry, User
+from mes.quantities import quantity_text as _fmt
 from mes.sql import Writes, new_instance
 from planning.models import Equipment, ProductionOrder, Task, WorkCenter, WorkOrder
 from planning.states import next_status
@@ -434,10 +435,6 @@ def _station(task: Task, code: str | None) -> WorkCenter:
     if own.code == code and own.active:
         return own
     return station_by_code(code or "")
-
-
-def _fmt(value: Decimal) -> str:
-    return f"{value.normalize():f}"
 
 
 def _work_started_from(last_start, last_report_end, work_end) -> datetime.datetime:

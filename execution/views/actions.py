@@ -23,8 +23,8 @@ from execution.services import reporting
 from execution.services.equipment import equipment_set_state
 from execution.services.materials import material_issue
 from execution.views.terminal import StationView, Status
+from mes.quantities import quantity_text
 from planning.models import Equipment, Task, WorkCenter, WorkOrder
-from planning.travelers import quantity_text
 
 TASK_ACTIONS = {
     "start": (reporting.task_start, gettext_lazy("Started %(task)s.")),

@@ -12,6 +12,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from mes.quantities import quantity_text
 from planning.models.plant import Line, WorkCenter
 from planning.models.product import BOMVersion, Item, Routing
 
@@ -246,4 +247,4 @@ class MaterialRequirement(models.Model):
         ordering = ["work_order_id", "item__code"]
 
     def __str__(self) -> str:
-        return f"{self.work_order.number}: {self.item.code} × {self.quantity}"
+        return f"{self.work_order.number}: {self.item.code} × {quantity_text(self.quantity)}"

@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from mes.quantities import quantity_text
 from planning.models.common import CodedNamed
 from planning.models.plant import WorkCenter
 
@@ -91,7 +92,7 @@ class BOMLine(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.bom} → {self.child.code} × {self.quantity_per}"
+        return f"{self.bom} → {self.child.code} × {quantity_text(self.quantity_per)}"
 
 
 class Routing(models.Model):

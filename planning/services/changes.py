@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 
 from mes.audit import audit_record, snapshot
 from mes.models import AuditEntry
+from mes.quantities import quantity_text
 from planning.models import MaterialRequirement, Priority, ProductionOrder, Task, WorkOrder
 from planning.services.orders import (
     production_order_create,
@@ -61,7 +62,7 @@ def order_change_preview(*, actor, order: ProductionOrder, reason: str, quantity
         reported = max([d or 0 for d in done] or [0])
         if quantity < reported:
             raise ValidationError({"quantity": _("%(q)s is less than already made (%(r)s).")
-                                   % {"q": quantity, "r": reported}})
+                                   % {"q": quantity_text(quantity), "r": quantity_text(reported)}})
         change["quantity"] = str(quantity)
         change["factor"] = float(quantity / order.quantity)
     if due not in (None, ""):

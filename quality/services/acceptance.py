@@ -2,7 +2,6 @@
 
 import hashlib
 import json
-from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
@@ -13,16 +12,13 @@ from django.utils.translation import gettext as _
 from mes.audit import audit_record, snapshot
 from mes.events import TOPIC_PLANT, event_emit
 from mes.models import AuditEntry
+from mes.quantities import quantity_text as _fmt
 from mes.roles import perm
 from planning.models import ProductionOrder, Task, WorkOrder
 from planning.states import next_status
 from quality.models import Acceptance, ArchivedRecord, Inspection, Nonconformance
 
 WO = WorkOrder.Status
-
-
-def _fmt(value: Decimal) -> str:
-    return f"{value.normalize():f}"
 
 
 def reconciliation(work_order: WorkOrder, tasks: list[Task] | None = None) -> list[str]:

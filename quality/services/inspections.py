@@ -19,8 +19,8 @@ from execution.services.quantities import parse_quantity
 from mes.audit import audit_record, snapshot
 from mes.events import TOPIC_PLANT, domain_event_publish, event_emit
 from mes.models import AuditEntry
+from mes.quantities import quantity_text
 from planning.models import Task
-from planning.selectors import plain_quantity
 from quality.models import (
     Characteristic,
     DefectCode,
@@ -183,7 +183,7 @@ def inspection_record(*, inspector, inspection: Inspection, results: dict, qty_f
                                 allow_zero=not failed_any)
         if failed > insp.quantity:
             raise ValidationError({"qty_failed": _("At most %(q)s units were in the lot.") % {
-                "q": plain_quantity(insp.quantity)}})
+                "q": quantity_text(insp.quantity)}})
     if failed_any:
         failed = insp.quantity if failed is None else failed
         if defect_code is None:
