@@ -206,3 +206,16 @@ def test_too_large_quantity_reads_as_sent_not_with_four_decimal_places(client):
     response = api.post("/api/work-reports/", {"task": tasks[0].pk, "client_token": token(),
                                                "good": "99999999"})
     assert error_of(response, "good")["message"] == "99999999 is too large."
+
+
+def test_unknown_equipment_and_reason_codes_say_what_was_not_found(client):
+    wo, tasks, wc = released_order(steps=1, qty="5")
+    api = api_as(client, "operator", scopes=["devices"])
+    response = api.post("/api/work-reports/", {"task": tasks[0].pk, "client_token": token(),
+                                               "good": "1", "equipment": "NOPE"})
+    assert error_of(response, "equipment")["message"] == "No equipment has the code “NOPE”."
+    eq = Equipment.objects.create(code="EQ-X", name="x", work_center=wc)
+    response = api.post(f"/api/equipment/{eq.code}/state/",
+                        {"client_token": token(), "state": "down", "reason": "NOPE"})
+    assert error_of(response, "reason")["message"] == (
+        "No downtime reason has the code “NOPE”.")

@@ -137,3 +137,20 @@ def test_out_of_range_due_is_refused_in_the_callers_language(client, language, e
                                                     "due": "9999-12-31T23:59:59Z"})
     assert response.status_code == 400
     assert expected in error_of(response, "due")["message"]
+
+
+def test_unknown_references_say_what_was_not_found(client):
+    api = api_as(client, "planner")
+    response = api.post("/api/production-orders/", {"item": "NOPE", "quantity": "1",
+                                                    "due": DUE})
+    assert response.status_code == 400
+    assert error_of(response, "item") == {"field": "item", "code": "does_not_exist",
+                                          "message": "No item has the code “NOPE”."}
+    response = api.post("/api/bom-lines/", {"bom": "99999999999999999999",
+                                            "child": ItemFactory().code, "quantity_per": "1"})
+    assert response.status_code == 400
+    assert error_of(response, "bom")["message"] == (
+        "No BOM version has the id 99999999999999999999.")
+    response = api.post("/api/routing-steps/", {"routing": 1, "seq": 10, "name": "x",
+                                                "work_center": "NOPE"})
+    assert error_of(response, "work_center")["message"] == "No work center has the code “NOPE”."

@@ -1,6 +1,8 @@
 """Input fields that refuse what the database or Python cannot hold (found by the fuzzer):
 dates before 1970 or after 2200, and UTC offsets beyond ±14 h (PostgreSQL refuses those, and
-converting year-1 times to UTC overflows)."""
+converting year-1 times to UTC overflows); and reference fields whose refusal says what kind
+of record was not found ("No item has the code “NOPE”.", not "Object with code=NOPE does not
+exist.")."""
 
 import datetime
 
@@ -66,3 +68,36 @@ def check_date(value: datetime.date, name: str) -> datetime.date:
         raise serializers.ValidationError({name: [out_of_range()]}, code="range")
     return value
 
+
+
+def _kind(field) -> str:
+    return field.get_queryset().model._meta.verbose_name
+
+
+class CodeRelatedField(serializers.SlugRelatedField):
+    """A record named by its code (or number, user name: `slug_field`)."""
+
+    def fail(self, key, **kwargs):
+        if key == "does_not_exist":
+            value = str(kwargs.get("value", ""))[:40]
+            if self.slug_field == "code":
+                message = gettext("No %(kind)s has the code “%(value)s”.")
+            elif self.slug_field == "number":
+                message = gettext("No %(kind)s has the number “%(value)s”.")
+            else:
+                message = gettext("No %(kind)s “%(value)s” was found.")
+            raise serializers.ValidationError(message % {"kind": _kind(self), "value": value},
+                                              code="does_not_exist")
+        super().fail(key, **kwargs)
+
+
+class IdRelatedField(serializers.PrimaryKeyRelatedField):
+    """A record named by its id."""
+
+    def fail(self, key, **kwargs):
+        if key == "does_not_exist":
+            raise serializers.ValidationError(
+                gettext("No %(kind)s has the id %(value)s.") % {
+                    "kind": _kind(self), "value": str(kwargs.get("pk_value", ""))[:40]},
+                code="does_not_exist")
+        super().fail(key, **kwargs)

@@ -23,7 +23,7 @@ from planning.models import (
 
 
 def code_field(queryset, **kwargs):
-    return serializers.SlugRelatedField(slug_field="code", queryset=queryset, **kwargs)
+    return fields.CodeRelatedField(slug_field="code", queryset=queryset, **kwargs)
 
 
 def code_ref(source, **kwargs):
@@ -43,7 +43,7 @@ class BOMLineSerializer(serializers.ModelSerializer):
     child = code_field(Item.objects.all())
     quantity_per = serializers.DecimalField(max_digits=14, decimal_places=4,
                                             min_value=Decimal("0.0001"))
-    bom = serializers.PrimaryKeyRelatedField(queryset=BOMVersion.objects.all())
+    bom = fields.IdRelatedField(queryset=BOMVersion.objects.all())
 
     class Meta:
         model = BOMLine
@@ -83,7 +83,7 @@ class BOMVersionSerializer(serializers.ModelSerializer):
 
 
 class RoutingStepSerializer(serializers.ModelSerializer):
-    routing = serializers.PrimaryKeyRelatedField(queryset=Routing.objects.all())
+    routing = fields.IdRelatedField(queryset=Routing.objects.all())
     work_center = code_field(WorkCenter.objects.all())
 
     class Meta:

@@ -4,6 +4,7 @@ from decimal import Decimal
 
 from rest_framework import serializers
 
+from mes.api import fields
 from planning.models import WorkCenter
 from quality.models import Characteristic, DefectCode, Inspection, InspectionResult, Nonconformance
 
@@ -56,9 +57,8 @@ class InspectionRecordSerializer(serializers.Serializer):
                                       help_text="Only for inspections without a plan.")
     qty_failed = serializers.DecimalField(max_digits=14, decimal_places=4, required=False,
                                           allow_null=True, min_value=Decimal(0))
-    defect_code = serializers.SlugRelatedField(slug_field="code", required=False,
-                                               allow_null=True,
-                                               queryset=DefectCode.objects.filter(active=True))
+    defect_code = fields.CodeRelatedField(slug_field="code", required=False, allow_null=True,
+                                          queryset=DefectCode.objects.filter(active=True))
     notes = serializers.CharField(max_length=2000, required=False, allow_blank=True)
 
 
@@ -78,6 +78,6 @@ class NonconformanceSerializer(serializers.ModelSerializer):
 class DispositionSerializer(serializers.Serializer):
     disposition = serializers.ChoiceField(choices=["rework", "scrap", "use_as_is"])
     reason = serializers.CharField(max_length=2000, required=False, allow_blank=True)
-    work_center = serializers.SlugRelatedField(
+    work_center = fields.CodeRelatedField(
         slug_field="code", queryset=WorkCenter.objects.filter(active=True), required=False,
         allow_null=True, help_text="Rework elsewhere than the responsible step's station.")
