@@ -694,3 +694,29 @@ def test_planner_builds_a_product_and_plans_it_in_the_browser(asgi_server, page,
     order = ProductionOrder.objects.get(sales_order_ref="SO-2026-001")
     assert order.item.code == "FG-100" and order.priority == 2
     assert order.work_orders.filter(status=WorkOrder.Status.ON_HOLD).count() == 1
+
+
+def test_codes_with_spaces_are_refused_like_the_importer_refuses_them(client_as, client):
+    """An item "TST UI 1" could be made by hand but its export could not be imported back."""
+    from tests.factories_api import api_as, error_of
+
+    response = client_as("planner").post(reverse("planning:item_add"), {
+        "code": "TST UI 1", "name": "新品", "kind": "make", "uom": "pcs", "active": "on"})
+    assert response.status_code == 200
+    assert "A code must not contain spaces." in response.content.decode()
+    api = api_as(client, "planner")
+    response = api.post("/api/items/", {"code": "TST API 1", "name": "x", "kind": "make"})
+    assert response.status_code == 400
+    assert error_of(response, "code") == {"field": "code", "code": "spaces",
+                                          "message": "A code must not contain spaces."}
+    top, _made, _wc = make_product(levels=1)
+    response = api.post("/api/production-orders/", {"number": "PO 1", "item": top.code,
+                                                    "quantity": "1",
+                                                    "due": "2031-03-01T17:00:00+08:00"})
+    assert response.status_code in (400, 422)
+    assert error_of(response, "number")["message"] == "A code must not contain spaces."
+    assert not Item.objects.filter(code__contains=" ").exists()
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError, match="must not contain spaces"):
+        WorkCenter._meta.get_field("code").run_validators("WC 1")

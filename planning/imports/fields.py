@@ -12,10 +12,12 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from mes.api.fields import MAX_YEAR, MIN_YEAR
+from planning.models.common import validate_code
 
 
 class CellError(ValueError):
@@ -113,8 +115,10 @@ def code(max_length: int = 40) -> Callable[[Any], str]:
 
     def parse(value) -> str:
         value = plain(value)
-        if any(ch.isspace() for ch in value):
-            raise CellError(_("A code must not contain spaces."))
+        try:
+            validate_code(value)  # the same rule as the forms and the API
+        except ValidationError as exc:
+            raise CellError(exc.messages[0]) from None
         return value
     return parse
 

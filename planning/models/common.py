@@ -1,6 +1,20 @@
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
+
+
+def validate_code(value: str) -> None:
+    """The one rule for codes people type, scan and import (items, work centers, order
+    numbers): no spaces, so a code exported to Excel or printed on a label reads back the same.
+    Used by the models (hence their forms and the API) and by the importer."""
+    if value and any(ch.isspace() for ch in value):
+        raise ValidationError(_("A code must not contain spaces."), code="spaces")
+
+
+def code_field() -> models.CharField:
+    """CodedNamed's code, refusing spaces (see validate_code)."""
+    return models.CharField(_("code"), max_length=40, unique=True, validators=[validate_code])
 
 
 class CodedNamed(models.Model):

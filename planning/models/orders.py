@@ -13,6 +13,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from mes.quantities import quantity_text
+from planning.models.common import validate_code
 from planning.models.plant import Line, WorkCenter
 from planning.models.product import BOMVersion, Item, Routing
 
@@ -42,7 +43,8 @@ class ProductionOrder(models.Model):
         COMPLETED = "completed", _("completed")
         CANCELLED = "cancelled", _("cancelled")
 
-    number = models.CharField(_("order number"), max_length=40, unique=True)
+    number = models.CharField(_("order number"), max_length=40, unique=True,
+                              validators=[validate_code])
     item = models.ForeignKey(Item, verbose_name=_("item"), on_delete=models.PROTECT,
                              related_name="production_orders")
     quantity = models.DecimalField(_("quantity"), max_digits=14, decimal_places=4,

@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from planning.models.common import CodedNamed
+from planning.models.common import CodedNamed, code_field
 
 
 class Site(CodedNamed):
@@ -96,6 +96,7 @@ class Holiday(models.Model):
 class WorkCenter(CodedNamed):
     """Where a routing step is done: a group of identical machines (capacity = how many)."""
 
+    code = code_field()  # the importer's rule: no spaces
     line = models.ForeignKey(Line, verbose_name=_("line"), on_delete=models.PROTECT,
                              related_name="work_centers")
     machines = models.PositiveSmallIntegerField(

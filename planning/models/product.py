@@ -8,7 +8,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from mes.quantities import quantity_text
-from planning.models.common import CodedNamed
+from planning.models.common import CodedNamed, code_field
 from planning.models.plant import WorkCenter
 
 
@@ -17,6 +17,7 @@ class Item(CodedNamed):
         MAKE = "make", _("made")
         BUY = "buy", _("bought")
 
+    code = code_field()  # the importer's rule: no spaces
     kind = models.CharField(_("made or bought"), max_length=4, choices=Kind.choices,
                             default=Kind.MAKE)
     uom = models.CharField(_("unit"), max_length=16, default="pcs")
