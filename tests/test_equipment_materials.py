@@ -79,3 +79,44 @@ def test_material_issue_records_lots(make_user):
     with pytest.raises(ValidationError, match="greater than zero"):
         material_issue(operator=op, task=t1, work_center=wc, item_code=req.item.code,
                        lot_code="L", quantity="0", client_token=uuid.uuid4().hex)
+
+
+@pytest.mark.parametrize("scanned, says", [
+    ("MES:T:d0NOtQFcydTO4G7OP5bOsA", "This is a traveler code, not a lot"),
+    ("mes:w:d0NOtQFcydTO4G7OP5bOsA", "This is a traveler code, not a lot"),
+    ("LOT 1", "A lot code has no spaces"),
+    ("B-LOT-TEST-1", "This is an employee badge, not a lot"),
+])
+def test_material_issue_refuses_what_is_not_a_lot_code(make_user, scanned, says):
+    op = make_user("operator")
+    op.badge_code = "B-LOT-TEST-1"
+    op.save()
+    wo, (t1, *_), wc = released_order()
+    req = MaterialRequirement.objects.filter(work_order=wo).first()
+    with pytest.raises(ValidationError) as refused:
+        material_issue(operator=op, task=t1, work_center=wc, item_code=req.item.code,
+                       lot_code=scanned, quantity="1", client_token=uuid.uuid4().hex)
+    assert list(refused.value.message_dict) == ["lot_code"]
+    assert says in refused.value.message_dict["lot_code"][0]
+    assert not MaterialConsumption.objects.exists()
+
+
+def test_over_issue_is_allowed_up_to_ten_times_the_requirement(make_user):
+    op = make_user("operator")
+    wo, (t1, *_), wc = released_order()
+    req = MaterialRequirement.objects.filter(work_order=wo).select_related("item").first()
+    need = req.quantity
+
+    def issue(qty):
+        return material_issue(operator=op, task=t1, work_center=wc, item_code=req.item.code,
+                              lot_code="LOT-1", quantity=str(qty),
+                              client_token=uuid.uuid4().hex)
+
+    issue(need * 2)  # a whole pack: fine
+    with pytest.raises(ValidationError) as refused:
+        issue(100000)
+    message = refused.value.message_dict["quantity"][0]
+    assert f"needs {need.normalize():f} " in message and "100000 is far more" in message
+    assert f"at most {(need * 8).normalize():f} more" in message
+    issue(need * 8)  # up to ten times in all
+    assert MaterialConsumption.objects.count() == 2

@@ -10,10 +10,38 @@ from execution.services.quantities import parse_quantity
 from execution.services.reporting import check_can_work, check_client_token, lock_task
 from mes.audit import audit_record
 from mes.events import event_emit, topic_work_center
-from mes.models import AuditEntry
+from mes.models import AuditEntry, User
+from mes.quantities import quantity_text
 from planning.models import Item, MaterialRequirement, Task
+from planning.travelers import SCHEME, normalize_scan
 
 LOT_MAX = 80
+# Over-issue is normal (whole packs, spare for setup scrap); ten times the work order's need is
+# a typo or a wrong scan (100000 of 49), refused before it skews the traceability record.
+OVER_ISSUE_FACTOR = 10
+
+
+def check_lot_code(lot_code: str) -> str:
+    """The lot code as scanned, or ValidationError on `lot_code` saying what was scanned instead
+    (a traveler, a badge) or what is wrong with it."""
+    lot_code = (lot_code or "").strip()
+    if not lot_code:
+        raise ValidationError({"lot_code": _("Scan the component lot.")})
+    if len(lot_code) > LOT_MAX:
+        raise ValidationError({"lot_code": _("The lot code is too long.")})
+    if normalize_scan(lot_code).upper().startswith(f"{SCHEME}:"):
+        raise ValidationError({"lot_code": _(
+            "This is a traveler code, not a lot: scan the label on the component's pack.")},
+            code="traveler_scanned")
+    if any(ch.isspace() for ch in lot_code):
+        raise ValidationError({"lot_code": _(
+            "A lot code has no spaces: scan the label on the component's pack again.")},
+            code="spaces")
+    if User.objects.filter(badge_code=lot_code).exists():
+        raise ValidationError({"lot_code": _(
+            "This is an employee badge, not a lot: scan the label on the component's pack.")},
+            code="badge_scanned")
+    return lot_code
 
 
 @transaction.atomic
@@ -21,7 +49,9 @@ def material_issue(*, operator, task: Task, work_center, item_code: str, lot_cod
                    quantity, client_token: str) -> MaterialConsumption:
     """Record that `quantity` of component lot `lot_code` went into the task's work order.
 
-    Before: the component is on the work order's material list; the lot code is not empty.
+    Before: the component is on the work order's material list; the lot code is a lot's (not
+    empty, no spaces, not a traveler or badge code); all issues of the component together stay
+    within OVER_ISSUE_FACTOR × the requirement.
     After: one consumption row (its token never counts twice), audit-logged. Issuing more than
     the requirement is allowed (a real shop over-issues) but the requirement is not changed.
     """
@@ -31,11 +61,7 @@ def material_issue(*, operator, task: Task, work_center, item_code: str, lot_cod
         return existing
     locked = lock_task(task.pk if isinstance(task, Task) else task)
     check_can_work(locked, operator, work_center)
-    lot_code = (lot_code or "").strip()
-    if not lot_code:
-        raise ValidationError({"lot_code": _("Scan the component lot.")})
-    if len(lot_code) > LOT_MAX:
-        raise ValidationError({"lot_code": _("The lot code is too long.")})
+    lot_code = check_lot_code(lot_code)
     item = Item.objects.filter(code=(item_code or "").strip()).first()
     if item is None:
         raise ValidationError({"item_code": _("Unknown component “%(code)s”.") % {
@@ -47,6 +73,17 @@ def material_issue(*, operator, task: Task, work_center, item_code: str, lot_cod
                                               "%(wo)s.") % {"code": item.code,
                                                            "wo": locked.work_order}})
     qty = parse_quantity(quantity, field="quantity", discrete=item.discrete, allow_zero=False)
+    before = MaterialConsumption.objects.filter(work_order_id=locked.work_order_id,
+                                                item=item).aggregate(s=Sum("quantity"))["s"] or 0
+    most = max(0, OVER_ISSUE_FACTOR * requirement.quantity - before)
+    if qty > most:
+        raise ValidationError({"quantity": _(
+            "%(wo)s needs %(required)s %(uom)s of %(code)s (%(issued)s issued so far): "
+            "%(qty)s is far more than that. Check the quantity; at most %(most)s more can "
+            "be issued.") % {"wo": locked.work_order, "required": quantity_text(
+                requirement.quantity), "uom": item.uom, "code": item.code,
+                "issued": quantity_text(before), "qty": quantity_text(qty),
+                "most": quantity_text(most)}}, code="over_issue")
     consumption = MaterialConsumption.objects.create(
         work_order_id=locked.work_order_id, task=locked, item=item, lot_code=lot_code,
         quantity=qty, operator=operator, client_token=token)
