@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from planning.models import Item, WorkCenter
 from quality.models import Characteristic, DefectCode, InspectionPlan, Nonconformance
+from quality.services.inspections import NOTES_MAX
 
 REASON_HELP = _("Kept in the change history.")
 DECIMAL_INPUT = {"inputmode": "decimal", "autocomplete": "off"}
@@ -126,7 +127,7 @@ class InspectionRecordForm(forms.Form):
         help_text=_("Only when it fails. Empty: the whole lot."))
     defect_code = forms.ModelChoiceField(label=_("defect code"), required=False,
                                          queryset=DefectCode.objects.none())
-    notes = forms.CharField(label=_("notes"), required=False,
+    notes = forms.CharField(label=_("notes"), required=False, max_length=NOTES_MAX,
                             widget=forms.Textarea(attrs={"rows": 2}))
 
     def __init__(self, *args, characteristics=(), **kwargs):

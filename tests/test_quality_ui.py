@@ -7,6 +7,7 @@ import json
 from decimal import Decimal
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -734,3 +735,18 @@ def test_stats_query_count_does_not_grow(client, plan, defect, people,
     assert queries(client, url) == empty
     with django_assert_max_num_queries(14):
         client.get(url)
+
+
+def test_inspection_notes_have_a_length_limit(client, photo_plan, people):
+    insp, *_ = pending_inspection(photo_plan, people["op"], qty="2")
+    ch = photo_plan.characteristics.get()
+    as_user(client, people["qc"])
+    response = client.post(reverse("quality:record", args=[insp.pk]),
+                           {f"c{ch.pk}": "pass", "notes": "x" * 300_000})
+    assert response.status_code in (200, 422)
+    assert "at most 2000 characters" in response.content.decode()
+    insp.refresh_from_db()
+    assert insp.status == "pending" and insp.notes == ""
+    with pytest.raises(ValidationError, match="at most 2,000 characters"):
+        inspection_record(inspector=people["qc"], inspection=insp,
+                          results={ch.pk: {"passed": True}}, notes="x" * 2001)

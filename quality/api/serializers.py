@@ -7,6 +7,7 @@ from rest_framework import serializers
 from mes.api import fields
 from planning.models import WorkCenter
 from quality.models import Characteristic, DefectCode, Inspection, InspectionResult, Nonconformance
+from quality.services.inspections import NOTES_MAX
 
 
 class CharacteristicSerializer(serializers.ModelSerializer):
@@ -59,7 +60,7 @@ class InspectionRecordSerializer(serializers.Serializer):
                                           allow_null=True, min_value=Decimal(0))
     defect_code = fields.CodeRelatedField(slug_field="code", required=False, allow_null=True,
                                           queryset=DefectCode.objects.filter(active=True))
-    notes = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+    notes = serializers.CharField(max_length=NOTES_MAX, required=False, allow_blank=True)
 
 
 class NonconformanceSerializer(serializers.ModelSerializer):

@@ -33,6 +33,7 @@ from quality.models import (
 TOPIC_QC = "qc"
 PHOTO_MAX_BYTES = 8 * 1024 * 1024
 PHOTO_FORMATS = {"JPEG", "PNG", "WEBP"}
+NOTES_MAX = 2000  # an inspector's remark; it also becomes the nonconformance's description
 
 
 def sample_size(plan: InspectionPlan | None, quantity: Decimal, first_lot: bool) -> Decimal:
@@ -159,6 +160,11 @@ def inspection_record(*, inspector, inspection: Inspection, results: dict, qty_f
     insp = Inspection.objects.select_for_update().get(pk=inspection.pk)
     if insp.status != Inspection.Status.PENDING:
         raise ValidationError(_("This inspection was already recorded."))
+    notes = (notes or "").strip()
+    if len(notes) > NOTES_MAX:
+        raise ValidationError({"notes": _(
+            "Notes can be at most %(max)s characters long (these have %(n)s): shorten them.")
+            % {"max": f"{NOTES_MAX:,}", "n": f"{len(notes):,}"}}, code="max_length")
     chars = list(insp.plan.characteristics.all()) if insp.plan else []
     rows, failed_any = [], False
     for ch in chars:
