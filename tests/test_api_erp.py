@@ -273,3 +273,20 @@ def api_key_for_planner():
     from tests.factories_api import api_key
 
     return api_key("planner", scopes=["erp"])
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("since", ["garbage", "99999999999999999999999"])
+def test_feed_refuses_since_instead_of_answering_from_the_beginning(client, since):
+    api = api_as(client, "planner", scopes=["erp"])
+    response = api.get("/api/erp/feed/", {"since": since})
+    assert response.status_code == 400
+    assert error_of(response, "since")["code"] == "unknown_parameter"
+
+
+@pytest.mark.django_db
+def test_lists_refuse_ordering_they_would_ignore(client):
+    api = api_as(client, "planner")
+    response = api.get("/api/items/", {"ordering": "nonsense"})
+    assert response.status_code == 400 and error_of(response, "ordering")
+    assert api.get("/api/items/").status_code == 200

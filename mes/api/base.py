@@ -128,6 +128,12 @@ class ApiMixin:
             values = value if isinstance(value, list) else [value]
             if any(isinstance(v, str) and NUL in v for v in values):
                 refuse_nul(name)
+        if "ordering" in request.query_params:
+            # No list sorts on request (each has one documented order): an ignored ordering
+            # would hand back rows in an order the caller did not ask for.
+            raise ValidationError({"ordering": [_(
+                "Lists cannot be sorted on request: leave out ordering (each list has a fixed "
+                "order).")]}, code="invalid")
 
     def dispatch(self, request, *args, **kwargs):
         if request.method in SAFE:

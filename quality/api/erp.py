@@ -66,6 +66,9 @@ class FeedSerializer(serializers.Serializer):
     work_orders = FeedWorkOrderSerializer(many=True, help_text="This page, per work order.")
 
 
+FEED_PARAMS = {"cursor", "limit", "format"}
+
+
 class ErpFeedView(ApiView):
     access = {"read": (("erp",), "view_planning")}
 
@@ -77,6 +80,12 @@ class ErpFeedView(ApiView):
     ], responses=FeedSerializer, operation_id="erp_feed")
     def get(self, request):
         """Completions, scrap and consumption per work order since a cursor."""
+        unknown = sorted(set(request.query_params) - FEED_PARAMS)
+        if unknown:  # e.g. ?since=…: answering from the beginning would book everything again
+            raise ValidationError({unknown[0]: [_(
+                "The feed does not take “%(name)s”: it is read from a cursor (send the last "
+                "answer's next_cursor as cursor), with an optional limit.") % {
+                    "name": unknown[0][:40]}]}, code="unknown_parameter")
         raw_limit = request.query_params.get("limit") or str(DEFAULT_LIMIT)
         # isdigit() alone lets "²" through to int(), which refuses it.
         whole = raw_limit.isascii() and raw_limit.isdigit()
