@@ -168,6 +168,15 @@ def test_changing_a_planned_order_explodes_it_again_like_a_hand_edit(planner):
     assert root.quantity == 6
 
 
+def test_order_due_outside_the_apis_range_is_refused(planner):
+    routed_item("FG3")
+    error = only_error(apply(planner, csv_upload([
+        ORDER_HEADER, ["PO-FAR", "FG3", 1, "9999-12-31 23:59", "normal", ""]])))
+    assert (error.row, error.column) == (2, "due 交期")
+    assert error.reason == "Give a date between 1970 and 2200."
+    assert not pm.ProductionOrder.objects.exists()
+
+
 def test_orders_update_draft_and_refuse_released_changes(planner):
     item = routed_item("FG2")
     draft = ProductionOrderFactory(number="PO-D", item=item, quantity=Decimal("10"))

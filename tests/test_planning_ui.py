@@ -253,6 +253,9 @@ def test_order_form_names_the_bad_fields(client_as):
     assert field_errors(r, "quantity") == ["FG is counted in whole units: enter a whole number."]
     assert field_errors(r, "release_date")
     assert field_errors(client.post(url, {"item": "FG", "quantity": "3"}), "due")
+    # the API's range (1970-2200): 9999-12-31 was accepted here and refused there
+    r = client.post(url, {**base, "item": "FG", "quantity": "3", "due": "9999-12-31T23:59"})
+    assert field_errors(r, "due") == ["Give a date between 1970 and 2200."]
     assert not ProductionOrder.objects.filter(item=made).exists()
 
 

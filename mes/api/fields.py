@@ -22,6 +22,12 @@ def out_of_range() -> str:
                    "14 hours.") % {"min": MIN_YEAR, "max": MAX_YEAR}
 
 
+def dates_out_of_range() -> str:
+    """The same refusal for a date typed in a form or a sheet cell (no offset is typed)."""
+    return gettext("Give a date between %(min)s and %(max)s.") % {"min": MIN_YEAR,
+                                                                  "max": MAX_YEAR}
+
+
 def plausible(value) -> bool:
     if value is None:
         return True

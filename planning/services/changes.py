@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from mes.api.fields import dates_out_of_range, plausible
 from mes.audit import audit_record, snapshot
 from mes.models import AuditEntry
 from mes.quantities import quantity_text
@@ -66,6 +67,8 @@ def order_change_preview(*, actor, order: ProductionOrder, reason: str, quantity
         change["quantity"] = str(quantity)
         change["factor"] = float(quantity / order.quantity)
     if due not in (None, ""):
+        if not plausible(due):
+            raise ValidationError({"due": dates_out_of_range()})
         change["due"] = due.isoformat()
     if priority not in (None, ""):
         if int(priority) not in Priority.values:

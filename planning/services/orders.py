@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from mes.api.fields import dates_out_of_range, plausible
 from mes.audit import audit_record, audit_transitions_bulk, snapshot
 from mes.events import TOPIC_PLANT, event_emit, topic_work_center
 from mes.models import AuditEntry
@@ -47,7 +48,12 @@ def _validate_order(order: ProductionOrder) -> None:
         errors["release_date"] = _("The earliest start is after the due date.")
     if errors:
         raise ValidationError(errors)
-    order.full_clean(exclude=["created_by"])
+    order.full_clean(exclude=["created_by"])  # (also turns date strings into datetimes)
+    # the API's range (1970-2200) for the forms and every other caller
+    errors = {name: dates_out_of_range() for name in ("due", "release_date")
+              if not plausible(getattr(order, name))}
+    if errors:
+        raise ValidationError(errors)
 
 
 @transaction.atomic
