@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('planning', '0005_labels'),
+        ('planning', '0006_task_qty_short'),
     ]
 
     operations = [
