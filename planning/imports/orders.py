@@ -15,7 +15,6 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from mes.api.fields import dates_out_of_range, plausible
 from mes.audit import snapshot
 from mes.events import TOPIC_PLANT
 from mes.models import Event
@@ -172,9 +171,6 @@ class OrderKind(Kind):
         if item.discrete and order.quantity != order.quantity.to_integral_value():
             errors.append(row.error("quantity", _("%(code)s is counted in whole units.")
                                     % {"code": item.code}))
-        for column in ("due", "release_date"):  # the forms' and the API's range
-            if not plausible(getattr(order, column)):
-                errors.append(row.error(column, dates_out_of_range()))
         if order.release_date and order.due and order.release_date > order.due:
             errors.append(row.error("release_date", _("The earliest start is after the due "
                                                       "date.")))
