@@ -10,7 +10,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from mes.tables import BaseTable
+from mes.tables import BaseTable, LocalizedNameColumn
 
 
 class LocalDateTimeColumn(tables.Column):
@@ -127,7 +127,7 @@ class NonconformanceRecordsTable(BaseTable):
     created_at = LocalDateTimeColumn(verbose_name=_("opened"))
     work_order = tables.Column(accessor="work_order__number", verbose_name=_("work order"))
     defect = tables.Column(accessor="defect_code__code", verbose_name=_("defect code"))
-    defect_name = tables.Column(accessor="defect_code__name", verbose_name=_("defect"))
+    defect_name = LocalizedNameColumn("defect_code", verbose_name=_("defect"))
     quantity = QuantityColumn(verbose_name=_("quantity"))
     disposition = tables.Column(verbose_name=_("disposition"))
     step = tables.Column(accessor="responsible_task__name", verbose_name=_("responsible step"))
@@ -171,7 +171,7 @@ class AlertRecordsTable(BaseTable):
 
 class DowntimeRecordsTable(BaseTable):
     equipment = tables.Column(accessor="equipment__code", verbose_name=_("equipment"))
-    equipment_name = tables.Column(accessor="equipment__name", verbose_name=_("name"))
+    equipment_name = LocalizedNameColumn("equipment", verbose_name=_("name"))
     work_center = tables.Column(accessor="equipment__work_center__code",
                                 verbose_name=_("work center"))
     # Each stop opens its record (where a lead corrects it).
@@ -181,7 +181,7 @@ class DowntimeRecordsTable(BaseTable):
     hours_in_period = tables.Column(verbose_name=_("hours in the period"), empty_values=(),
                                     orderable=False)
     planned = tables.BooleanColumn(verbose_name=_("planned"))
-    reason = tables.Column(accessor="reason__name", verbose_name=_("reason"))
+    reason = LocalizedNameColumn("reason", verbose_name=_("reason"))
 
     class Meta(BaseTable.Meta):
         order_by = ("start",)

@@ -11,6 +11,7 @@ from dashboards.charts import fmt
 from dashboards.kpis import Figure, KpiDef
 from dashboards.periods import Period, Scope
 from dashboards.views_common import kpi_url, records_url
+from planning.models.common import localized_name
 
 
 @dataclass
@@ -131,8 +132,9 @@ def pareto_grid(kdef: KpiDef, rows, period: Period, scope: Scope) -> Grid:
                                            _("share %"), _("cumulative %")])
     for r in rows:
         href = records_url(kdef.key, "numerator", period, scope, defect=r["defect_code__code"])
+        name = localized_name(r["defect_code__name"], r["defect_code__name_en"])
         g.rows.append([Cell(r["defect_code__code"], r["defect_code__code"], href, ""),
-                       Cell(r["defect_code__name"], r["defect_code__name"], cls=""),
+                       Cell(name, name, cls=""),
                        _c(r["qty"], href=href), _c(r["count"], href=href),
                        _c(r["share"], href=href), _c(r["cum"], href=href)])
     return g

@@ -1,7 +1,10 @@
 """Table base class and the core app's tables (django-tables2)."""
 
 import django_tables2 as tables
+from django.db.models import F, Value
+from django.db.models.functions import Coalesce, NullIf
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from mes.models import AuditEntry, User
@@ -19,6 +22,23 @@ class LocalDateTimeColumn(tables.DateTimeColumn):
         if value is None:
             return ""
         return timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S")
+
+
+class LocalizedNameColumn(tables.Column):
+    """The name of a master-data record (planning's CodedNamed: `name`, `name_en`) in the
+    active language, sorted by the name shown. `relation`: the related record's path ("" for
+    the row itself), select_related by the list."""
+
+    def __init__(self, relation: str = "", *args, **kwargs):
+        self.prefix = f"{relation}__" if relation else ""
+        kwargs.setdefault("accessor", f"{self.prefix}display_name")
+        super().__init__(*args, **kwargs)
+
+    def order(self, queryset, is_descending):
+        name = F(f"{self.prefix}name")
+        if (get_language() or "").startswith("en"):
+            name = Coalesce(NullIf(f"{self.prefix}name_en", Value("")), name)
+        return queryset.order_by(name.desc() if is_descending else name.asc()), True
 
 
 class BaseTable(tables.Table):

@@ -39,6 +39,7 @@ from planning.models import (
     WorkOrder,
     Workshop,
 )
+from planning.models.common import localized_name
 from planning.models.product import effective_q
 
 # A runaway BOM (shared sub-assemblies many times over) must not hang the page.
@@ -337,6 +338,12 @@ def item_routings(item: Item):
 
 def bom_version_lines(bom: BOMVersion):
     return list(bom.lines.select_related("child").order_by("position", "id"))
+
+
+def code_names(queryset) -> list[tuple[str, str]]:
+    """(code, name in the active language) of master-data rows, for a datalist. One query."""
+    return [(code, localized_name(name, name_en))
+            for code, name, name_en in queryset.values_list("code", "name", "name_en")]
 
 
 def made_items_with_routing():

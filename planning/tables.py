@@ -5,7 +5,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from mes.tables import BaseTable, LocalDateTimeColumn
+from mes.tables import BaseTable, LocalDateTimeColumn, LocalizedNameColumn
 from planning.models import (
     BOMVersion,
     Equipment,
@@ -113,6 +113,8 @@ class LineTable(CodedNamedTable):
 
 
 class WorkCenterTable(CodedNamedTable):
+    # No English column beside it: the name in the language of the page.
+    name = LocalizedNameColumn(verbose_name=_("Name"))
     line = tables.Column(linkify=linked("line"), order_by=("line__code",))
     calendar = tables.Column(linkify=linked("calendar"), order_by=("calendar__code",))
     operator_count = tables.Column(verbose_name=_("Operators"))

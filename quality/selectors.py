@@ -299,7 +299,8 @@ def quality_stats(*, start, end, workshop=None, line=None) -> dict:
         "by_code": pareto("defect_code__code", "defect_code__name", "defect_code__name_en"),
         "by_step": pareto("responsible_task__name", "responsible_task__work_center__code"),
         "by_line": pareto("responsible_task__work_center__line__code",
-                          "responsible_task__work_center__line__name"),
+                          "responsible_task__work_center__line__name",
+                          "responsible_task__work_center__line__name_en"),
         "by_period": list(ncs.annotate(period=bucket).values("period")
                           .annotate(count=Count("pk"), qty=Sum("quantity")).order_by("period")),
         "monthly": (end - start).days > 62,

@@ -6,7 +6,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from mes.tables import BaseTable, LocalDateTimeColumn
+from mes.tables import BaseTable, LocalDateTimeColumn, LocalizedNameColumn
 from planning.models import WorkOrder
 from quality.forms import plain
 from quality.models import (
@@ -168,7 +168,7 @@ class AcceptanceQueueTable(BaseTable):
                            attrs={"a": NOT_BOOSTED | {"data-testid": "acceptance-link"}})
     production_order = tables.Column(verbose_name=_("production order"))
     item = tables.Column(verbose_name=_("item"), accessor="item__code")
-    item_name = tables.Column(verbose_name=_("name"), accessor="item__name")
+    item_name = LocalizedNameColumn("item", verbose_name=_("name"))
     quantity = QtyColumn(verbose_name=_("quantity"))
     due = LocalDateTimeColumn(verbose_name=_("due"))
     actual_end = LocalDateTimeColumn(verbose_name=_("finished"))

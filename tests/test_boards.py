@@ -312,3 +312,42 @@ def test_without_the_alerts_app_alert_figures_are_empty(monkeypatch):
     assert tile.alerts == {"critical": 0, "warning": 0, "info": 0}
     result = kpis.kpi_exception_response(now - 2 * HOUR, now)
     assert result.value is None and result.extra["raised"] == 0 and result.records is None
+
+
+# --- Names in the page's language ------------------------------------------------------------
+CHINESE_NAMES = ("工作中心", "产线", "物料", "设备", "缺陷", "停机原因")
+
+
+def test_english_pages_show_the_english_names_of_master_data(client_as):
+    """Work centers, lines, items, equipment, downtime reasons and defects: name_en in English
+    (boards, order progress, every KPI page and drill-down), name in Chinese."""
+    from execution.models import DowntimeEvent, DowntimeReason, EquipmentState
+
+    wcs = [WorkCenterFactory(), WorkCenterFactory()]
+    plant_activity(3, wcs)
+    reason = DowntimeReason.objects.create(code="BRK", name="停机原因甲", name_en="Breakdown")
+    DowntimeEvent.objects.update(reason=reason)
+    EquipmentState.objects.update(reason=reason)
+    client = client_as("manager")
+    urls = pages()
+    urls.remove(reverse("dashboards:kpi_report"))  # a form: no records shown
+    for url in urls:
+        content = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+        shown = [name for name in CHINESE_NAMES if name in content]
+        assert not shown, (url, shown)
+    records = reverse("dashboards:kpi_records", args=["downtime", "numerator"])
+    content = client.get(records, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Machine " in content and "Breakdown" in content
+    content = client.get(records, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "设备" in content and "停机原因甲" in content
+    board_page = client.get(reverse("dashboards:board"), HTTP_ACCEPT_LANGUAGE="en")
+    assert wcs[0].name_en in board_page.content.decode()
+    orders = client.get(reverse("dashboards:order_progress"), HTTP_ACCEPT_LANGUAGE="en")
+    assert "Item " in orders.content.decode()
+    breakdown = client.get(reverse("dashboards:kpi_detail", args=["on_time"]),
+                           HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert wcs[0].line.name_en in breakdown
+    # Sorting a drill-down by a name column sorts by the name shown.
+    sorted_page = client.get(records, {"sort": "-equipment_name"}, HTTP_ACCEPT_LANGUAGE="en")
+    names = [r.equipment.name_en for r in sorted_page.context["table"].page.object_list.data]
+    assert names == sorted(names, reverse=True)

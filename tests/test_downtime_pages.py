@@ -62,6 +62,9 @@ def test_lead_corrects_a_stop_every_refusal_names_the_field(client_as, reasons):
     url = reverse("execution:downtime_detail", args=[stop.pk])
     page = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert 'data-testid="downtime-form"' in page and "No recorded changes yet." in page
+    Equipment.objects.filter(pk=eq.pk).update(name_en="Lathe")
+    page = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert f"{eq.code} Lathe" in page and "车床" not in page  # names in the page's language
     form = {"start": local(stop.start), "end": local(stop.end), "reason": reasons[1].pk,
             "note": "", "why": ""}
     refused = client.post(url, form, HTTP_ACCEPT_LANGUAGE="en")

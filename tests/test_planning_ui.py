@@ -585,6 +585,13 @@ def test_item_create_with_routing_and_new_order_link(client_as):
     assert f"{reverse('planning:order_add')}?item=NEW-1" in page
     form = client.get(reverse("planning:order_add"), {"item": "NEW-1"}).content.decode()
     assert 'value="NEW-1"' in form
+    # The item datalist names the items in the page's language.
+    en = client.get(reverse("planning:order_add"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert '<option value="NEW-1">New</option>' in en and "新品" not in en
+    zh = client.get(reverse("planning:order_add"), HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert '<option value="NEW-1">新品</option>' in zh.content.decode()
+    wcs = client.get(reverse("planning:work_center_list"), HTTP_ACCEPT_LANGUAGE="en")
+    assert wc.name_en in wcs.content.decode() and wc.name not in wcs.content.decode()
 
 
 def test_new_child_record_starts_from_the_parent_page(client_as):

@@ -441,6 +441,10 @@ def test_acceptance_blocked_then_allowed(client, plan, people):
     report(tasks[2], people["op"], wc, good=2)
     queue = client.get(reverse("quality:acceptance_queue")).content.decode()
     assert wo.number in queue
+    # The item's name in the page's language.
+    assert wo.item.name_en in queue and wo.item.name not in queue
+    zh_queue = client.get(reverse("quality:acceptance_queue"), HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert wo.item.name in zh_queue.content.decode()
     page = client.get(reverse("quality:acceptance", args=[wo.pk])).content.decode()
     assert 'data-testid="ready"' in page and 'data-testid="blocker"' not in page
     client.force_login(people["op"])
@@ -675,6 +679,8 @@ def test_statistics_figures_and_page(client, plan, defect, people):
     page = client.get(reverse("quality:stats")).content.decode()
     assert "84.2 %" in page and "50.0 %" in page
     assert 'data-testid="pareto-by_code"' in page and "<svg" in page
+    assert wc.line.name_en in page and wc.line.name not in page  # defects by line
+    assert defect.name_en in page and defect.name not in page
     csv = client.get(reverse("quality:stats") + "?export=csv&table=by_code")
     assert "D01" in csv.content.decode("utf-8-sig")
     bad = client.get(reverse("quality:stats") + "?start=2026-02-10&end=2026-01-01")

@@ -35,6 +35,7 @@ from dashboards.selectors.expressions import epoch
 from execution.models import EquipmentState, TaskActivity, WorkReport
 from execution.models.equipment import clock_text
 from planning.models import Equipment, Task, WorkCenter
+from planning.models.common import localized_name
 
 T = Task.Status
 S = EquipmentState.State
@@ -213,14 +214,15 @@ def _operator():
 def board(scope: Scope, now=None) -> Board:
     now = now or timezone.now()
     day_start = local_midnight(timezone.localtime(now).date())
-    tiles = {wc["id"]: Tile(wc["id"], wc["code"], wc["name"], wc["line__code"],
-                            wc["line__workshop__code"])
+    tiles = {wc["id"]: Tile(wc["id"], wc["code"], localized_name(wc["name"], wc["name_en"]),
+                            wc["line__code"], wc["line__workshop__code"])
              for wc in WorkCenter.objects.filter(active=True, **_via("", scope))
              .order_by("line__workshop__code", "line__code", "code")
-             .values("id", "code", "name", "line__code", "line__workshop__code")}
+             .values("id", "code", "name", "name_en", "line__code", "line__workshop__code")}
     for eq in (Equipment.objects.filter(active=True, **_via("work_center__", scope))
                .order_by("code").values("work_center_id", "code", "state__state",
-                                        "state__since", "state__reason__name")):
+                                        "state__since", "state__reason__name",
+                                        "state__reason__name_en")):
         tile = tiles.get(eq["work_center_id"])
         if tile is None:
             continue
@@ -228,7 +230,8 @@ def board(scope: Scope, now=None) -> Board:
         tile.equipment.append({"code": eq["code"], "state": state})
         if STATE_RANK[state] < STATE_RANK[tile.state]:
             tile.state, tile.since = state, eq["state__since"]
-            tile.reason = eq["state__reason__name"] or ""
+            tile.reason = localized_name(eq["state__reason__name"],
+                                         eq["state__reason__name_en"])
     for task in (Task.objects.filter(status__in=(T.IN_PROGRESS, T.PAUSED),
                                      **_via("work_center__", scope))
                  .annotate(operator_name=_operator())

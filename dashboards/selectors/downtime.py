@@ -14,8 +14,9 @@ from django.utils import timezone
 from dashboards.periods import Period, Scope, bucket_key, buckets
 from dashboards.selectors.expressions import epoch, seconds
 from dashboards.selectors.sources import downtime_overlapping
+from planning.models.common import localized_name
 
-FIELDS = ("pk", "equipment_id", "equipment__code", "equipment__name",
+FIELDS = ("pk", "equipment_id", "equipment__code", "equipment__name", "equipment__name_en",
           "equipment__work_center_id", "equipment__work_center__line_id", "start_s", "end_s",
           "planned")
 
@@ -48,7 +49,8 @@ def stops(period: Period, scope: Scope, *, planned: bool | None = False, now=Non
     qs = (downtime_overlapping(period, scope, planned=planned, now=now).order_by("start")
           .annotate(start_s=epoch("start"), end_s=epoch("end")))
     now_s = seconds(now)
-    return [Stop(*row[:7], now_s if row[7] is None else row[7], row[8])
+    return [Stop(*row[:3], localized_name(row[3], row[4]), *row[5:8],
+                 now_s if row[8] is None else row[8], row[9])
             for row in qs.values_list(*FIELDS)]
 
 

@@ -6,6 +6,7 @@ from dashboards.kpis import HOURS_PER_YEAR, KPIS, Figure, KpiDef
 from dashboards.models import KpiTarget
 from dashboards.periods import Period, Scope, bucket_key, bucket_label, buckets
 from planning.models import Line, WorkCenter
+from planning.models.common import localized_name
 
 
 def kpi_targets() -> dict:
@@ -85,9 +86,9 @@ def kpi_breakdown(kdef: KpiDef, period: Period, scope: Scope, targets: dict, dim
     if got is None:
         got = kdef.grouped(period, scope, ("dim", dim))
     model = WorkCenter if dim == "work_center" else Line
-    names = {pk: (code, name) for pk, code, name in
+    names = {pk: (code, localized_name(name, name_en)) for pk, code, name, name_en in
              model.objects.filter(pk__in=[k for k in got if k is not None])
-             .values_list("pk", "code", "name")}
+             .values_list("pk", "code", "name", "name_en")}
     rows = []
     for pk, fig in got.items():
         code, name = names.get(pk, ("—", ""))

@@ -39,6 +39,7 @@ from django.utils.translation import gettext_lazy as _
 
 from dashboards.selectors.expressions import Epoch, epoch, from_seconds
 from planning.models import ProductionOrder, Task, WorkOrder
+from planning.models.common import localized_name
 
 PO = ProductionOrder.Status
 T = Task.Status
@@ -144,10 +145,11 @@ def order_progress(*, customer: str = "", priority=None, workshop=None, risk: st
     now = now or timezone.now()
     orders = open_orders(customer=customer, priority=priority, workshop=workshop)
     # Times travel as epoch seconds: thousands of timestamps cost more to parse than to sum.
-    rows = {o[0]: OrderRow(o[0], o[1], o[2], o[3], o[4], from_seconds(o[5]), *o[6:])
+    rows = {o[0]: OrderRow(o[0], o[1], o[2], localized_name(o[3], o[4]), o[5],
+                           from_seconds(o[6]), *o[7:])
             for o in orders.annotate(due_s=epoch("due")).values_list(
-                "id", "number", "item__code", "item__name", "quantity", "due_s", "priority",
-                "customer", "status")}
+                "id", "number", "item__code", "item__name", "item__name_en", "quantity", "due_s",
+                "priority", "customer", "status")}
     latest: dict[int, float] = {}
     chain: dict[int, float] = defaultdict(float)  # order -> Σ over levels of the longest (min)
     for po, level, weight, earned, unfinished, planned_end, longest, n in sorted(

@@ -136,9 +136,9 @@ def _attrs(stop: DowntimeEvent) -> list[dict]:
         return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M") if moment else None
 
     label = {f.name: f.verbose_name for f in DowntimeEvent._meta.fields}
-    wc = stop.equipment.work_center
+    eq, wc = stop.equipment, stop.equipment.work_center
     return [
-        {"label": label["equipment"], "value": f"{stop.equipment.code} {stop.equipment.name}"},
+        {"label": label["equipment"], "value": f"{eq.code} {eq.display_name}"},
         {"label": _("Station"), "value": f"{wc.code} {wc.display_name}"},
         {"label": label["start"], "value": local(stop.start)},
         {"label": label["end"], "value": local(stop.end) or gettext("still going on")},

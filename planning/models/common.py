@@ -17,6 +17,15 @@ def code_field() -> models.CharField:
     return models.CharField(_("code"), max_length=40, unique=True, validators=[validate_code])
 
 
+def localized_name(name: str | None, name_en: str | None) -> str:
+    """The name to show in the active language: English when it is English and one is set.
+
+    For rows read with .values(): fetch both `…name` and `…name_en` and pass them here."""
+    if name_en and (get_language() or "").startswith("en"):
+        return name_en
+    return name or ""
+
+
 class CodedNamed(models.Model):
     """Master data with a plant code and a name in Chinese and English."""
 
@@ -34,6 +43,4 @@ class CodedNamed(models.Model):
 
     @property
     def display_name(self) -> str:
-        if (get_language() or "").startswith("en") and self.name_en:
-            return self.name_en
-        return self.name
+        return localized_name(self.name, self.name_en)

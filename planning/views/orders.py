@@ -101,7 +101,7 @@ def order_form(request, pk=None):
     return render(request, "planning/order_form.html", {
         "form": form, "order": order,
         "title": _g("Edit %(order)s") % {"order": order} if order else _g("New production order"),
-        "item_codes": list(selectors.made_items_with_routing().values_list("code", "name")),
+        "item_codes": selectors.code_names(selectors.made_items_with_routing()),
         "cancel_url": reverse("planning:order_detail", args=[order.pk]) if order
         else reverse("planning:order_list"),
     })

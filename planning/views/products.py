@@ -80,8 +80,7 @@ class ItemCodesMixin:
     """The datalist of item codes the component field offers."""
 
     def item_codes(self):
-        return list(Item.objects.filter(active=True).order_by("code")
-                    .values_list("code", "name"))
+        return selectors.code_names(Item.objects.filter(active=True).order_by("code"))
 
 
 class BOMLineCreate(ItemCodesMixin, _Create):

@@ -348,12 +348,12 @@ def rush_order(request):
             add_form_errors(form, exc)
         else:
             return redirect("planning:schedule_version", pk=version.pk)
-    from planning.selectors import made_items_with_routing
+    from planning.selectors import code_names, made_items_with_routing
 
     return render(request, "planning/schedule/rush.html", {
         "form": form, "title": _g("Insert a rush order"),
         "tabs": _tabs(request, "planning:schedule_rush"),
-        "item_codes": list(made_items_with_routing().values_list("code", "name")),
+        "item_codes": code_names(made_items_with_routing()),
     }, status=INVALID if form.errors else 200)
 
 

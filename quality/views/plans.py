@@ -16,6 +16,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from mes.audit import snapshot
 from mes.roles import perm
 from planning.models import Item
+from planning.selectors import code_names
 from planning.services.masterdata import master_record_delete, master_record_save
 from quality import filtersets, selectors, tables
 from quality.forms import (
@@ -101,8 +102,7 @@ def plan_form(request, pk=None):
         "form": form, "title": title,
         "cancel_url": reverse("quality:plan_detail", args=[pk]) if pk
         else reverse("quality:plan_list"),
-        "item_codes": Item.objects.filter(active=True).order_by("code")
-        .values_list("code", "name")[:500],
+        "item_codes": code_names(Item.objects.filter(active=True).order_by("code")[:500]),
     }, status=422 if form.errors else 200)
 
 

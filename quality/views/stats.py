@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _g
 from django.utils.translation import gettext_lazy as _
 
 from mes.export import EXPORT_FORMATS, export_response
+from planning.models.common import localized_name
 from quality import selectors
 from quality.filtersets import StatsFilterForm
 from quality.forms import plain
@@ -23,20 +24,15 @@ REWORK_TARGET = 3  # % (DESIGN.md: rework ≤ 3 %)
 # Pareto tables: key -> (title, first column's label, row -> (code, name))
 PARETOS = {
     "by_code": (_("Defects by code"), _("Defect code"), lambda r: (
-        r["defect_code__code"], r["defect_code__name"] if not _english()
-        else (r["defect_code__name_en"] or r["defect_code__name"]))),
+        r["defect_code__code"], localized_name(r["defect_code__name"],
+                                               r["defect_code__name_en"]))),
     "by_step": (_("Defects by step"), _("Operation"), lambda r: (
         r["responsible_task__name"], r["responsible_task__work_center__code"])),
     "by_line": (_("Defects by line"), _("Line"), lambda r: (
         r["responsible_task__work_center__line__code"] or "—",
-        r["responsible_task__work_center__line__name"] or "")),
+        localized_name(r["responsible_task__work_center__line__name"],
+                       r["responsible_task__work_center__line__name_en"]))),
 }
-
-
-def _english() -> bool:
-    from django.utils.translation import get_language
-
-    return (get_language() or "").startswith("en")
 
 
 def _form(request) -> StatsFilterForm:
