@@ -93,10 +93,13 @@ def work_order_record(wo: WorkOrder) -> dict:
                                 .order_by("id"), "item__code", "lot_code", "quantity",
                                 "operator__username", "at", "task_id"),
         "acceptances": _values(Acceptance.objects.filter(work_order=wo).order_by("id"),
-                               "verdict", "by__username", "at", "reason"),
+                               "verdict", "by__username", "by__display_name", "at",
+                               "reason"),
+        # The record type tells whose states the before/after values are (a task's or a
+        # work order's "status").
         "audit": _values(AuditEntry.objects.filter(audit_q).order_by("at", "id"),
-                         "at", "actor_repr", "action", "object_repr", "changed_fields",
-                         "before", "after", "reason"),
+                         "at", "actor_repr", "action", "content_type__model", "object_repr",
+                         "changed_fields", "before", "after", "reason"),
     }
 
 

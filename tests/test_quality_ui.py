@@ -4,6 +4,7 @@ disposition, acceptance, archive, traceability, plans, statistics and pinned que
 import hashlib
 import io
 import json
+import re
 from decimal import Decimal
 
 import pytest
@@ -494,6 +495,24 @@ def test_archive_page_verifies_and_exports(client, plan, people):
         label = capfirst(WorkOrder._meta.get_field("status").verbose_name)
         released = WorkOrder.Status.RELEASED.label
         assert f"{label}: " in trail and f"→ {released}" in trail
+        # Every record type's states by their labels: a task's and an inspection's too.
+        assert re.findall(r"[a-z_]{3,} →|→ [a-z_]{3,}", trail) == [], trail[:3000]
+        assert f"→ {Task.Status.DONE.label}" in trail
+        assert f"→ {Inspection.Status.PASSED.label}" in trail
+    # Records archived before the audit entries kept their record type: told by the values.
+    old = dict(record.data, audit=[{k: v for k, v in e.items() if k != "content_type__model"}
+                                   for e in record.data["audit"]])
+    ArchivedRecord.objects.filter(pk=record.pk).update(data=old)
+    zh_old = client.get(reverse("quality:archive_detail", args=[record.pk]),
+                        HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
+    old_trail = zh_old[zh_old.index('data-testid="section-audit"'):]
+    assert re.findall(r"[a-z_]{3,} →|→ [a-z_]{3,}", old_trail) == [], old_trail[:3000]
+    ArchivedRecord.objects.filter(pk=record.pk).update(data=record.data)
+    # A top-level work order's BOM level is 0, not empty; who signed it by name.
+    assert re.search(r"<dt>BOM level</dt><dd>0</dd>", page)
+    signed = page[page.index('data-testid="section-acceptances"'):]
+    signed = signed[:signed.index("</section>")]
+    assert people["lead"].display_name in signed and f">{people['lead'].username}<" not in signed
     raw = client.get(reverse("quality:archive_json", args=[record.pk]))
     assert raw["Content-Disposition"].startswith("attachment;")
     body = json.loads(raw.content)

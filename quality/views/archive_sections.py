@@ -84,7 +84,7 @@ SECTIONS = (
         ("item__code", _("component")), ("lot_code", _("lot")), ("quantity", _("quantity")),
         ("task_id", _("step")), ("operator__username", _("operator")), ("at", _("when")))),
     ("acceptances", _("Acceptance"), (
-        ("verdict", _("verdict")), ("by__username", _("signed by")), ("at", _("when")),
+        ("verdict", _("verdict")), ("by", _("signed by")), ("at", _("when")),
         ("reason", _("reason")))),
     ("audit", _("Audit trail"), (
         ("at", _("when")), ("actor_repr", _("who")), ("action", _("action")),
@@ -165,7 +165,10 @@ def _short(value, model=None, name="") -> str:
     if value in (None, ""):
         return "—"
     if model is not None and isinstance(value, str):
-        choices = dict(model._meta.get_field(name).flatchoices)
+        try:
+            choices = dict(model._meta.get_field(name).flatchoices)
+        except FieldDoesNotExist:  # a key kept beside the fields (an explosion's counts)
+            choices = {}
         if value in choices:
             return str(choices[value])
     if isinstance(value, str) and len(value) >= 19 and value[4] == "-" and "T" in value:
@@ -179,28 +182,41 @@ def _audit_changes(entry: dict) -> str:
     before, after = entry.get("before"), entry.get("after") or {}
     if entry.get("action") == "create" or before is None:
         return ""
+    record_model = AUDITED_BY_NAME.get(entry.get("content_type__model"))
     parts = []
     for name in entry.get("changed_fields") or []:
         if name in before:
-            model = _model_with(name)
+            model = record_model or _model_with(name, before.get(name), after.get(name))
             parts.append(f"{field_label(model, name)}: {_short(before.get(name), model, name)}"
                          f" → {_short(after.get(name), model, name)}")
     return "; ".join(parts)
 
 
-# The records an archive's audit trail is about, in the order a field name is looked up in
-# (its entries keep field names and stored codes, not which model they belong to).
+# The records an archive's audit trail is about. Records archived before their entries kept
+# the record type: a field name is looked up in this order.
 AUDITED = (WorkOrder, Task, Inspection, Nonconformance, Acceptance, ProductionOrder)
+AUDITED_BY_NAME = {m._meta.model_name: m for m in AUDITED}
 
 
-def _model_with(name: str):
+def _model_with(name: str, *values):
+    """The first audited model with that field whose choices (if any) hold every value given:
+    a "status" going from paused to done is a task's, from pending to passed an inspection's."""
+    found = None
     for model in AUDITED:
         try:
-            model._meta.get_field(name)
+            field = model._meta.get_field(name)
         except FieldDoesNotExist:
             continue
-        return model
-    return None
+        found = found or model
+        choices = dict(field.flatchoices)
+        if not choices or all(v in choices for v in values if isinstance(v, str) and v):
+            return model
+    return found
+
+
+def _signed(rows: list[dict]) -> list[dict]:
+    """Acceptances with who signed by name (records archived before it was kept: account)."""
+    return [dict(r, by=r.get("by__display_name") or r.get("by__username")) for r in rows]
 
 
 def sections(data: dict) -> list[dict]:
@@ -208,6 +224,7 @@ def sections(data: dict) -> list[dict]:
     steps = {t.get("id"): t.get("seq") for t in data.get("tasks", [])}
     operators, equipment = _people(data.get("reports", []))
     derived = {"operators": operators, "equipment": equipment,
+               "acceptances": _signed(data.get("acceptances", [])),
                "audit": [dict(e, changes=_audit_changes(e)) for e in data.get("audit", [])]}
     out = []
     for key, title, columns in SECTIONS:
