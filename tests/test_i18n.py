@@ -74,3 +74,35 @@ def test_language_from_browser_and_switchable(client_as):
            HTTP_ACCEPT_LANGUAGE="en-US")
     switched = c.get(reverse("home"), HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9")
     assert "首页" in switched.content.decode()
+
+
+@pytest.mark.django_db
+def test_zh_headers_tell_the_step_number_from_the_operation(client_as):
+    """"Step" (its number) and "Operation" (its name) side by side read 工序号 and 工序, not
+    工序 twice: the work order page, acceptance, the archive and the traveler."""
+    import re
+
+    from django.utils import translation
+
+    from tests.factories import UserFactory
+    from tests.factories_quality import accepted_order, measured_plan
+
+    client = client_as("manager", "workshop_lead", "qc_inspector", "planner")
+    record = accepted_order(measured_plan(), UserFactory(roles=["operator"]),
+                            UserFactory(roles=["qc_inspector"]),
+                            UserFactory(roles=["workshop_lead"]))
+    wo = record.work_order
+    with translation.override("zh-hans"):
+        step, operation = translation.gettext("Step"), translation.gettext("Operation")
+    assert step != operation
+    for url in (reverse("planning:work_order_detail", args=[wo.pk]),
+                reverse("quality:acceptance", args=[wo.pk]),
+                reverse("quality:archive_detail", args=[record.pk]),
+                reverse("planning:traveler", args=[wo.pk])):
+        html = client.get(url, HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
+        for head in re.findall(r"<thead>(.*?)</thead>", html, re.S):
+            headers = [re.sub(r"<[^>]+>", "", h).strip()
+                       for h in re.findall(r"<th[^>]*>(.*?)</th>", head, re.S)]
+            assert len(headers) == len(set(headers)), (url, headers)
+            if "工序" in headers:
+                assert "工序号" in headers, (url, headers)
