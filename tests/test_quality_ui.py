@@ -775,3 +775,23 @@ def test_inspection_notes_have_a_length_limit(client, photo_plan, people):
     with pytest.raises(ValidationError, match="at most 2,000 characters"):
         inspection_record(inspector=people["qc"], inspection=insp,
                           results={ch.pk: {"passed": True}}, notes="x" * 2001)
+
+
+@pytest.mark.parametrize("qty,failed,expected", [
+    ("1", None, "passed (1 unit)."), ("4", None, "passed (4 units)."),
+    ("2", "1", "decide what happens to the 1 unit."),
+    ("5", "3", "decide what happens to the 3 units."),
+])
+def test_recorded_message_counts_units_in_the_singular_and_plural(client, plan, defect, people,
+                                                                  qty, failed, expected):
+    insp, *_ = pending_inspection(plan, people["op"], qty=qty)
+    as_user(client, people["qc"])
+    if failed:
+        response = fail(client, insp, qty_failed=failed, defect_code=defect.pk)
+    else:
+        ch = plan.characteristics.get()
+        response = client.post(reverse("quality:record", args=[insp.pk]),
+                               {f"c{ch.pk}": "10.01"})
+    assert response.status_code == 302
+    shown = [str(m) for m in response.wsgi_request._messages]
+    assert any(m.endswith(expected) for m in shown), shown

@@ -1,6 +1,7 @@
 """The QC queue (质检队列, live), recording an inspection on a tablet, the inspection history."""
 
 import mimetypes
+from decimal import Decimal
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -9,6 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _g
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from quality import filtersets, selectors, tables
 from quality.forms import InspectionRecordForm, add_service_errors, limits_text, plain
@@ -98,14 +100,26 @@ def record(request, pk):
     return render(request, "quality/record.html", context, status=status)
 
 
+def _plural_count(quantity) -> int:
+    """The number ngettext picks its form by: a fraction of a unit (0.5, 2.5) reads plural."""
+    q = Decimal(quantity or 0)
+    return int(q) if q == q.to_integral_value() else 2
+
+
 def _recorded(request, insp: Inspection):
     if insp.status == Inspection.Status.FAILED:
         nc = insp.nonconformances.order_by("-id").first()
-        messages.warning(request, _g("Recorded: %(wo)s failed. Nonconformance %(nc)s is open: "
-                                     "decide what happens to the %(q)s units.") % {
+        messages.warning(request, ngettext(
+            "Recorded: %(wo)s failed. Nonconformance %(nc)s is open: decide what happens to "
+            "the %(q)s unit.",
+            "Recorded: %(wo)s failed. Nonconformance %(nc)s is open: decide what happens to "
+            "the %(q)s units.", _plural_count(nc.quantity)) % {
             "wo": insp.work_order.number, "nc": nc.number, "q": plain(nc.quantity)})
         return redirect("quality:nc_detail", pk=nc.pk)
-    messages.success(request, _g("Recorded: %(wo)s step %(seq)s passed (%(q)s units).") % {
+    messages.success(request, ngettext(
+        "Recorded: %(wo)s step %(seq)s passed (%(q)s unit).",
+        "Recorded: %(wo)s step %(seq)s passed (%(q)s units).",
+        _plural_count(insp.qty_passed)) % {
         "wo": insp.work_order.number, "seq": insp.origin_task.seq, "q": plain(insp.qty_passed)})
     return redirect("quality:qc_queue")
 
