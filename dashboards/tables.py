@@ -171,7 +171,7 @@ class AlertRecordsTable(BaseTable):
 
 class DowntimeRecordsTable(BaseTable):
     equipment = tables.Column(accessor="equipment__code", verbose_name=_("equipment"))
-    equipment_name = LocalizedNameColumn("equipment", verbose_name=_("name"))
+    equipment_name = LocalizedNameColumn("equipment", verbose_name=_("Name"))
     work_center = tables.Column(accessor="equipment__work_center__code",
                                 verbose_name=_("work center"))
     # Each stop opens its record (where a lead corrects it).

@@ -43,7 +43,7 @@ class BoardView(DashboardView):
             return error
         data = board(scope)
         if fmt:
-            header = [_("workshop"), _("line"), _("work center"), _("name"), _("state"),
+            header = [_("workshop"), _("line"), _("work center"), _("Name"), _("state"),
                       _("current tasks"), _("operators"), _("good today"),
                       _("planned by now"), _("progress %"), _("critical alerts"),
                       _("warnings"), _("info alerts"), _("downtime today (h)")]

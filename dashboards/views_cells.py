@@ -142,7 +142,7 @@ def pareto_grid(kdef: KpiDef, rows, period: Period, scope: Scope) -> Grid:
 
 def equipment_grid(kdef: KpiDef, rows, period: Period, scope: Scope) -> Grid:
     g = Grid("equipment", _("Unplanned downtime per equipment"),
-             [_("equipment"), _("name"), _("unplanned downtime (h)"), _("stops")], limit=50)
+             [_("equipment"), _("Name"), _("unplanned downtime (h)"), _("stops")], limit=50)
     for r in rows:
         href = records_url(kdef.key, "numerator", period, Scope(work_center=r["work_center_id"]),
                            equipment=r["id"])

@@ -4,6 +4,8 @@ import django_tables2 as tables
 from django.db.models import F, Value
 from django.db.models.functions import Coalesce, NullIf
 from django.utils import timezone
+from django.utils.safestring import SafeData
+from django.utils.text import capfirst
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
@@ -50,6 +52,15 @@ class BaseTable(tables.Table):
         # in the rows are ordinary page loads.
         attrs = {"class": "table", "tbody": {"hx-boost": "false"}}
         per_page = 50
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # verbose_name is lower case by Django's convention: headers (and export headers)
+        # start with a capital, like the ones django-tables2 takes from the model.
+        for bound in self.columns.columns.values():
+            name = bound.column.verbose_name
+            if name is not None and not isinstance(name, SafeData):
+                bound.column.verbose_name = capfirst(name)
 
 
 class AuditEntryTable(BaseTable):

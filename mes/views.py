@@ -2,8 +2,15 @@ from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.models import Group
 from django.db import connection
 from django.db.models import Prefetch
-from django.http import HttpResponse, HttpResponseBadRequest, JsonResponse, StreamingHttpResponse
+from django.http import (
+    HttpResponse,
+    HttpResponseBadRequest,
+    HttpResponsePermanentRedirect,
+    JsonResponse,
+    StreamingHttpResponse,
+)
 from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -38,6 +45,14 @@ def healthz(request):
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
     return HttpResponse("ok", content_type="text/plain")
+
+
+@login_not_required
+@require_GET
+def favicon(request):
+    """Browsers ask for /favicon.ico whatever the page links: point them at the icon (no 404
+    logged on every first visit)."""
+    return HttpResponsePermanentRedirect(static("mes/favicon.svg"))
 
 
 # --- Live events ----------------------------------------------------------------------------

@@ -168,7 +168,7 @@ class AcceptanceQueueTable(BaseTable):
                            attrs={"a": NOT_BOOSTED | {"data-testid": "acceptance-link"}})
     production_order = tables.Column(verbose_name=_("production order"))
     item = tables.Column(verbose_name=_("item"), accessor="item__code")
-    item_name = LocalizedNameColumn("item", verbose_name=_("name"))
+    item_name = LocalizedNameColumn("item", verbose_name=_("Name"))
     quantity = QtyColumn(verbose_name=_("quantity"))
     due = LocalDateTimeColumn(verbose_name=_("due"))
     actual_end = LocalDateTimeColumn(verbose_name=_("finished"))

@@ -123,3 +123,31 @@ def test_exports_do_not_let_spreadsheets_run_formulas():
     ws = openpyxl.load_workbook(io.BytesIO(xlsx.content)).active
     values = [c.value for c in ws[2]]
     assert values[0].startswith("'=") and values[4] == -3 and values[5] == "plain"
+
+
+def _headers(html: str) -> list[str]:
+    import re
+
+    return [re.sub(r"<[^>]+>", "", h).strip()
+            for h in re.findall(r"<th[^>]*>(.*?)</th>", html, re.S)]
+
+
+def test_list_headers_start_with_a_capital(client_as):
+    """verbose_name is lower case by Django's convention; a list's headers are not."""
+    c = client_as("admin", "manager", "workshop_lead", "qc_inspector")
+    for url in (reverse("user_list"), reverse("quality:qc_queue"), reverse("alerts:alert_list"),
+                reverse("quality:acceptance_queue"),
+                reverse("dashboards:kpi_records", args=["downtime", "numerator"])):
+        # an empty list shows no table: the headers come from an export
+        html = c.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+        csv = c.get(url, {"export": "csv"}, HTTP_ACCEPT_LANGUAGE="en").content.decode("utf-8-sig")
+        headers = _headers(html) + csv.splitlines()[0].split(",")
+        lower = [h for h in headers if h and h[0].islower()]
+        assert not lower, (url, lower)
+    assert "Roles" in _headers(c.get(reverse("user_list"), HTTP_ACCEPT_LANGUAGE="en")
+                               .content.decode())
+
+
+def test_favicon_ico_points_at_the_icon(client):
+    response = client.get("/favicon.ico")  # no sign-in needed: browsers ask on any page
+    assert response.status_code == 301 and response["Location"].endswith("mes/favicon.svg")

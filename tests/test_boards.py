@@ -340,6 +340,7 @@ def test_english_pages_show_the_english_names_of_master_data(client_as):
     assert "Machine " in content and "Breakdown" in content
     content = client.get(records, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
     assert "设备" in content and "停机原因甲" in content
+    assert "姓名" not in content  # the equipment's name is not a person's
     board_page = client.get(reverse("dashboards:board"), HTTP_ACCEPT_LANGUAGE="en")
     assert wcs[0].name_en in board_page.content.decode()
     orders = client.get(reverse("dashboards:order_progress"), HTTP_ACCEPT_LANGUAGE="en")

@@ -48,7 +48,7 @@ OPEN = {"home", "whoami", "live", "live_events", "live_post", "logout", "alerts:
         "alerts:inbox", "alerts:notify_badge", "api:docs", "api:schema", "api:api-root",
         "alerts:notification_open"}
 # Reachable without signing in.
-PUBLIC = {"login", "healthz", "set_language"}
+PUBLIC = {"login", "healthz", "set_language", "favicon"}
 # Not requested by the matrix, with the reason.
 NOT_IN_MATRIX = {
     "events_stream": "an endless SSE response; its per-person topics are tested in test_roles",
@@ -337,6 +337,7 @@ def test_anonymous_is_sent_to_login_everywhere(world, client):
                 leaks.append(f"{method.upper()} {url}: {code}")
     assert not leaks, "\n".join(leaks)
     assert client.get(reverse("healthz")).status_code == 200
+    assert client.get(reverse("favicon")).status_code == 301
     assert client.get(login).status_code == 200
     assert client.get(reverse("admin:index")).status_code == 302
     assert client.get("/static/mes/mes.css").status_code == 200

@@ -262,3 +262,41 @@ def test_camera_scan_goes_through_the_same_path(asgi_server, browser, make_user)
     finally:
         camera_browser.close()
         video.unlink(missing_ok=True)
+
+
+def test_station_clock_shows_plant_time_on_a_tablet_set_to_another_zone(asgi_server, browser,
+                                                                         make_user):
+    """The header clock reads the plant's time (TIME_ZONE), not the device's; also on a
+    device whose browser knows no time zones (the UTC offset the page was served with)."""
+    import datetime
+    import zoneinfo
+
+    from django.conf import settings
+
+    user = make_user("operator", username="tz1", badge_code="B-77")
+    _wo, _tasks, wc = released_order(steps=1)
+    context = browser.new_context(locale="en-US", timezone_id="America/Los_Angeles")
+    try:
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        open_station(page, asgi_server, user, wc)
+        plant = zoneinfo.ZoneInfo(settings.TIME_ZONE)
+        before = datetime.datetime.now(plant).strftime("%H:%M")
+        device = page.evaluate("() => new Date().getHours()")
+        assert device != datetime.datetime.now(plant).hour  # the device is elsewhere
+        # Clear the server's text: what shows next is the page's own tick.
+        page.evaluate("() => { document.getElementById('station-clock').textContent = ''; }")
+        page.wait_for_function("() => document.getElementById('station-clock').textContent",
+                               timeout=15_000)
+        shown = page.get_by_test_id("station-clock").inner_text()
+        after = datetime.datetime.now(plant).strftime("%H:%M")
+        assert shown in (before, after), (shown, before)
+        # A browser without time zone data falls back to the plant's offset.
+        page.evaluate("() => { const c = document.getElementById('station-clock');"
+                      " c.setAttribute('data-tz', 'Nowhere/Unknown'); c.textContent = ''; }")
+        page.wait_for_function("() => document.getElementById('station-clock').textContent",
+                               timeout=15_000)
+        shown = page.get_by_test_id("station-clock").inner_text()
+        assert shown in (before, datetime.datetime.now(plant).strftime("%H:%M")), shown
+    finally:
+        context.close()

@@ -24,7 +24,7 @@ QUANTITIES = {"quantity", "qty_good", "qty_scrap", "qty_rework", "qty_qc_accepte
 
 WORK_ORDER_FIELDS = (
     ("number", _("work order")), ("production_order", _("production order")),
-    ("customer", _("customer")), ("item", _("item")), ("item_name", _("name")),
+    ("customer", _("customer")), ("item", _("item")), ("item_name", _("Name")),
     ("quantity", _("quantity")), ("level", _("BOM level")), ("parent", _("parent work order")),
     ("children", _("child work orders")), ("line", _("line")),
     ("responsible", _("responsible")), ("due", _("due")), ("actual_start", _("actual start")),

@@ -133,7 +133,7 @@ def _export(fmt, table, paretos, periods):
         (p["rows"] for p in paretos if p["key"] == table), None)
     if rows is None:
         return HttpResponseBadRequest(f"Unknown table {table!r}.")
-    header = [_("code"), _("name"), _("nonconformances"), _("quantity"), _("share %"),
+    header = [_("code"), _("Name"), _("nonconformances"), _("quantity"), _("share %"),
               _("cumulative %")]
     return export_response(
         basename=f"quality-{table.replace('_', '-')}", fmt=fmt, header=header,

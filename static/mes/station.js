@@ -157,11 +157,24 @@
   }
 
   // --- Wiring ------------------------------------------------------------------------------
+  // The plant's time, not the device's: a tablet set to another zone shows the same hour as
+  // the reports and plans beside the clock.
   function tick() {
     var clock = $("station-clock");
     if (!clock) return;
-    var now = new Date();
-    clock.textContent = ("0" + now.getHours()).slice(-2) + ":" + ("0" + now.getMinutes()).slice(-2);
+    var text;
+    try {
+      text = new Intl.DateTimeFormat("en-GB", {
+        hour: "2-digit", minute: "2-digit", hourCycle: "h23",
+        timeZone: clock.getAttribute("data-tz") || undefined,
+      }).format(new Date());
+    } catch (err) {
+      // No time zone data on this device: the plant's UTC offset as the page was served.
+      var offset = parseInt(clock.getAttribute("data-utc-offset"), 10) || 0;
+      var plant = new Date(Date.now() + offset * 1000);
+      text = ("0" + plant.getUTCHours()).slice(-2) + ":" + ("0" + plant.getUTCMinutes()).slice(-2);
+    }
+    clock.textContent = text;
   }
 
   function init() {
