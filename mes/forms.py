@@ -1,6 +1,7 @@
-"""Form fields every app's pages share: dates and times limited to the years the system can
-compute with (1970–2200, as the API's), so a typed 9999-12-31 or 0001-01-01 is a message on
-the field instead of an overflow in the window or period built from it."""
+"""What every app's forms share: dates and times limited to the years the system can compute
+with (1970–2200, as the API's), so a typed 9999-12-31 or 0001-01-01 is a message on the field
+instead of an overflow in the window or period built from it; and a service's refusal shown
+on the form (add_service_errors)."""
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -37,3 +38,11 @@ class ModelMultipleIdField(forms.ModelMultipleChoiceField):
                     raise ValidationError(self.error_messages["invalid_pk_value"],
                                           code="invalid_pk_value", params={"pk": pk})
         return super()._check_values(value)
+
+
+def add_service_errors(form, exc: ValidationError) -> None:
+    """A service's ValidationError on the form: on the field it names when the form has it,
+    else above the form."""
+    pairs = exc.error_dict.items() if hasattr(exc, "error_dict") else [(None, exc.error_list)]
+    for field, errors in pairs:
+        form.add_error(field if field in form.fields else None, errors)

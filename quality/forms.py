@@ -22,13 +22,6 @@ def plain(value) -> str:
     return f"{Decimal(value).normalize():f}"
 
 
-def add_service_errors(form, exc: ValidationError) -> None:
-    """A service's ValidationError on the form: on the field it names when the form has it."""
-    if hasattr(exc, "error_dict"):
-        for name, errors in exc.error_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
-    else:
-        form.add_error(None, exc)
 
 
 # --- Master data ------------------------------------------------------------------------------

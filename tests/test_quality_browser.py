@@ -124,7 +124,7 @@ def test_fail_rework_reinspect_accept_archive_trace(asgi_server, page, browser, 
     assert station.get_by_test_id("checksum").inner_text() == "OK"
     archive = station.content()
     for expected in (wo.number, nc.number, "LOT-A1", "D01", rework.name, "IP-DIA", "10.2",
-                     "10.01", "accepted", lead.username):
+                     "10.01", "accepted", lead.display_name):  # signed by name
         assert expected in archive, expected
     assert station.get_by_test_id("section-inspections").locator("tbody tr").count() == 2
     screenshot(station, "quality-archive")

@@ -18,6 +18,7 @@ from django.views import View
 from execution.forms import DowntimeEditForm
 from execution.models import DowntimeEvent, DowntimeReason
 from execution.services.equipment import downtime_edit
+from mes.forms import add_service_errors
 from mes.generic import CapabilityRequiredMixin, ObjectListView
 from mes.roles import perm
 from mes.tables import BaseTable, LocalDateTimeColumn
@@ -114,7 +115,7 @@ class DowntimeDetailView(CapabilityRequiredMixin, View):
                               end=data.get("end"), reason=data["reason"],
                               planned=data["planned"], note=data["note"], why=data["why"])
             except ValidationError as exc:
-                _add_errors(form, exc)
+                add_service_errors(form, exc)
             else:
                 messages.success(request, gettext("Stop of %(eq)s corrected.")
                                  % {"eq": stop.equipment.code})
@@ -150,9 +151,3 @@ def _attrs(stop: DowntimeEvent) -> list[dict]:
     ]
 
 
-def _add_errors(form, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for name, errors in exc.error_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
-    else:
-        form.add_error(None, exc)

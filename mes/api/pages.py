@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy
 from django.views import View
 
 from mes.api.tokens import SCOPES, api_token_create, api_token_revoke
-from mes.forms import PlausibleDateTimeField
+from mes.forms import PlausibleDateTimeField, add_service_errors
 from mes.generic import CapabilityRequiredMixin
 from mes.models import ApiToken, WebhookDelivery, WebhookSubscription
 from mes.webhooks import (
@@ -55,11 +55,6 @@ class WebhookForm(forms.Form):
                                       widget=forms.CheckboxSelectMultiple)
 
 
-def _add_errors(form, exc: ValidationError) -> None:
-    """The service's refusal on the field it names (a dict-less one above the form)."""
-    pairs = exc.error_dict.items() if hasattr(exc, "error_dict") else [(None, exc.error_list)]
-    for field, errors in pairs:
-        form.add_error(field if field in form.fields else None, errors)
 
 
 class TokenPage(CapabilityRequiredMixin, View):
@@ -80,7 +75,7 @@ class TokenPage(CapabilityRequiredMixin, View):
             try:
                 token, key = api_token_create(actor=request.user, **form.cleaned_data)
             except ValidationError as exc:
-                _add_errors(form, exc)
+                add_service_errors(form, exc)
             else:
                 return self.page(request, TokenForm(), new_key=(token, key))
         return self.page(request, form, status=400)
@@ -117,7 +112,7 @@ class WebhookPage(CapabilityRequiredMixin, View):
                 sub, secret = webhook_subscription_create(actor=request.user,
                                                           **form.cleaned_data)
             except ValidationError as exc:
-                _add_errors(form, exc)
+                add_service_errors(form, exc)
             else:
                 return self.page(request, WebhookForm(), new_secret=(sub, secret))
         return self.page(request, form, status=400)

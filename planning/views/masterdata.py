@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.generic import CreateView, DetailView, UpdateView
 
 from mes.audit import audit_record, snapshot
+from mes.forms import add_service_errors
 from mes.generic import CapabilityRequiredMixin, ObjectListView
 from mes.models import AuditEntry
 from mes.roles import perm
@@ -122,13 +123,6 @@ def related_table(title, table_class, queryset, add_url=None):
     return {"title": title, "table": table, "add_url": add_url}
 
 
-def add_form_errors(form, exc: ValidationError) -> None:
-    """A service's ValidationError on the form: on its field when the form has it."""
-    if hasattr(exc, "error_dict"):
-        for name, errors in exc.error_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
-    else:
-        form.add_error(None, exc)
 
 
 class RecordSaveMixin(PlanningPage, CapabilityRequiredMixin):
@@ -152,7 +146,7 @@ class RecordSaveMixin(PlanningPage, CapabilityRequiredMixin):
                                    before=self.before, reason=form.cleaned_data.get("reason", ""))
                 self.save_related(form, instance)
         except ValidationError as exc:
-            add_form_errors(form, exc)
+            add_service_errors(form, exc)
             return self.form_invalid(form)
         messages.success(self.request, _g("Saved %(record)s.") % {"record": instance})
         return redirect(self.success_url_for(instance))

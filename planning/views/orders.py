@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _g
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
+from mes.forms import add_service_errors
 from mes.roles import perm
 from mes.sql import valid_pk
 from planning import filtersets, selectors, tables
@@ -24,7 +25,7 @@ from planning.history import history_for
 from planning.models import ProductionOrder, WorkOrder
 from planning.services import orders as order_services
 from planning.states import allowed_actions
-from planning.views.masterdata import PlanningListView, add_form_errors
+from planning.views.masterdata import PlanningListView
 
 PO = ProductionOrder.Status
 # Work-order actions a planner starts from these pages: label and whether a reason is required.
@@ -97,7 +98,7 @@ def order_form(request, pk=None):
                 messages.success(request, _g("Saved %(order)s.") % {"order": order})
             return redirect("planning:order_detail", pk=order.pk)
         except ValidationError as exc:
-            add_form_errors(form, exc)
+            add_service_errors(form, exc)
     return render(request, "planning/order_form.html", {
         "form": form, "order": order,
         "title": _g("Edit %(order)s") % {"order": order} if order else _g("New production order"),

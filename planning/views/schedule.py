@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _g
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_POST
 
+from mes.forms import add_service_errors
 from mes.roles import perm
 from planning import gantt
 from planning import selectors_schedule as sel
@@ -34,7 +35,6 @@ from planning.models import ProductionOrder, ScheduleVersion, Task
 from planning.services import pins
 from planning.services.changes import order_change_preview, rush_order_preview
 from planning.services.schedule import schedule_apply, schedule_discard, schedule_request
-from planning.views.masterdata import add_form_errors
 
 V = ScheduleVersion.Status
 STOP_POLLING = 286  # htmx: stop the "every 1s" trigger, still swap the answer in
@@ -100,7 +100,7 @@ def schedule_run(request):
         try:
             version = schedule_request(actor=request.user, **form.cleaned_data)
         except ValidationError as exc:
-            add_form_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, _g("Schedule S%(v)s is being computed.") % {"v": version.pk})
             return redirect("planning:schedule_version", pk=version.pk)
@@ -306,7 +306,7 @@ def task_pin(request, pk):
             pins.task_pin(actor=request.user, task=task, start=data["start"],
                           work_center=data["work_center"], reason=data["reason"])
         except ValidationError as exc:
-            add_form_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             return _pinned(request, pk, _g("Pinned. The next scheduler run keeps it there."))
     return _task_answer(request, task, status=INVALID, pin_form=form,
@@ -322,7 +322,7 @@ def task_unpin(request, pk):
         try:
             pins.task_unpin(actor=request.user, task=task, reason=form.cleaned_data["reason"])
         except ValidationError as exc:
-            add_form_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             return _pinned(request, pk, _g("Unpinned. The next run places it freely."))
     pin_form = PinForm(prefix="pin", work_centers=sel.pin_work_centers())
@@ -345,7 +345,7 @@ def rush_order(request):
         try:
             version = rush_order_preview(actor=request.user, **form.service_kwargs())
         except ValidationError as exc:
-            add_form_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             return redirect("planning:schedule_version", pk=version.pk)
     from planning.selectors import code_names, made_items_with_routing
@@ -377,7 +377,7 @@ def order_change(request, pk):
                                            time_limit=form.cleaned_data["time_limit"],
                                            **form.changes())
         except ValidationError as exc:
-            add_form_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             return redirect("planning:schedule_version", pk=version.pk)
     return render(request, "planning/schedule/order_change.html", {

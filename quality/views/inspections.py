@@ -12,8 +12,9 @@ from django.utils.translation import gettext as _g
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from mes.forms import add_service_errors
 from quality import filtersets, selectors, tables
-from quality.forms import InspectionRecordForm, add_service_errors, limits_text, plain
+from quality.forms import InspectionRecordForm, limits_text, plain
 from quality.models import Inspection, InspectionResult
 from quality.services.inspections import inspection_record, rework_loops_allowed
 from quality.views.common import QUALITY_READERS, QualityListView, quality_context, require_any

@@ -7,8 +7,9 @@ from django.utils.translation import gettext as _g
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
+from mes.forms import add_service_errors
 from quality import filtersets, selectors, tables
-from quality.forms import DispositionForm, add_service_errors, plain
+from quality.forms import DispositionForm, plain
 from quality.models import Nonconformance
 from quality.services.inspections import rework_loops_allowed
 from quality.services.nonconformance import nonconformance_disposition

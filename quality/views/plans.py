@@ -14,6 +14,7 @@ from django.views import View
 from django.views.decorators.http import require_http_methods, require_POST
 
 from mes.audit import snapshot
+from mes.forms import add_service_errors
 from mes.roles import perm
 from planning.models import Item
 from planning.selectors import code_names
@@ -23,7 +24,6 @@ from quality.forms import (
     CharacteristicForm,
     DefectCodeForm,
     InspectionPlanForm,
-    add_service_errors,
     limits_text,
     plain,
 )
