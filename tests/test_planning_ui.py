@@ -400,6 +400,23 @@ def test_detail_pages_queries_do_not_grow(client_as, django_assert_max_num_queri
 
 
 # --- Production orders: create, edit, explode, release, hold --------------------------------
+def test_an_order_due_in_the_past_is_created_with_a_warning(client_as):
+    """Catch-up orders exist: one due in the past is accepted, and the planner is told it is
+    late from the start (it was created silently)."""
+    top, _made, _wc = make_product(1)
+    client = client_as("planner")
+    response = client.post(reverse("planning:order_add"), {
+        "item": top.code, "quantity": "2", "due": "2026-01-05T17:00", "priority": 3},
+        follow=True, HTTP_ACCEPT_LANGUAGE="en")
+    page = response.content.decode()
+    assert "due 2026-01-05 17:00, which has passed: it is late from the start." in page
+    assert ProductionOrder.objects.filter(item=top).count() == 1
+    future = client.post(reverse("planning:order_add"), {
+        "item": top.code, "quantity": "2", "due": "2030-01-05T17:00", "priority": 3},
+        follow=True, HTTP_ACCEPT_LANGUAGE="en")
+    assert "late from the start" not in future.content.decode()
+
+
 def test_order_lifecycle_through_the_pages(client_as):
     top, _made, _wc = make_product(2)
     client = client_as("planner")

@@ -96,6 +96,11 @@ def order_form(request, pk=None):
                     order_services.production_order_update(actor=request.user, order=order,
                                                            reason=reason, **changes)
                 messages.success(request, _g("Saved %(order)s.") % {"order": order})
+            if order.due < timezone.now():  # accepted (catch-up orders exist), but said
+                messages.warning(request, _g(
+                    "%(order)s is due %(due)s, which has passed: it is late from the start.")
+                    % {"order": order,
+                       "due": timezone.localtime(order.due).strftime("%Y-%m-%d %H:%M")})
             return redirect("planning:order_detail", pk=order.pk)
         except ValidationError as exc:
             add_service_errors(form, exc)
