@@ -115,7 +115,7 @@ def alert_timeline(alert: Alert) -> list[dict]:
     """Audit entries and comments, oldest first (two queries)."""
     labels = dict(Alert.Status.choices)
     items = [{"at": e.at, "who": e.actor_shown, "what": e.get_action_display(),
-              "reason": e.reason, "kind": "audit",
+              "reason": e.reason_shown, "kind": "audit",
               # a creation changes every field: listing them says nothing
               "changed": [] if e.action == "create" else e.changed_labels,
               "status": labels.get((e.after or {}).get("status"))

@@ -19,6 +19,7 @@ from dashboards.selectors.sources import WORK_REPORTS
 from execution.models import WorkReport
 from mes.audit import audit_record, snapshot
 from mes.models import AuditEntry
+from mes.system_text import system_text
 
 
 @transaction.atomic
@@ -47,14 +48,14 @@ def kpi_targets_save(*, actor, values: dict) -> list[KpiTarget]:
         if row is None:
             row = KpiTarget.objects.create(key=key, value=value, updated_by=actor)
             audit_record(actor=actor, instance=row, action=AuditEntry.Action.CREATE,
-                         reason=_("KPI target set"))
+                         reason=system_text("KPI target set"))
         else:
             before = snapshot(row, ["value"])
             row.value, row.updated_by = value, actor
             row.save(update_fields=["value", "updated_by", "updated_at"])
             audit_record(actor=actor, instance=row, action=AuditEntry.Action.UPDATE,
                          before=before, after=snapshot(row, ["value"]),
-                         reason=_("KPI target changed"))
+                         reason=system_text("KPI target changed"))
         changed.append(row)
     return changed
 

@@ -15,6 +15,7 @@ from django.db import models
 from mes.models import SYSTEM_ACTOR, AuditEntry
 from mes.request_context import current_request_id
 from mes.sql import new_instance
+from mes.system_text import SystemText, text_and_key
 
 
 def _jsonable(value):
@@ -68,14 +69,15 @@ def audit_entry_new(
     action: str,
     before: dict | None = None,
     after: dict | None = None,
-    reason: str = "",
+    reason: str | SystemText = "",
 ) -> AuditEntry:
     """One audit entry, not yet saved (`audit_record` saves it; a service writing it with its
     other rows passes it to mes.sql.Writes).
 
     For `create`, `after` defaults to a snapshot of the instance; for `update` and
     `transition`, pass `before` (a snapshot taken before the change) and `after` defaults to a
-    snapshot now; only the fields that differ are kept in `changed_fields`.
+    snapshot now; only the fields that differ are kept in `changed_fields`. A `reason` the
+    system words is a `mes.system_text.system_text`, so each reader sees it in their language.
     """
     after_given = after is not None
     if after is None and action != AuditEntry.Action.DELETE:
@@ -89,6 +91,7 @@ def audit_entry_new(
             else set(before or {}) | set(after or {}))
     changed = sorted(k for k in keys if (before or {}).get(k) != (after or {}).get(k))
     authenticated = actor is not None and getattr(actor, "is_authenticated", False)
+    reason, reason_key = text_and_key(reason)
     return new_instance(
         AuditEntry,
         actor=actor if authenticated else None,
@@ -101,6 +104,7 @@ def audit_entry_new(
         after=after,
         changed_fields=changed,
         reason=reason,
+        reason_key=reason_key,
         request_id=current_request_id(),
     )
 
@@ -113,7 +117,7 @@ def audit_entries_for(instance: models.Model):
     ).select_related("actor")
 
 
-def audit_transitions_bulk(*, actor, instances, before: dict, reason: str = "",
+def audit_transitions_bulk(*, actor, instances, before: dict, reason: str | SystemText = "",
                            fields=("status",)) -> list[AuditEntry]:
     """One transition entry per instance, written in one insert (bulk releases).
 
@@ -125,6 +129,7 @@ def audit_transitions_bulk(*, actor, instances, before: dict, reason: str = "",
     authenticated = actor is not None and getattr(actor, "is_authenticated", False)
     ct = ContentType.objects.get_for_model(instances[0], for_concrete_model=False)
     request_id = current_request_id()
+    reason, reason_key = text_and_key(reason)
     entries = []
     for obj in instances:
         after = {f: _jsonable(getattr(obj, f)) for f in fields}
@@ -135,6 +140,6 @@ def audit_transitions_bulk(*, actor, instances, before: dict, reason: str = "",
             action=AuditEntry.Action.TRANSITION, content_type=ct, object_id=str(obj.pk),
             object_repr=str(obj)[:200], before=old, after=after,
             changed_fields=sorted(k for k in after if old.get(k) != after[k]),
-            reason=reason, request_id=request_id,
+            reason=reason, reason_key=reason_key, request_id=request_id,
         ))
     return AuditEntry.objects.bulk_create(entries, batch_size=2000)

@@ -9,6 +9,8 @@ from django.utils import timezone
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
+from mes.system_text import render as render_system_text
+
 
 class User(AbstractUser):
     """A person who works in the plant. Operators may never log in; they scan their badge."""
@@ -76,6 +78,9 @@ class AuditEntry(models.Model):
     after = models.JSONField(_("after"), null=True, blank=True)
     changed_fields = models.JSONField(_("changed fields"), default=list, blank=True)
     reason = models.TextField(_("why"), blank=True)
+    # When the system chose the words: their message id and parameters (mes.system_text), so
+    # each reader sees them in their own language; `reason` keeps the writer's.
+    reason_key = models.JSONField(_("why (message)"), null=True, blank=True, editable=False)
     request_id = models.CharField(_("request"), max_length=36, blank=True)
 
     class Meta:
@@ -86,6 +91,13 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M:%S} {self.actor_repr} {self.action} {self.object_repr}"
+
+    @property
+    def reason_shown(self) -> str:
+        """Why, as a reader sees it: the system's words in their language."""
+        if self.reason_key is None:
+            return self.reason
+        return render_system_text(self.reason_key, self.reason)
 
     @property
     def actor_shown(self) -> str:

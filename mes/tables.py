@@ -78,6 +78,9 @@ class AuditEntryTable(BaseTable):
     def render_actor_repr(self, record):
         return record.actor_shown
 
+    def render_reason(self, record):
+        return record.reason_shown
+
     def render_content_type(self, record):
         return record.record_type
 

@@ -99,7 +99,7 @@ def work_order_record(wo: WorkOrder) -> dict:
         # work order's "status").
         "audit": _values(AuditEntry.objects.filter(audit_q).order_by("at", "id"),
                          "at", "actor_repr", "action", "content_type__model", "object_repr",
-                         "changed_fields", "before", "after", "reason"),
+                         "changed_fields", "before", "after", "reason", "reason_key"),
     }
 
 

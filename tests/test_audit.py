@@ -9,6 +9,7 @@ from django.utils.translation import gettext
 
 from mes.audit import audit_entries_for, audit_record, snapshot
 from mes.models import AuditEntry
+from mes.system_text import system_text
 
 pytestmark = [pytest.mark.django_db, pytest.mark.embedded]
 
@@ -151,3 +152,57 @@ def test_list_headers_start_with_a_capital(client_as):
 def test_favicon_ico_points_at_the_icon(client):
     response = client.get("/favicon.ico")  # no sign-in needed: browsers ask on any page
     assert response.status_code == 301 and response["Location"].endswith("mes/favicon.svg")
+
+
+def test_the_systems_words_follow_the_readers_language(make_user):
+    """Words the system chose are kept as a message and its values: written while a Chinese
+    reader was active, they read in English to an English reader (and the stored text keeps
+    the writer's language for search and export)."""
+    subject = make_user("operator")
+    with translation.override("zh-hans"):
+        entry = audit_record(actor=None, instance=subject, action="create",
+                             reason=system_text("rework of %(nc)s", nc="NC-7"))
+        chinese = gettext("rework of %(nc)s") % {"nc": "NC-7"}
+    assert chinese != "rework of NC-7"
+    entry.refresh_from_db()
+    assert entry.reason == chinese
+    assert entry.reason_key == {"msgid": "rework of %(nc)s", "params": {"nc": "NC-7"}}
+    with translation.override("en"):
+        assert entry.reason_shown == "rework of NC-7"
+    with translation.override("zh-hans"):
+        assert entry.reason_shown == chinese
+
+
+def test_a_persons_words_and_older_entries_show_as_stored(make_user):
+    subject = make_user("operator")
+    typed = audit_record(actor=None, instance=subject, action="create", reason="换刀具")
+    assert typed.reason_key is None and typed.reason_shown == "换刀具"
+    # A key that does not fit its message (edited by hand, or a message changed since): the
+    # stored text, never an error.
+    typed.reason_key = {"msgid": "rework of %(nc)s", "params": {"other": "x"}}
+    assert typed.reason_shown == "换刀具"
+    typed.reason_key = ["not", "a", "key"]
+    assert typed.reason_shown == "换刀具"
+
+
+def test_history_pages_show_the_systems_words_in_the_readers_language(client_as, make_user):
+    """A planner working in Chinese explodes an order; an English reader of its history and
+    of the audit list reads "BOM explosion", not the planner's "BOM 展开"."""
+    from tests.factories_execution import released_order
+
+    planner = make_user("planner")
+    with translation.override("zh-hans"):
+        wo, _tasks, _wc = released_order(planner=planner)
+        chinese = gettext("BOM explosion")
+    assert chinese != "BOM explosion"
+    order = wo.production_order
+    stored = AuditEntry.objects.get(object_id=str(order.pk), reason=chinese)
+    assert stored.reason_key == {"msgid": "BOM explosion"}
+    c = client_as("planner", "admin")
+    for url in (reverse("planning:order_detail", args=[order.pk]), reverse("audit_list")):
+        html = c.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+        assert "BOM explosion" in html, url
+        assert chinese not in html, url
+    html = c.get(reverse("planning:order_detail", args=[order.pk]),
+                 HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
+    assert chinese in html

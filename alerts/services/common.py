@@ -26,6 +26,7 @@ from mes.events import TOPIC_PLANT, stream_wakeup, topic_work_center
 from mes.models import SYSTEM_ACTOR, AuditEntry, Event
 from mes.redis import redis_on_commit
 from mes.request_context import current_request_id
+from mes.system_text import SystemText, text_and_key
 
 log = logging.getLogger("alerts")
 
@@ -61,11 +62,12 @@ def _authenticated(actor):
 
 
 def audit_bulk(*, actor, instances, action: str, before: dict | None = None,
-               reason: str = "") -> None:
+               reason: str | SystemText = "") -> None:
     """One audit entry per instance in one insert; `before` maps pk -> snapshot."""
     instances = list(instances)
     if not instances:
         return
+    reason, reason_key = text_and_key(reason)
     who = _authenticated(actor)
     ct = ContentType.objects.get_for_model(instances[0], for_concrete_model=False)
     request_id = current_request_id()
@@ -78,7 +80,7 @@ def audit_bulk(*, actor, instances, action: str, before: dict | None = None,
             actor=who, actor_repr=str(who) if who else SYSTEM_ACTOR, action=action,
             content_type=ct, object_id=str(obj.pk), object_repr=str(obj)[:200], before=old,
             after=new, changed_fields=sorted(k for k in keys if (old or {}).get(k) != new.get(k)),
-            reason=reason, request_id=request_id))
+            reason=reason, reason_key=reason_key, request_id=request_id))
     insert_rows(AuditEntry, entries)
 
 

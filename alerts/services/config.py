@@ -18,6 +18,7 @@ from alerts.models import AlertRule, EscalationLevel, WebhookEndpoint
 from mes.audit import audit_record, snapshot
 from mes.models import AuditEntry
 from mes.roles import ROLE_LABELS, WORKSHOP_LEAD
+from mes.system_text import system_text
 
 RULE_FIELDS = ("code", "name", "name_en", "active", "kind", "severity", "scope", "workshop",
                "line", "work_center", "minutes", "percent", "window_hours", "min_quantity",
@@ -221,5 +222,5 @@ def alert_rules_install_defaults(*, actor) -> list[AlertRule]:
             actor=actor, rule=None, levels=[dict(lv) for lv in chain],
             fields={"code": code, "name": name, "name_en": name_en, "kind": kind,
                     "severity": severity, "scope": Scope.PLANT, **thresholds},
-            reason=_("default rules")))
+            reason=system_text("default rules")))
     return made

@@ -10,7 +10,6 @@ from collections import defaultdict
 
 from django.db import transaction
 from django.db.models import F
-from django.utils.translation import gettext as _
 
 from alerts.models import Alert, EscalationLevel
 from alerts.services.common import announce, audit_bulk
@@ -18,6 +17,7 @@ from alerts.services.notify import notify_levels
 from alerts.services.raising import next_escalation
 from mes.audit import snapshot
 from mes.models import AuditEntry
+from mes.system_text import system_text
 
 BATCH = 2000
 
@@ -71,7 +71,7 @@ def alerts_escalate_due(*, now) -> int:
                 climbed.append(alert)
         _save_levels(due, chains)
         audit_bulk(actor=None, instances=climbed, action=AuditEntry.Action.TRANSITION,
-                   before=before, reason=_("not acknowledged in time: escalated"))
+                   before=before, reason=system_text("not acknowledged in time: escalated"))
         announce(climbed, "alert.escalated")
         notify_levels(pairs, now=now)
         return len(climbed)

@@ -18,6 +18,7 @@ from alerts.services.notify import notify_levels, notify_people
 from alerts.services.raising import next_escalation, rule_levels
 from mes.audit import audit_record, snapshot
 from mes.models import AuditEntry, User
+from mes.system_text import system_text
 
 S = Alert.Status
 TEXT_MAX = 2000
@@ -104,7 +105,7 @@ def alert_comment(*, actor, alert, text: str, now=None) -> AlertComment:
     comment = AlertComment.objects.create(alert=a, author=actor, text=text,
                                           created_at=now or timezone.now())
     audit_record(actor=actor, instance=comment, action=AuditEntry.Action.CREATE,
-                 reason=_("comment on alert #%(id)s") % {"id": a.pk})
+                 reason=system_text("comment on alert #%(id)s", id=a.pk))
     events_bulk(alert_event_rows([a], "alert.commented"), actor=actor)
     return comment
 

@@ -24,6 +24,7 @@ from alerts.services.common import announce, audit_bulk, insert_and_fetch
 from alerts.services.notify import notify_levels
 from mes.audit import snapshot
 from mes.models import AuditEntry
+from mes.system_text import system_text
 
 S = Alert.Status
 
@@ -125,7 +126,7 @@ def alerts_raise(*, rule: AlertRule, candidates: list[Candidate], now,
     if not created:
         return []
     audit_bulk(actor=None, instances=created, action=AuditEntry.Action.CREATE,
-               reason=_("raised by rule %(rule)s") % {"rule": rule.code})
+               reason=system_text("raised by rule %(rule)s", rule=rule.code))
     announce(created, "alert.raised")
     if immediate:
         notify_levels([(a, first) for a in created], now=now)
@@ -190,7 +191,7 @@ def _recur(rule, ids, now) -> int:
             next_escalation_at=F("next_escalation_at") if after is None
             else F("raised_at") + datetime.timedelta(minutes=after))
     audit_bulk(actor=None, instances=alerts, action=AuditEntry.Action.UPDATE, before=before,
-               reason=_("the condition is back"))
+               reason=system_text("the condition is back"))
     announce(alerts, "alert.recurred")
     return len(alerts)
 
@@ -222,9 +223,9 @@ def _clear(rule, ids, now) -> tuple[int, int]:
         Alert.objects.filter(pk__in=[a.pk for a in cleared]).update(
             condition_cleared_at=now, next_escalation_at=None)
     audit_bulk(actor=None, instances=resolved, action=AuditEntry.Action.TRANSITION,
-               before=before, reason=_("condition cleared: resolved automatically"))
+               before=before, reason=system_text("condition cleared: resolved automatically"))
     audit_bulk(actor=None, instances=cleared, action=AuditEntry.Action.UPDATE, before=before,
-               reason=_("condition cleared"))
+               reason=system_text("condition cleared"))
     announce(resolved, "alert.resolved")
     announce(cleared, "alert.cleared")
     return len(cleared), len(resolved)

@@ -12,6 +12,7 @@ from mes.audit import audit_record
 from mes.events import event_emit, topic_work_center
 from mes.models import AuditEntry, User
 from mes.quantities import quantity_text
+from mes.system_text import system_text
 from planning.models import Item, MaterialRequirement, Task
 from planning.travelers import SCHEME, normalize_scan
 
@@ -88,7 +89,7 @@ def material_issue(*, operator, task: Task, work_center, item_code: str, lot_cod
         work_order_id=locked.work_order_id, task=locked, item=item, lot_code=lot_code,
         quantity=qty, operator=operator, client_token=token)
     audit_record(actor=operator, instance=consumption, action=AuditEntry.Action.CREATE,
-                 reason=_("material issue"))
+                 reason=system_text("material issue"))
     issued = MaterialConsumption.objects.filter(work_order_id=locked.work_order_id,
                                                 item=item).aggregate(s=Sum("quantity"))["s"]
     event_emit(topic=topic_work_center(work_center.pk), kind="material.issued", actor=operator,

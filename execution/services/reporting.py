@@ -34,6 +34,7 @@ from mes.events import (
 from mes.models import AuditEntry, User
 from mes.quantities import quantity_text as _fmt
 from mes.sql import Writes, new_instance
+from mes.system_text import system_text
 from planning.models import Equipment, ProductionOrder, Task, WorkCenter, WorkOrder
 from planning.states import next_status
 
@@ -185,7 +186,7 @@ def _start_work_order(wo: WorkOrder, at: datetime.datetime, actor) -> None:
         wo.save(update_fields=["status", "actual_start"])
         audit_record(actor=actor, instance=wo, action=AuditEntry.Action.TRANSITION,
                      before=before, after=snapshot(wo, ["status", "actual_start"]),
-                     reason=_("first work reported"))
+                     reason=system_text("first work reported"))
         ProductionOrder.objects.filter(pk=wo.production_order_id,
                                        status=ProductionOrder.Status.RELEASED).update(
             status=ProductionOrder.Status.IN_PROGRESS)
@@ -213,8 +214,8 @@ def _station_action(*, operator, task, work_center, client_token, action, kind, 
     if action == "start":
         locked.actual_start = locked.actual_start or at
         _start_work_order(locked.work_order, at, operator)
-    _set_task_status(locked, action, operator, reason=_("station %(wc)s") % {
-        "wc": work_center.code})
+    _set_task_status(locked, action, operator, reason=system_text(
+        "station %(wc)s", wc=work_center.code))
     _activity(locked, operator, work_center, kind, token, at)
     _announce(locked, f"task.{kind}", operator)
     domain_event_publish("task.state_changed", task_id=locked.pk, action=str(kind))
@@ -308,7 +309,7 @@ def _complete(task: Task, actor, at, reason: str, *, short: Decimal = Decimal(0)
         wo.save(update_fields=["status", "actual_end"])
         audit_record(actor=actor, instance=wo, action=AuditEntry.Action.TRANSITION,
                      before=before, after=snapshot(wo, ["status", "actual_end"]),
-                     reason=_("last operation completed"))
+                     reason=system_text("last operation completed"))
         event_emit(topic=TOPIC_PLANT, kind="work_order.completed", actor=actor,
                    payload={"work_order": wo.number})
         domain_event_publish("work_order.completed", work_order_id=wo.pk)
@@ -411,7 +412,8 @@ def task_report_quantity(*, operator, task, work_center=None, client_token, good
     writes.insert(audit_entry_new(actor=operator, instance=locked,
                                   action=AuditEntry.Action.UPDATE, before=before,
                                   after=snapshot(locked, changing),
-                                  reason=_("work report %(token)s") % {"token": token[:20]}))
+                                  reason=system_text("work report %(token)s",
+                                                            token=token[:20])))
     events = event_new_many(_announcements(locked, "task.reported", good=str(good),
                                            scrap=str(scrap), report=report.pk, late=late),
                             actor=operator)

@@ -17,6 +17,7 @@ from rest_framework.response import Response
 from mes.api import fields
 from mes.api.base import ApiView
 from mes.api.errors import Conflict
+from mes.system_text import system_text
 from planning.api.serializers import ProductionOrderSerializer, code_field
 from planning.models import Item, Priority, ProductionOrder
 from planning.services.orders import (
@@ -92,7 +93,7 @@ class ErpOrderView(ApiView):
                  .filter(erp_ref=erp_ref).first())
         if order is None:
             order = production_order_create(actor=actor, erp_ref=erp_ref, number=number,
-                                            reason=_("ERP"), **data)
+                                            reason=system_text("ERP"), **data)
             if explode:
                 production_order_explode(actor=actor, order=order)
             return order, True
@@ -108,7 +109,7 @@ class ErpOrderView(ApiView):
                 "order": order.number, "status": order.get_status_display(),
                 "field": field}, code="released", field=field)
         if changes:
-            order = production_order_update(actor=actor, order=order, reason=_("ERP"),
+            order = production_order_update(actor=actor, order=order, reason=system_text("ERP"),
                                             **changes)
         if explode and order.status == PO.DRAFT:
             production_order_explode(actor=actor, order=order)

@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from mes.api.base import ApiViewSet, call_service
 from mes.api.errors import Conflict
 from mes.audit import snapshot
+from mes.system_text import system_text
 from planning.api import filters
 from planning.api import serializers as s
 from planning.models import (
@@ -48,7 +49,7 @@ class MasterDataViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, ApiVie
     def perform_create(self, serializer):
         instance = self.get_queryset().model(**serializer.validated_data)
         serializer.instance = master_record_save(actor=self.request.user, instance=instance,
-                                                 reason=_("API"))
+                                                 reason=system_text("API"))
 
     def perform_update(self, serializer):
         instance = serializer.instance
@@ -56,7 +57,7 @@ class MasterDataViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, ApiVie
         for name, value in serializer.validated_data.items():
             setattr(instance, name, value)
         serializer.instance = master_record_save(actor=self.request.user, instance=instance,
-                                                 before=before, reason=_("API"))
+                                                 before=before, reason=system_text("API"))
 
 
 class ItemViewSet(MasterDataViewSet):

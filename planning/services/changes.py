@@ -15,6 +15,7 @@ from mes.api.fields import dates_out_of_range, plausible
 from mes.audit import audit_record, snapshot
 from mes.models import AuditEntry
 from mes.quantities import quantity_text
+from mes.system_text import system_text
 from planning.models import MaterialRequirement, Priority, ProductionOrder, Task, WorkOrder
 from planning.services.orders import (
     production_order_create,
@@ -136,7 +137,7 @@ def release_rush_order(*, actor, version) -> None:
     drafts = list(order.work_orders.filter(status=WorkOrder.Status.DRAFT)
                   .values_list("pk", flat=True))
     result = work_orders_release(actor=actor, work_orders=drafts,
-                                 reason=_("rush order inserted"))
+                                 reason=system_text("rush order inserted"))
     if result.refused:
         wo, reasons = result.refused[0]
         raise ValidationError(_("The rush order cannot be released: %(wo)s: %(why)s") % {
@@ -154,4 +155,4 @@ def discard_rush_order(*, actor, version) -> None:
         Task.objects.filter(work_order__production_order=order).update(
             status=Task.Status.CANCELLED)
         audit_record(actor=actor, instance=order, action=AuditEntry.Action.TRANSITION,
-                     before=before, reason=_("rush order preview discarded"))
+                     before=before, reason=system_text("rush order preview discarded"))

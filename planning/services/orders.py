@@ -14,6 +14,7 @@ from mes.api.fields import dates_out_of_range, plausible
 from mes.audit import audit_record, audit_transitions_bulk, snapshot
 from mes.events import TOPIC_PLANT, event_emit, topic_work_center
 from mes.models import AuditEntry
+from mes.system_text import system_text
 from planning.explosion import ExplosionResult, explode_into
 from planning.models import Item, Priority, ProductionOrder, Routing, Task, WorkOrder
 from planning.states import next_status
@@ -137,7 +138,7 @@ def production_order_explode(*, actor, order: ProductionOrder,
                  before=before, after={**snapshot(order, ["status", "exploded_at"]),
                                        "work_orders": result.work_orders,
                                        "tasks": result.tasks, "levels": result.levels},
-                 reason=_("BOM explosion"))
+                 reason=system_text("BOM explosion"))
     event_emit(topic=TOPIC_PLANT, kind="order.exploded", actor=actor,
                payload={"order": order.number, "work_orders": result.work_orders})
     return result
@@ -219,7 +220,7 @@ def work_orders_release(*, actor, work_orders, reason: str = "") -> ReleaseResul
     for wo in result.released:
         wo.status, wo.released_at = WO.RELEASED, now
     audit_transitions_bulk(actor=actor, instances=result.released, before=before,
-                           reason=reason or _("release"))
+                           reason=reason or system_text("release"))
     orders = {wo.production_order_id for wo in result.released}
     ProductionOrder.objects.filter(pk__in=orders, status=PO.PLANNED).update(status=PO.RELEASED)
     per_wc = defaultdict(int)

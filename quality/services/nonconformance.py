@@ -16,6 +16,7 @@ from mes.events import (
 )
 from mes.models import AuditEntry
 from mes.roles import perm
+from mes.system_text import system_text
 from planning.models import Task, WorkOrder
 from planning.states import next_status
 from quality.models import DefectCode, Inspection, Nonconformance
@@ -128,7 +129,7 @@ def _create_rework_task(actor, nc: Nonconformance, origin: Task, work_center) ->
         quantity=nc.quantity, status=Task.Status.RELEASED,
         planned_start=timezone.now())
     audit_record(actor=actor, instance=task, action=AuditEntry.Action.CREATE,
-                 reason=_("rework of %(nc)s") % {"nc": nc.number})
+                 reason=system_text("rework of %(nc)s", nc=nc.number))
     wo = WorkOrder.objects.select_for_update().get(pk=origin.work_order_id)
     if wo.status == WorkOrder.Status.AWAITING_ACCEPTANCE:
         # Back on the floor: not finished any more (its finish is set again when it is).
@@ -137,7 +138,7 @@ def _create_rework_task(actor, nc: Nonconformance, origin: Task, work_center) ->
         wo.save(update_fields=["status", "actual_end"])
         audit_record(actor=actor, instance=wo, action=AuditEntry.Action.TRANSITION,
                      before=before, after=snapshot(wo, ["status", "actual_end"]),
-                     reason=_("rework opened by %(nc)s") % {"nc": nc.number})
+                     reason=system_text("rework opened by %(nc)s", nc=nc.number))
     payload = {"task": task.pk, "work_order": wo.number, "nonconformance": nc.number,
                "quantity": str(nc.quantity)}
     event_emit(topic=topic_work_center(wc.pk), kind="rework.created", payload=payload,

@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from execution.models import TaskActivity
 from mes.models import AuditEntry, field_label
+from mes.system_text import render as render_system_text
 from planning.models import ProductionOrder, Task, WorkOrder
 from quality.models import Acceptance, Inspection, Nonconformance
 
@@ -225,7 +226,9 @@ def sections(data: dict) -> list[dict]:
     operators, equipment = _people(data.get("reports", []))
     derived = {"operators": operators, "equipment": equipment,
                "acceptances": _signed(data.get("acceptances", [])),
-               "audit": [dict(e, changes=_audit_changes(e)) for e in data.get("audit", [])]}
+               "audit": [dict(e, changes=_audit_changes(e),
+                               reason=render_system_text(e.get("reason_key"), e.get("reason", "")))
+                         for e in data.get("audit", [])]}
     out = []
     for key, title, columns in SECTIONS:
         rows = derived.get(key, data.get(key, []))
