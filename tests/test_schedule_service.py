@@ -270,3 +270,29 @@ def test_a_version_computed_twice_at_once_is_stored_once(make_user, monkeypatch)
     result = schedule_compute(version.pk)
     assert result.status == "ready" and stored == [2, 2]
     assert Event.objects.filter(kind="schedule.ready").count() == 1
+
+
+def test_a_change_versions_why_reads_in_the_readers_language(make_user, client_as):
+    """A planner working in Chinese previews an order change: the version's "why" is the
+    system's words around the planner's own, so an English reader reads "Change of PO…",
+    not "变更 PO…"; the planner's words stay as typed."""
+    from django.urls import reverse
+    from django.utils import translation
+    from django.utils.translation import gettext
+
+    planner = make_user("planner")
+    wo, _tasks, _wc = released_order(steps=2, qty="10")
+    order = wo.production_order
+    with translation.override("zh-hans"):
+        version = order_change_preview(actor=planner, order=order, reason="客户加量",
+                                       quantity="12", time_limit=2)
+        chinese = gettext("Change of %(o)s: %(r)s") % {"o": order.number, "r": "客户加量"}
+    assert not chinese.startswith("Change of")
+    version.refresh_from_db()
+    assert version.reason == chinese
+    english = f"Change of {order.number}: 客户加量"
+    with translation.override("en"):
+        assert version.reason_shown == english
+    html = client_as("planner").get(reverse("planning:schedule_version", args=[version.pk]),
+                                    HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert english in html and chinese not in html

@@ -5,6 +5,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from mes.system_text import render as render_system_text
 from planning.models.orders import ProductionOrder, Task
 from planning.models.plant import WorkCenter
 
@@ -23,6 +24,9 @@ class ScheduleVersion(models.Model):
                                    on_delete=models.SET_NULL, related_name="+",
                                    verbose_name=_("by"))
     reason = models.CharField(_("why"), max_length=200)
+    # When the system words it (a rush order, a change): mes.system_text, for each reader's
+    # language; `reason` keeps the writer's.
+    reason_key = models.JSONField(_("why (message)"), null=True, blank=True, editable=False)
     status = models.CharField(_("status"), max_length=12, choices=Status.choices,
                               default=Status.RUNNING, db_index=True)
     progress = models.FloatField(_("progress"), default=0)
@@ -56,7 +60,12 @@ class ScheduleVersion(models.Model):
         ordering = ["-id"]
 
     def __str__(self) -> str:
-        return f"S{self.pk} {self.reason}"
+        return f"S{self.pk} {self.reason_shown}"
+
+    @property
+    def reason_shown(self) -> str:
+        return self.reason if self.reason_key is None else render_system_text(
+            self.reason_key, self.reason)
 
     @property
     def method_label(self) -> str:

@@ -38,8 +38,9 @@ def rush_order_preview(*, actor, item, quantity, due, priority=Priority.URGENT, 
                                     sales_order_ref=sales_order_ref, notes=notes,
                                     reason=reason)
     production_order_explode(actor=actor, order=order)
-    return schedule_request(actor=actor, reason=_("Rush order %(o)s: %(r)s") % {
-        "o": order.number, "r": reason}, time_limit=time_limit, rush_order=order)
+    return schedule_request(actor=actor, reason=system_text(
+        "Rush order %(o)s: %(r)s", o=order.number, r=reason), time_limit=time_limit,
+        rush_order=order)
 
 
 @transaction.atomic
@@ -77,8 +78,9 @@ def order_change_preview(*, actor, order: ProductionOrder, reason: str, quantity
         change["priority"] = int(priority)
     if len(change) == 2:
         raise ValidationError(_("Nothing to change."))
-    return schedule_request(actor=actor, reason=_("Change of %(o)s: %(r)s") % {
-        "o": order.number, "r": reason}, time_limit=time_limit, pending_changes=[change])
+    return schedule_request(actor=actor, reason=system_text(
+        "Change of %(o)s: %(r)s", o=order.number, r=reason), time_limit=time_limit,
+        pending_changes=[change])
 
 
 def _scaled(qty: Decimal, factor: Decimal, discrete: bool) -> Decimal:

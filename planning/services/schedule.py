@@ -17,6 +17,7 @@ from mes.audit import audit_record, snapshot
 from mes.celery import enqueue_on_commit
 from mes.events import TOPIC_PLANT, domain_event_publish, event_emit, topic_user, topic_work_center
 from mes.models import AuditEntry
+from mes.system_text import SystemText, text_and_key
 from planning.calendars import calendar_windows
 from planning.models import (
     Priority,
@@ -171,7 +172,7 @@ def build_problem(version: ScheduleVersion, thawed=frozenset()
 
 
 @transaction.atomic
-def schedule_request(*, actor, reason: str, time_limit: float = 10.0,
+def schedule_request(*, actor, reason: str | SystemText, time_limit: float = 10.0,
                      frozen_minutes: int | None = None, rush_order=None,
                      pending_changes=None, heuristic_only: bool = False,
                      enqueue: bool = True) -> ScheduleVersion:
@@ -180,7 +181,8 @@ def schedule_request(*, actor, reason: str, time_limit: float = 10.0,
     `heuristic_only`: the fast, deterministic dispatch rule alone (time limit 0), for the
     simulator, whose runs must repeat exactly for a seed. `enqueue=False`: the caller runs
     schedule_compute itself (the simulator), so no worker computes it a second time."""
-    if not (reason or "").strip():
+    reason_text, reason_key = text_and_key(reason)
+    if not reason_text.strip():
         raise ValidationError({"reason": _("Say why the schedule is run.")})
     if heuristic_only:
         time_limit = 0
@@ -188,7 +190,7 @@ def schedule_request(*, actor, reason: str, time_limit: float = 10.0,
         raise ValidationError({"time_limit": _("The time limit must be 0.5–300 seconds.")})
     version = ScheduleVersion.objects.create(
         created_by=actor if getattr(actor, "is_authenticated", False) else None,
-        reason=reason[:200], time_limit=time_limit,
+        reason=reason_text[:200], reason_key=reason_key, time_limit=time_limit,
         frozen_minutes=settings.MES_FROZEN_MINUTES if frozen_minutes is None else frozen_minutes,
         origin=timezone.now().replace(second=0, microsecond=0), rush_order=rush_order,
         pending_changes=pending_changes or [])
