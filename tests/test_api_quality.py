@@ -92,6 +92,20 @@ def test_a_failed_count_with_every_characteristic_passing_is_refused(client, ope
     assert insp.status == "pending" and not Nonconformance.objects.exists()
 
 
+def test_a_defect_code_with_a_pass_is_refused(client, operator):
+    insp, wo, tasks, wc = pending_inspection(measured_plan(), operator, qty="4")
+    char = insp.plan.characteristics.get()
+    qc = api_as(client, "qc_inspector")
+    response = qc.post(f"/api/inspections/{insp.pk}/record/", {
+        "results": [{"characteristic": char.pk, "value": "10.01"}],
+        "defect_code": DefectCodeFactory().code})
+    assert response.status_code == 422
+    assert "so there is no defect" in error_of(response, "defect_code")["message"]
+    insp.refresh_from_db()
+    assert insp.status == "pending" and not Nonconformance.objects.exists()
+    assert not insp.results.exists()
+
+
 def test_unknown_characteristic_is_400(client, operator):
     insp, wo, tasks, wc = pending_inspection(measured_plan(), operator, qty="2")
     qc = api_as(client, "qc_inspector")

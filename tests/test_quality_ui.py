@@ -336,6 +336,32 @@ def test_plain_pass_with_a_failed_count_is_refused(client, defect, people):
     assert (insp.status, insp.qty_passed, insp.qty_failed) == ("passed", 5, 0)
 
 
+def test_a_defect_code_with_a_pass_is_refused_on_its_field(client, plan, defect, people):
+    # Planned characteristics passing, and a plain pass verdict: the defect code is not dropped.
+    insp, *_ = pending_inspection(plan, people["op"], qty="5")
+    ch = plan.characteristics.get()
+    as_user(client, people["qc"])
+    response = client.post(reverse("quality:record", args=[insp.pk]),
+                           {f"c{ch.pk}": "10.01", "defect_code": defect.pk})
+    assert response.status_code == 422
+    errors = response.context["form"].errors
+    assert "Every characteristic passed, so there is no defect" in " ".join(
+        errors["defect_code"])
+    assert 'data-field="defect_code"' in response.content.decode()
+    plain_insp, *_ = pending_inspection(None, people["op"], qty="5")
+    with translation.override("zh-hans"):
+        response = client.post(reverse("quality:record", args=[plain_insp.pk]),
+                               {"verdict": "passed", "defect_code": defect.pk})
+    assert response.status_code == 422
+    assert response.context["form"].errors["defect_code"]
+    for one in (insp, plain_insp):
+        one.refresh_from_db()
+        assert one.status == "pending" and not one.results.exists()
+    assert not Nonconformance.objects.exists()
+    assert not AuditEntry.objects.filter(content_type__model="inspection",
+                                         action="transition").exists()
+
+
 # --- Disposition -------------------------------------------------------------------------------
 @pytest.fixture
 def open_nc(client, plan, defect, people):

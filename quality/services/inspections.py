@@ -154,8 +154,9 @@ def inspection_record(*, inspector, inspection: Inspection, results: dict, qty_f
 
     The verdict is computed: failed when any characteristic fails (or, with no plan, when
     `verdict` says so). A failure needs a defect code and opens a nonconformance for
-    `qty_failed` units (default: the whole lot). A failed count with a pass is contradictory
-    and refused, as is one above the lot. Nothing is written if anything is invalid.
+    `qty_failed` units (default: the whole lot). A failed count or a defect code with a pass
+    is contradictory and refused, as is a failed count above the lot. Nothing is written if
+    anything is invalid.
     """
     insp = Inspection.objects.select_for_update().get(pk=inspection.pk)
     if insp.status != Inspection.Status.PENDING:
@@ -194,15 +195,24 @@ def inspection_record(*, inspector, inspection: Inspection, results: dict, qty_f
         failed = insp.quantity if failed is None else failed
         if defect_code is None:
             raise ValidationError({"defect_code": _("Pick the defect code.")})
-    elif failed:
-        # The verdict comes from the characteristics; a failed count beside a pass is a slip
-        # in one of the two, and recording either guess would be wrong.
-        raise ValidationError({"qty_failed": (
-            _("Every characteristic passed, so no units can fail: mark the characteristic "
-              "that failed, or leave the failed quantity empty.") if chars else
-            _("The verdict is pass, so no units can fail: choose fail, or leave the failed "
-              "quantity empty."))})
     else:
+        # The verdict comes from the characteristics; a failed count or a defect code beside a
+        # pass is a slip in one of the two, and recording either guess would be wrong.
+        slips = {}
+        if failed:
+            slips["qty_failed"] = (
+                _("Every characteristic passed, so no units can fail: mark the characteristic "
+                  "that failed, or leave the failed quantity empty.") if chars else
+                _("The verdict is pass, so no units can fail: choose fail, or leave the failed "
+                  "quantity empty."))
+        if defect_code is not None:
+            slips["defect_code"] = (
+                _("Every characteristic passed, so there is no defect: mark the "
+                  "characteristic that failed, or leave the defect code empty.") if chars else
+                _("The verdict is pass, so there is no defect: choose fail, or leave the "
+                  "defect code empty."))
+        if slips:
+            raise ValidationError(slips)
         failed = Decimal(0)
     before = snapshot(insp, ["status", "qty_passed", "qty_failed", "inspector",
                              "inspected_at", "notes"])
