@@ -1,12 +1,15 @@
 """An alert's message, from its kind and data, in the reader's language.
 
 The alert stores the message rendered once (in the plant's default language, for e-mails,
-webhooks and exports); pages render it again from `data` in the viewer's language.
+webhooks and exports); pages render it again from `data` in the viewer's language. Master-data
+names in `data` are stored with their English twin (`<key>_en`) and shown in the viewer's
+language too; alerts raised before a twin was stored show the stored name.
 """
 
 from django.utils.translation import gettext as _
 
 from alerts.kinds import Kind
+from planning.models.common import localized_name
 
 TEMPLATES = {
     Kind.SCHEDULE_LAG: lambda: _("Not started %(late_minutes)s min after the planned start "
@@ -30,10 +33,20 @@ TEMPLATES = {
 }
 
 
+# The keys of `data` that hold a master-data name (Chinese), with its English name at `<key>_en`.
+LOCALIZED = {
+    Kind.DOWNTIME: ("reason",),
+}
+
+
 def render_message(kind: str, data: dict, fallback: str = "") -> str:
     template = TEMPLATES.get(kind)
     if template is None:
         return fallback
+    names = [key for key in LOCALIZED.get(kind, ()) if isinstance(data, dict) and key in data]
+    if names:
+        data = dict(data) | {key: localized_name(data[key], data.get(f"{key}_en"))
+                             for key in names}
     try:
         return template() % data
     except (KeyError, TypeError, ValueError):

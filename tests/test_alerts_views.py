@@ -11,12 +11,14 @@ from alerts.services.sweep import alerts_sweep
 from tests.factories import WorkCenterFactory
 from tests.factories_alerts import (
     english_fixture,  # noqa: F401  (the `english` fixture)
+    equipment_for,
     make_endpoint,
     make_rule,
     minutes,
     now,
     receiver_fixture,  # noqa: F401  (the `receiver` fixture)
     schedule,
+    stop,
 )
 from tests.factories_execution import released_order
 
@@ -158,6 +160,31 @@ def test_inbox_badge_and_reading(client, alert):
     Notification.objects.update(read_at=None)
     client.post(reverse("alerts:inbox"))
     assert client.get(reverse("alerts:notify_badge")).json() == {"unread": 0}
+
+
+def test_downtime_alerts_name_the_reason_in_the_readers_language(client, make_user):
+    from execution.models import DowntimeReason
+
+    lead = make_user("workshop_lead", username="lead-dt")
+    machine = equipment_for(WorkCenterFactory(lead=lead))
+    DowntimeReason.objects.create(code="BRK", name="故障", name_en="Breakdown")
+    stop(machine, lead, at=now() - minutes(20))
+    make_rule(Kind.DOWNTIME, minutes=15)
+    alerts_sweep()
+    alert = Alert.objects.get(kind=Kind.DOWNTIME)
+    client.force_login(lead)
+    urls = [reverse("alerts:alert_list"), reverse("alerts:alert_detail", args=[alert.pk]),
+            reverse("alerts:inbox")]
+    for url in urls:
+        en = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+        assert "(Breakdown)." in en and "故障" not in en, url
+        zh = client.get(url, HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
+        assert "故障" in zh and "Breakdown" not in zh, url
+    # An alert raised before the English name was stored shows the stored name.
+    Alert.objects.filter(pk=alert.pk).update(data={
+        k: v for k, v in alert.data.items() if k != "reason_en"})
+    en = client.get(urls[1], HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "(故障)." in en
 
 
 def rule_post(**overrides):

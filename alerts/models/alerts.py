@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from alerts.kinds import Channel, Kind, Severity
+from alerts.messages import render_message
 from alerts.models.rules import AlertRule, WebhookEndpoint
 from planning.models import Equipment, Line, Task, WorkCenter, WorkOrder, Workshop
 
@@ -100,6 +101,11 @@ class Alert(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status in self.ACTIVE
+
+    @property
+    def message_shown(self) -> str:
+        """The message in the reader's language (rendered again from `data`)."""
+        return render_message(self.kind, self.data, self.message)
 
 
 class AlertComment(models.Model):

@@ -14,7 +14,7 @@ class Downtime(Evaluator):
     subject_model = DowntimeEvent
     values = ("pk", "start", "equipment_id", "equipment__code", "equipment__work_center_id",
               "equipment__work_center__line_id", "equipment__work_center__line__workshop_id",
-              "equipment__work_center__lead_id", "reason__code", "reason__name")
+              "equipment__work_center__lead_id", "reason__code", "reason__name", "reason__name_en")
 
     def queryset(self, rule, now):
         since = now - datetime.timedelta(minutes=rule.minutes or 0)
@@ -32,7 +32,9 @@ class Downtime(Evaluator):
             object_id=row["pk"], subject_repr=f"{row['equipment__code']} {local(row['start'])}",
             data={"equipment": row["equipment__code"], "since": local(row["start"]),
                   "minutes": minutes_between(row["start"], now),
-                  "reason": row["reason__name"] or row["reason__code"] or ""},
+                  "reason": row["reason__name"] or row["reason__code"] or "",
+                  # Shown in the reader's language by alerts.messages.
+                  "reason_en": row["reason__name_en"] or ""},
             equipment_id=row["equipment_id"], work_center_id=row["equipment__work_center_id"],
             line_id=row["equipment__work_center__line_id"],
             workshop_id=row["equipment__work_center__line__workshop_id"],
