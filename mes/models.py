@@ -175,7 +175,7 @@ class ApiToken(models.Model):
     Only a SHA-256 of the key is stored; the key itself is shown once, when it is created.
     """
 
-    name = models.CharField(_("name"), max_length=100)
+    name = models.CharField(_("Name"), max_length=100)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
                              related_name="api_tokens", verbose_name=_("acts as"))
     scopes = models.JSONField(_("scopes"), default=list)
@@ -209,7 +209,7 @@ class WebhookSubscription(models.Model):
     """An outside system told about chosen outbox events (order released, work order accepted,
     alert raised…), by a signed HTTP POST per event."""
 
-    name = models.CharField(_("name"), max_length=100)
+    name = models.CharField(_("Name"), max_length=100)
     url = models.URLField(_("URL"), max_length=500)
     secret = models.CharField(_("signing secret"), max_length=100)
     kinds = models.JSONField(_("events"), default=list)

@@ -106,3 +106,21 @@ def test_zh_headers_tell_the_step_number_from_the_operation(client_as):
             assert len(headers) == len(set(headers)), (url, headers)
             if "工序" in headers:
                 assert "工序号" in headers, (url, headers)
+
+
+@pytest.mark.django_db
+def test_names_of_things_read_mingcheng_and_a_persons_name_xingming(client_as):
+    """姓名 is a person's name: a webhook's, an API key's or a holiday's name reads 名称."""
+    from django.utils import translation
+
+    from alerts.models import WebhookEndpoint
+    from mes.models import ApiToken, User, WebhookSubscription
+    from planning.models.plant import Holiday
+
+    with translation.override("zh-hans"):
+        for model in (WebhookEndpoint, ApiToken, WebhookSubscription, Holiday):
+            assert str(model._meta.get_field("name").verbose_name) == "名称", model
+        assert str(User._meta.get_field("display_name").verbose_name) == "姓名"
+    page = client_as("manager").get(reverse("alerts:webhook_add"),
+                                    HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
+    assert "名称" in page and "姓名" not in page

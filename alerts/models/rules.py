@@ -20,7 +20,7 @@ class WebhookEndpoint(models.Model):
         DINGTALK = "dingtalk", _("DingTalk robot (钉钉)")
         FEISHU = "feishu", _("Feishu robot (飞书)")
 
-    name = models.CharField(_("name"), max_length=80, unique=True)
+    name = models.CharField(_("Name"), max_length=80, unique=True)
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.GENERIC)
     url = models.URLField(_("URL"), max_length=500)
     secret = models.CharField(

@@ -80,7 +80,7 @@ class Holiday(models.Model):
     calendar = models.ForeignKey(ShiftCalendar, on_delete=models.CASCADE,
                                  related_name="holidays", verbose_name=_("calendar"))
     date = models.DateField(_("date"))
-    name = models.CharField(_("name"), max_length=80, blank=True)
+    name = models.CharField(_("Name"), max_length=80, blank=True)
 
     class Meta:
         verbose_name = _("holiday")
