@@ -69,6 +69,16 @@ def test_scrap_needs_its_reason(client):
     assert response.status_code == 400 and error_of(response, "scrap_reason")
 
 
+def test_a_scrap_reason_without_scrap_is_refused(client):
+    wo, tasks, wc = released_order(steps=1, qty="5")
+    api = api_as(client, "operator")
+    response = api.post("/api/work-reports/", {"task": tasks[0].pk, "client_token": token(),
+                                               "good": "2", "scrap_reason": scrap_reason().code})
+    assert response.status_code == 422
+    assert "no scrap entered" in error_of(response, "scrap_reason")["message"]
+    assert not WorkReport.objects.exists()
+
+
 def test_state_conflicts_are_409(client):
     wo, tasks, wc = released_order(steps=1, qty="5")
     work_order_hold(actor=UserFactory(roles=["planner"]), work_order=wo, reason="stop")

@@ -679,6 +679,25 @@ def test_the_figures_answer_written_out_is_the_templates_answer(language):
     assert "&lt;b&gt;3.5&lt;/b&gt; &amp; 1" in terminal.figures_answer_html(statuses[0], rows[0])
 
 
+@pytest.mark.parametrize("lang, field", [("en", "Scrap reason"), ("zh-hans", "报废原因")])
+def test_a_scrap_reason_without_scrap_is_refused_naming_the_field(client, tablet, worker,
+                                                                   lang, field):
+    """A reason left picked (or the scrap quantity forgotten) recorded no cause for nothing."""
+    _wo, (t1,), wc = released_order(steps=1, qty="10")
+    term = Terminal(client, wc)
+    term.scan("B-WORK-1")
+    term.scan(payload_for_task(t1))
+    for scrap in ("", "0"):
+        r = client.post(term.url("station_report"), {
+            "task": t1.pk, "client_token": tok(), "good": "3", "scrap": scrap,
+            "scrap_reason": scrap_reason().pk}, HTTP_HX_REQUEST="true",
+            HTTP_ACCEPT_LANGUAGE=lang)
+        assert r.status_code == 422 and f"{field}: " in html(r)
+    assert not WorkReport.objects.exists()
+    t1.refresh_from_db()
+    assert t1.qty_good == 0
+
+
 @pytest.mark.parametrize("sent", ["999999", "99999999999999999999999", "0", "abc"])
 def test_an_unknown_scrap_reason_is_refused_naming_the_field(client, tablet, worker, sent):
     _wo, (t1,), wc = released_order(steps=1, qty="10")

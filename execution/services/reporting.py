@@ -360,6 +360,12 @@ def task_report_quantity(*, operator, task, work_center=None, client_token, good
     if scrap > 0 and scrap_reason is None:
         raise StationRefusal({"scrap_reason": _("Pick the scrap reason.")},
                              code="scrap_reason_missing")
+    if scrap <= 0 and scrap_reason is not None:
+        # A reason without scrap is a slip (the scrap quantity forgotten, or the reason left
+        # picked): recording the report with it would count a cause for nothing.
+        raise StationRefusal({"scrap_reason": _(
+            "A scrap reason was picked but no scrap entered: enter the scrap quantity, or "
+            "clear the scrap reason.")}, code="scrap_reason_without_scrap")
     if scrap_reason is not None and not scrap_reason.active:
         raise StationRefusal({"scrap_reason": _("Scrap reason %(code)s is no longer in use.")
                               % {"code": scrap_reason.code}}, code="scrap_reason_inactive")
