@@ -163,6 +163,18 @@ def test_down_without_reason_names_reason(client):
     assert not EquipmentStateChange.objects.exists()
 
 
+def test_a_reason_with_running_is_refused_naming_reason(client):
+    wo, tasks, wc = released_order(steps=1)
+    Equipment.objects.create(code="P-3", name="压机", work_center=wc)
+    DowntimeReason.objects.create(code="BRK", name="故障", name_en="Breakdown")
+    api = api_as(client, "operator")
+    response = api.post("/api/equipment/P-3/state/", {"client_token": token(),
+                                                      "state": "running", "reason": "BRK"})
+    assert response.status_code == 422
+    assert "Only a stop" in error_of(response, "reason")["message"]
+    assert not EquipmentStateChange.objects.exists()
+
+
 def test_equipment_state_in_the_future_is_refused_and_the_machine_stays_usable(client):
     wo, tasks, wc = released_order(steps=1)
     eq = Equipment.objects.create(code="EQ-SAW-01", name="锯床", work_center=wc)

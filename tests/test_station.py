@@ -327,6 +327,27 @@ def test_equipment_state_and_material_issue(client, tablet, worker):
     assert 'value="NOPE"' in html(r)  # what was typed stays, to be corrected
 
 
+@pytest.mark.parametrize("lang, field", [("en", "Reason"), ("zh-hans", "原因")])
+def test_a_reason_left_picked_is_not_recorded_on_a_running_machine(client, tablet, worker,
+                                                                    lang, field):
+    """The reason list sits beside every state button: Running with a reason is refused."""
+    _wo, _tasks, wc = released_order(steps=1)
+    eq = Equipment.objects.create(code="LATHE-2", name="车床2", work_center=wc)
+    reason = DowntimeReason.objects.create(code="BRK", name="故障", name_en="Breakdown")
+    term = Terminal(client, wc)
+    term.scan("B-WORK-1")
+    for state in ("running", "idle", "setup"):
+        r = client.post(term.url("station_equipment_state"), {
+            "equipment": eq.pk, "state": state, "reason": reason.pk, "client_token": tok()},
+            HTTP_HX_REQUEST="true", HTTP_ACCEPT_LANGUAGE=lang)
+        assert r.status_code == 422 and f"{field}: " in html(r)
+    assert not EquipmentState.objects.filter(reason__isnull=False).exists()
+    assert not DowntimeEvent.objects.exists()
+    r = term.post("station_equipment_state", {"equipment": eq.pk, "state": "maintenance",
+                                              "reason": reason.pk, "client_token": tok()})
+    assert r.status_code == 200 and DowntimeEvent.objects.get().reason == reason
+
+
 def test_equipment_panel_dates_a_state_that_began_on_another_day(client, tablet):
     wo, _tasks, wc = released_order(steps=1)
     today = Equipment.objects.create(code="LATHE-2", name="车床2", work_center=wc)

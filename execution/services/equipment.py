@@ -24,8 +24,9 @@ CLOCK_TOLERANCE = datetime.timedelta(minutes=5)
 def equipment_set_state(*, actor, equipment: Equipment, state: str,
                         reason: DowntimeReason | None = None, note: str = "", at=None,
                         client_token: str | None = None) -> EquipmentState:
-    """Set the current state. Before: `down` needs a reason. After: a state change row; an
-    unplanned downtime opened (down) or closed (leaving down/maintenance); events emitted.
+    """Set the current state. Before: `down` needs a reason; only down and maintenance take
+    one. After: a state change row; an unplanned downtime opened (down) or closed (leaving
+    down/maintenance); events emitted.
     Maintenance opens a planned downtime. A token already used changes nothing. `at` may not
     lie in the future: a state that begins later would refuse every change until then."""
     if client_token and EquipmentStateChange.objects.filter(client_token=client_token).exists():
@@ -34,6 +35,12 @@ def equipment_set_state(*, actor, equipment: Equipment, state: str,
         raise ValidationError({"state": _("Unknown state “%(s)s”.") % {"s": state}})
     if state == S.DOWN and reason is None:
         raise ValidationError({"reason": _("Say why the equipment is down.")})
+    if reason is not None and state not in STOPPED:
+        # The station's reason list sits beside every state button: a reason left picked
+        # would be recorded on a running or idle machine as the cause of a stop.
+        raise ValidationError({"reason": _(
+            "Only a stop (down or maintenance) has a reason: clear the reason to set the "
+            "equipment %(state)s.") % {"state": S(state).label}})
     if reason is not None and not reason.active:
         raise ValidationError({"reason": _("Reason %(code)s is no longer in use.")
                                % {"code": reason.code}})
