@@ -6,6 +6,7 @@ the action. Services call `check_transition` before changing a status.
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from planning.models import ProductionOrder, Task, WorkOrder
 
@@ -47,6 +48,16 @@ PRODUCTION_ORDER_TRANSITIONS: dict[str, dict[str, str]] = {
     "cancel": {PO.DRAFT: PO.CANCELLED, PO.PLANNED: PO.CANCELLED, PO.RELEASED: PO.CANCELLED},
 }
 
+# The actions as the refusal names them, in the reader's language ("cannot pause it").
+ACTION_LABELS = {
+    "release": gettext_lazy("release"), "start": gettext_lazy("start"),
+    "pause": gettext_lazy("pause"), "resume": gettext_lazy("resume"),
+    "hold": gettext_lazy("hold"), "cancel": gettext_lazy("cancel"),
+    "complete": gettext_lazy("complete"), "reject": gettext_lazy("reject"),
+    "accept": gettext_lazy("accept"), "reopen": gettext_lazy("reopen"),
+    "explode": gettext_lazy("explode"),
+}
+
 TABLES = {
     WorkOrder: WORK_ORDER_TRANSITIONS,
     Task: TASK_TRANSITIONS,
@@ -67,7 +78,8 @@ def next_status(instance, action: str) -> str:
     if target is None:
         raise InvalidTransition(
             _("%(record)s is %(status)s: cannot %(action)s it.")
-            % {"record": instance, "status": instance.get_status_display(), "action": action}
+            % {"record": instance, "status": instance.get_status_display(),
+               "action": ACTION_LABELS.get(action, action)}
         )
     if target == "<held_from>":
         target = instance.held_from or table["release"][next(iter(table["release"]))]

@@ -327,6 +327,20 @@ def test_equipment_state_and_material_issue(client, tablet, worker):
     assert 'value="NOPE"' in html(r)  # what was typed stays, to be corrected
 
 
+def test_a_refused_action_is_named_in_the_readers_language(client, tablet, worker):
+    _wo, (t1,), wc = released_order(steps=1)
+    term = Terminal(client, wc)
+    term.scan("B-WORK-1")
+    term.scan(payload_for_task(t1))
+    r = term.act("pause", t1)  # released, not started: nothing to pause
+    assert r.status_code == 422 and "cannot pause it" in html(r)
+    r = client.post(term.url("station_task_action", "pause"),
+                    {"task": t1.pk, "client_token": tok()}, HTTP_HX_REQUEST="true",
+                    HTTP_ACCEPT_LANGUAGE="zh-hans")
+    shown = html(r).split('data-testid="station-status"')[1].split("</div>")[0]
+    assert r.status_code == 422 and "不能执行 暂停" in shown and "pause" not in shown
+
+
 @pytest.mark.parametrize("lang, field", [("en", "Reason"), ("zh-hans", "原因")])
 def test_a_reason_left_picked_is_not_recorded_on_a_running_machine(client, tablet, worker,
                                                                     lang, field):
