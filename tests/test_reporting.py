@@ -76,6 +76,8 @@ def test_step_cannot_report_more_than_previous_passed_on(op):
     ("abc", 0, "not a number"), ("-1", 0, "negative"), ("1.5", 0, "Whole units"),
     ("99999999999", 0, "too large"), (0, 0, "Enter a good or scrap"),
     ("NaN", 0, "not a number"), (0, 1, "scrap reason"),
+    # Python reads these as 10 and 1000; typed at a station they are slips, not numbers.
+    ("1_0", 0, "not a number"), ("1e3", 0, "not a number"), ("0x10", 0, "not a number"),
 ])
 def test_bad_quantities_refused_with_reason(op, good, scrap, message):
     _wo, (t1, *_), wc = released_order()

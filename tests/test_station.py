@@ -327,6 +327,24 @@ def test_equipment_state_and_material_issue(client, tablet, worker):
     assert 'value="NOPE"' in html(r)  # what was typed stays, to be corrected
 
 
+@pytest.mark.parametrize("typed", ["1_0", "1e1"])
+def test_a_quantity_python_reads_but_a_person_does_not_is_refused(client, tablet, worker,
+                                                                   typed):
+    """Decimal("1_0") and Decimal("1e1") are 10: typed at a station, they are slips."""
+    wo, (t1,), wc = released_order(steps=1, qty="10")
+    term = Terminal(client, wc)
+    term.scan("B-WORK-1")
+    term.scan(payload_for_task(t1))
+    r = term.report(t1, good=typed)
+    assert r.status_code == 422 and f"Good: “{typed}” is not a number" in html(r)
+    component = MaterialRequirement.objects.filter(work_order=wo).first().item
+    r = term.post("station_material", {"task": t1.pk, "item_code": component.code,
+                                       "lot_code": "LOT-1", "quantity": typed,
+                                       "client_token": tok()})
+    assert r.status_code == 422 and f"Quantity: “{typed}” is not a number" in html(r)
+    assert not WorkReport.objects.exists() and not MaterialConsumption.objects.exists()
+
+
 def test_a_refused_action_is_named_in_the_readers_language(client, tablet, worker):
     _wo, (t1,), wc = released_order(steps=1)
     term = Terminal(client, wc)

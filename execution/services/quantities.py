@@ -1,5 +1,6 @@
 """Parsing and checking quantities typed or scanned at a station."""
 
+import re
 from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
@@ -8,6 +9,10 @@ from django.utils.translation import gettext as _
 from mes.quantities import quantity_text
 
 MAX_QUANTITY = Decimal("10000000")
+# Typed text reads as digits with at most one decimal point (any script's digits: a Chinese
+# keyboard's full-width １２ are 12). Python's Decimal also reads "1_000" and "1e3"; a person
+# at a station does not mean 1000 by those.
+PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
 
 
 def parse_quantity(raw, *, field: str, discrete: bool, allow_zero: bool = True) -> Decimal:
@@ -17,6 +22,8 @@ def parse_quantity(raw, *, field: str, discrete: bool, allow_zero: bool = True) 
             return Decimal(0)
         raise ValidationError({field: _("Enter a quantity.")})
     try:
+        if isinstance(raw, str) and not PLAIN_NUMBER.fullmatch(raw.strip()):
+            raise InvalidOperation
         value = Decimal(str(raw).strip())
     except (InvalidOperation, ValueError):
         raise ValidationError({field: _("“%(value)s” is not a number.") % {
