@@ -316,3 +316,27 @@ def test_pause_and_resume_evaluate_the_task_at_once(people, eager,
     again = alerts(Kind.OVERDUE_REPORT)[-1]
     assert again.pk != overdue.pk and again.task_id == t1.pk
     assert (again.status, again.raised_at) == ("open", t0 + minutes(2))
+
+
+def test_a_rule_resolved_alerts_cause_reads_in_the_readers_language(people, client_as):
+    """The sweep (a worker, in the plant's language) resolves an alert whose condition
+    cleared: its cause and action are the system's words, shown to each reader in theirs."""
+    from django.urls import reverse
+    from django.utils import translation
+    from django.utils.translation import gettext
+
+    _wo, (t1, _t2), wc = released_order(steps=2)
+    t0 = now()
+    schedule(t1, t0 - minutes(45), t0 + minutes(30))
+    make_rule(Kind.SCHEDULE_LAG, minutes=30)
+    alerts_sweep(now=t0)
+    start(t1, people["op"], wc)
+    with translation.override("zh-hans"):
+        alerts_sweep(now=t0 + minutes(5))
+        chinese = gettext("The condition cleared.")
+    (alert,) = alerts(Kind.SCHEDULE_LAG)
+    assert alert.auto_resolved and alert.cause == chinese != "The condition cleared."
+    html = client_as("workshop_lead").get(reverse("alerts:alert_detail", args=[alert.pk]),
+                                          HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "The condition cleared." in html and "Resolved automatically by the rule." in html
+    assert chinese not in html

@@ -6,6 +6,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
 from alerts.kinds import Channel, Kind, Severity
@@ -106,6 +107,23 @@ class Alert(models.Model):
     def message_shown(self) -> str:
         """The message in the reader's language (rendered again from `data`)."""
         return render_message(self.kind, self.data, self.message)
+
+    # The cause and action of an alert its rule resolved (the condition cleared): the
+    # system's words, stored in the worker's language, shown in the reader's.
+    AUTO_CAUSE = gettext_noop("The condition cleared.")
+    AUTO_ACTION = gettext_noop("Resolved automatically by the rule.")
+
+    @property
+    def _resolved_by_rule(self) -> bool:
+        return self.auto_resolved and self.resolved_by_id is None
+
+    @property
+    def cause_shown(self) -> str:
+        return gettext(self.AUTO_CAUSE) if self._resolved_by_rule else self.cause
+
+    @property
+    def action_shown(self) -> str:
+        return gettext(self.AUTO_ACTION) if self._resolved_by_rule else self.action
 
 
 class AlertComment(models.Model):

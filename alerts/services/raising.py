@@ -209,8 +209,7 @@ def _clear(rule, ids, now) -> tuple[int, int]:
         a.next_escalation_at = None
         if rule.auto_resolve and a.status in Alert.ACTIVE:
             a.status, a.resolved_at, a.resolved_by, a.auto_resolved = S.RESOLVED, now, None, True
-            a.cause = _("The condition cleared.")
-            a.action = _("Resolved automatically by the rule.")
+            a.cause, a.action = _(Alert.AUTO_CAUSE), _(Alert.AUTO_ACTION)
             resolved.append(a)
         else:
             cleared.append(a)
