@@ -164,6 +164,8 @@ def test_work_order_code_and_typed_number_select_the_step_here(client, tablet, w
     term.scan("B-WORK-1")
     r = term.scan(payload_for_work_order(wo))
     assert f"Task {t1} selected" in html(r)
+    # Says which step is worked here; it does not claim the step is finished.
+    assert f"its step {t1.seq} is worked at this station" in html(r)
     term.report(t1, good="10")  # done: the next open step here is step 2
     r = term.scan(wo.number.lower())
     assert f"Task {t2} selected" in html(r)

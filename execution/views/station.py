@@ -91,7 +91,7 @@ class ScanView(StationView):
                                        "input": row.input_text, "good": row.good_text,
                                        "scrap": row.scrap_text, "remaining": row.remaining_text}]
         if outcome.via == "work_order":
-            lines.append(_("Work order %(wo)s: its step %(seq)s is done at this station.")
+            lines.append(_("Work order %(wo)s: its step %(seq)s is worked at this station.")
                          % {"wo": task.work_order, "seq": task.seq})
         if self.operator is None:
             lines.append(_("Now scan your badge."))
