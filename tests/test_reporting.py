@@ -303,5 +303,100 @@ def test_a_work_order_completed_short_balances_and_is_accepted(op, make_user):
     record = work_order_accept(actor=make_user("workshop_lead"), work_order=wo)
     (step1,) = [t for t in record.data["tasks"] if t["id"] == t1.pk]
     assert step1["qty_short"] == "2.0000" or float(step1["qty_short"]) == 2
-    (completion,) = [a for a in record.data["activities"] if a["kind"] == "complete"]
-    assert completion["reason"] == "2 lost in the washer"
+    completions = {a["task_id"]: a for a in record.data["activities"]
+                   if a["kind"] == "complete"}
+    assert completions[t1.pk]["reason"] == "2 lost in the washer"
+    # (step 2 was completed by its last report: recorded too, with nothing short)
+    assert completions[t2.pk]["reason"] == "" and float(completions[t2.pk]["short_qty"]) == 0
+
+
+def test_a_report_that_starts_resumes_or_completes_a_task_records_it(op, make_user, client):
+    """A report on a released task starts it, on a paused one resumes it, and the report that
+    leaves nothing to do completes it: each recorded as the station's own action is (who,
+    when), so the archive's "start, pause, finish" list is whole. A report on a running task
+    records nothing more; a resume is never before the pause it ends."""
+    from quality.services.acceptance import work_order_accept
+
+    wo, (t1, t2), wc = released_order(steps=2, qty="10")
+    now = timezone.now()
+    ago = lambda minutes: now - datetime.timedelta(minutes=minutes)  # noqa: E731
+    other = make_user("operator", badge_code="B-OP-10")
+
+    def kinds(task):
+        return list(TaskActivity.objects.filter(task=task).order_by("at", "id")
+                    .values_list("kind", "operator", "at"))
+
+    report(t1, op, wc, good=4, work_start=ago(180), work_end=ago(150))
+    t1.refresh_from_db()
+    assert t1.status == "in_progress" and t1.actual_start == ago(180)
+    assert kinds(t1) == [("start", op.pk, ago(180))]
+    assert TaskActivity.objects.get(task=t1).work_center == wc
+    report(t1, op, wc, good=1, work_end=ago(120))  # running: nothing to record
+    assert len(kinds(t1)) == 1
+    task_pause(operator=op, task=t1, work_center=wc, client_token=tok(), at=ago(100))
+    # Its work taken to start at the last report's end, before the pause: resumed at the pause.
+    report(t1, other, wc, good=2, work_end=ago(90))
+    task_pause(operator=other, task=t1, work_center=wc, client_token=tok(), at=ago(60))
+    last = report(t1, op, wc, good=3, work_start=ago(30), work_end=ago(5))
+    assert last.task_completed
+    assert kinds(t1) == [("start", op.pk, ago(180)), ("pause", op.pk, ago(100)),
+                         ("resume", other.pk, ago(100)), ("pause", other.pk, ago(60)),
+                         ("resume", op.pk, ago(30)), ("complete", op.pk, ago(5))]
+    done = TaskActivity.objects.get(task=t1, kind="complete")
+    assert done.short_qty == 0 and done.reason == ""
+    # One report starting and completing a task records both.
+    token = tok()
+    report(t2, other, wc, good=10, work_start=ago(4), work_end=ago(1), token=token)
+    assert [k[:2] for k in kinds(t2)] == [("start", other.pk), ("complete", other.pk)]
+    # Sent again: the earlier report, nothing more recorded.
+    assert not report(t2, other, wc, good=10, token=token).created
+    tokens = list(TaskActivity.objects.values_list("client_token", flat=True))
+    assert len(set(tokens)) == len(tokens) == 8
+    # The report's own token prefix is no client's to use.
+    with pytest.raises(ValidationError, match="no valid token"):
+        task_pause(operator=op, task=t2, work_center=wc, client_token="report:1:pause")
+
+    wo.refresh_from_db()
+    assert wo.status == WorkOrder.Status.AWAITING_ACCEPTANCE
+    lead = make_user("workshop_lead")
+    record = work_order_accept(actor=lead, work_order=wo)
+    assert [(a["task_id"], a["kind"], a["operator__username"])
+            for a in record.data["activities"]] == [
+        (t1.pk, "start", op.username), (t1.pk, "pause", op.username),
+        (t1.pk, "resume", other.username), (t1.pk, "pause", other.username),
+        (t1.pk, "resume", op.username), (t1.pk, "complete", op.username),
+        (t2.pk, "start", other.username), (t2.pk, "complete", other.username)]
+    client.force_login(lead)
+    from django.urls import reverse
+
+    page = client.get(reverse("quality:archive_detail", args=[record.pk]),
+                      HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    section = page[page.index('data-testid="section-activities"'):]
+    section = section[:section.index("</section>")]
+    assert "(8)" in section
+    assert section.count(">started<") == 2 and section.count(">completed<") == 2
+    assert section.count(">resumed<") == 2 and section.count(">paused<") == 2
+
+
+def _statements(fn) -> list[str]:
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as ctx:
+        fn()
+    return [q["sql"].split()[0].upper() for q in ctx.captured_queries
+            if not q["sql"].startswith(("SAVEPOINT", "RELEASE SAVEPOINT"))]
+
+
+def test_a_report_that_starts_a_task_writes_its_start_in_the_same_statement(op):
+    """The start a report records rides in the report's one write statement on PostgreSQL:
+    starting the task costs no round trip more than a report on a running one (SQLite writes
+    through the ORM: one INSERT more)."""
+    _wo, (t1, t2), wc = released_order(steps=2, qty="10")
+    report(t1, op, wc, good=10)  # the work order is running from here on
+    starting = _statements(lambda: report(t2, op, wc, good=1))
+    running = _statements(lambda: report(t2, op, wc, good=1))
+    assert TaskActivity.objects.filter(task=t2, kind="start").count() == 1
+    if connection.vendor == "postgresql":
+        assert starting == running == ["SELECT", "SELECT", "WITH"]
+    else:
+        assert sorted(starting) == sorted([*running, "INSERT"])

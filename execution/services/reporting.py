@@ -42,6 +42,9 @@ T = Task.Status
 WO = WorkOrder.Status
 REPORTABLE = (T.RELEASED, T.IN_PROGRESS, T.PAUSED)
 TOKEN_MAX = 64
+# Tokens of the activities a report writes itself (the task it starts, resumes or completes):
+# "report:<report id>:<kind>". No client may send one, so they never collide with a station's.
+BY_REPORT_PREFIX = "report:"
 
 
 class StationRefusal(ValidationError):
@@ -67,7 +70,7 @@ def operator_by_badge(badge_code: str) -> User:
 
 def check_client_token(token: str) -> str:
     token = (token or "").strip()
-    if not token or len(token) > TOKEN_MAX:
+    if not token or len(token) > TOKEN_MAX or token.startswith(BY_REPORT_PREFIX):
         raise refuse(_("The submission has no valid token; reload the station page."),
                      "bad_token")
     return token
@@ -156,6 +159,16 @@ def task_remaining_quantity(task: Task) -> Decimal:
 def _activity(task, operator, work_center, kind, token, at, **extra) -> TaskActivity:
     return TaskActivity.objects.create(task=task, operator=operator, work_center=work_center,
                                        kind=kind, client_token=token, at=at, **extra)
+
+
+def _report_activity_token(report: WorkReport, kind: str) -> str:
+    return f"{BY_REPORT_PREFIX}{report.pk}:{str(kind)}"
+
+
+def _paused_at(task: Task) -> datetime.datetime | None:
+    """When the task was last paused (None: no pause recorded)."""
+    return (TaskActivity.objects.filter(task=task, kind=TaskActivity.Kind.PAUSE)
+            .order_by("-at", "-id").values_list("at", flat=True).first())
 
 
 def _announcements(task: Task, kind: str, **payload) -> list[tuple[str, str, dict]]:
@@ -340,7 +353,9 @@ def task_report_quantity(*, operator, task, work_center=None, client_token, good
     and good + scrap ≤ what the previous step passed on minus what was already reported.
     After: one immutable WorkReport; the task's quantities, status and actual start follow
     from it; the task completes itself when nothing remains and every earlier step is done.
-    A token already used returns that earlier report and changes nothing.
+    A start, resume or completion the report causes is recorded as a TaskActivity of the
+    reporting operator, as the station's own action would be (a report on a running task
+    writes none). A token already used returns that earlier report and changes nothing.
     """
     token = check_client_token(client_token)
     # Lock first, then read: a retry of the same submission waits here for the first one and
@@ -412,14 +427,30 @@ def task_report_quantity(*, operator, task, work_center=None, client_token, good
     locked.qty_scrap += scrap
     if locked.actual_start is None or work_start < locked.actual_start:
         locked.actual_start = work_start
+    started = None
     if locked.status in (T.RELEASED, T.PAUSED):
+        # The report starts (or resumes) the task: recorded as the station's start/resume
+        # would be, by the reporting operator: started when the reported work began; resumed
+        # then too, but never before the pause it ends.
+        if locked.status == T.RELEASED:
+            kind, started_at = TaskActivity.Kind.START, locked.actual_start
+        else:
+            kind, started_at = TaskActivity.Kind.RESUME, work_start
+            paused = _paused_at(locked)
+            if paused is not None and paused > started_at:
+                started_at = paused
         locked.status = next_status(locked, "start")
+        started = new_instance(TaskActivity, task=locked, operator=operator,
+                               work_center=work_center, kind=kind, at=started_at,
+                               client_token=_report_activity_token(report, kind))
     writes.update(locked, changing)
     writes.insert(audit_entry_new(actor=operator, instance=locked,
                                   action=AuditEntry.Action.UPDATE, before=before,
                                   after=snapshot(locked, changing),
                                   reason=system_text("work report %(token)s",
-                                                            token=token[:20])))
+                                                     token=token[:20])))
+    if started is not None:
+        writes.insert(started)  # in the same statement: no round trip more on PostgreSQL
     events = event_new_many(_announcements(locked, "task.reported", good=str(good),
                                            scrap=str(scrap), report=report.pk, late=late),
                             actor=operator)
@@ -431,6 +462,9 @@ def task_report_quantity(*, operator, task, work_center=None, client_token, good
     completed = False
     if remaining - good - scrap <= 0 and _earlier_steps_done(locked):
         _complete(locked, operator, work_end, _("all quantity reported"))
+        # Completed by the report: recorded as the station's completion would be.
+        _activity(locked, operator, work_center, TaskActivity.Kind.COMPLETE,
+                  _report_activity_token(report, TaskActivity.Kind.COMPLETE), work_end)
         completed = True
     locked.input_qty = input_qty  # for the caller's display (what dispatch rows carry)
     return ReportResult(report, True, completed, status_before, work_center)
