@@ -240,3 +240,50 @@ def test_reject_puts_the_work_order_back_unfinished(plan, people):
     entry = AuditEntry.objects.filter(content_type__model="workorder",
                                       object_id=str(wo.pk)).latest("id")
     assert entry.changed_fields == ["actual_end", "status"]
+
+
+def test_a_new_rework_task_is_not_late_before_it_has_a_plan(plan, defect, people, make_user):
+    """A rework task goes to its station at once but is planned by the next schedule run, as
+    any task the schedule has not placed: until then it has no planned start, so neither the
+    station's list nor the schedule-lag alert calls it late (it used to get its creation time
+    as planned start and read "late start" the moment it was made). Once planned, it is
+    judged against that plan like every other task."""
+    import datetime
+
+    from django.utils import timezone
+
+    from alerts.kinds import Kind
+    from alerts.models import Alert
+    from alerts.services.sweep import alerts_sweep
+    from execution.selectors import dispatch_list
+    from planning.services.schedule import schedule_apply, schedule_compute, schedule_request
+    from tests.factories_alerts import make_rule
+
+    op, qc = people["op"], people["qc"]
+    _wo, (t1, t2, _t3), wc = qc_order(plan)
+    rep(t1, op, wc, good=10)
+    rep(t2, op, wc, good=10)
+    measure(Inspection.objects.get(), qc, "10.2", qty_failed="3", defect_code=defect)
+    nc = nonconformance_disposition(actor=qc, nonconformance=Nonconformance.objects.get(),
+                                    disposition="rework")
+    rework = nc.rework_task
+
+    def late(at):
+        lists = dispatch_list(rework.work_center, now=at)
+        return {r.task.pk: r.late for r in lists.current + lists.next + lists.later}[rework.pk]
+
+    later = timezone.now() + datetime.timedelta(hours=2)
+    assert late(timezone.now()) == late(later) == ""
+    assert (rework.status, rework.planned_start, rework.planned_end) == ("released", None, None)
+    make_rule(Kind.SCHEDULE_LAG, minutes=30)
+    alerts_sweep(now=later)
+    assert not Alert.objects.filter(kind=Kind.SCHEDULE_LAG, task_id=rework.pk).exists()
+
+    planner = make_user("planner")
+    version = schedule_compute(schedule_request(actor=planner, reason="re-plan",
+                                                heuristic_only=True, enqueue=False).pk)
+    schedule_apply(actor=planner, version=version)
+    rework.refresh_from_db()
+    assert rework.planned_start is not None and rework.planned_end is not None
+    assert late(rework.planned_start - datetime.timedelta(minutes=1)) == ""
+    assert late(rework.planned_start + (rework.planned_end - rework.planned_start) / 2) == "start"

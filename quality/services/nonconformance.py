@@ -120,14 +120,17 @@ def nonconformance_disposition(*, actor, nonconformance: Nonconformance, disposi
 
 
 def _create_rework_task(actor, nc: Nonconformance, origin: Task, work_center) -> Task:
+    """The rework task, released to the station at once but not yet planned: like any task
+    the schedule has not placed, it has no planned start or end (the next schedule run plans
+    it among the open work), so it is not judged late before it has a plan. (It used to get
+    its creation time as planned start and read "late start" the moment it was made.)"""
     wc = work_center or origin.work_center
     task = Task.objects.create(
         work_order_id=origin.work_order_id, seq=origin.seq, kind=Task.Kind.REWORK,
         origin=origin, name=_("Rework: %(op)s (%(nc)s)") % {"op": origin.name, "nc": nc.number},
         work_center=wc, setup_minutes=0, run_minutes_per_unit=origin.run_minutes_per_unit,
         is_qc_checkpoint=True, inspection_plan_code=origin.inspection_plan_code,
-        quantity=nc.quantity, status=Task.Status.RELEASED,
-        planned_start=timezone.now())
+        quantity=nc.quantity, status=Task.Status.RELEASED)
     audit_record(actor=actor, instance=task, action=AuditEntry.Action.CREATE,
                  reason=system_text("rework of %(nc)s", nc=nc.number))
     wo = WorkOrder.objects.select_for_update().get(pk=origin.work_order_id)
