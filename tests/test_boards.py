@@ -201,6 +201,43 @@ def test_order_progress_levels_projection_and_risk():
         other.production_order_id]
 
 
+def test_order_progress_counts_units_in_rework_as_not_done(client_as):
+    """A step whose units failed inspection and went to rework is not done with them: the
+    order (and its level) reads less than 100 % and not done while they are in rework or a
+    rework task is open, and 100 % / done once they are back good."""
+    from tests.factories_kpi import rework_task
+
+    now = timezone.now()
+    wc = WorkCenterFactory()
+    wo = work_order(work_centers=[wc, wc], due=now + 48 * HOUR, quantity="10")
+    first, second = wo.tasks.order_by("seq")
+    Task.objects.filter(work_order=wo).update(status=Task.Status.DONE, qty_good=10)
+
+    def row():
+        return next(r for r in order_progress(now=now) if r.id == wo.production_order_id)
+
+    assert (row().percent, row().risk) == (pytest.approx(100), "done")
+    # 3 of step 1's units failed inspection and are being reworked.
+    Task.objects.filter(pk=first.pk).update(qty_good=7, qty_rework=3)
+    rework = rework_task(wo, origin=first, quantity="3")
+    Task.objects.filter(pk=rework.pk).update(status=Task.Status.RELEASED)
+    # Each step: 6 min × 10 = 60 min; step 1 has earned 42 of 60 (7 of its 10 units).
+    assert row().percent == pytest.approx(100 * (42 + 60) / 120)
+    assert row().levels == {0: pytest.approx(85)} and row().risk != "done"
+    assert row().open_tasks == 2  # step 1 (units in rework) and the rework task
+    page = client_as("manager").get(reverse("dashboards:order_progress")).content.decode()
+    assert 'data-testid="percent">85 %' in page and 'data-testid="risk">done' not in page
+    # Reworked and re-inspected: the rework task is done but its units are not back yet...
+    Task.objects.filter(pk=rework.pk).update(status=Task.Status.DONE, qty_good=3)
+    assert row().risk != "done" and row().percent < 100
+    # ...then they pass and are good again.
+    Task.objects.filter(pk=first.pk).update(qty_good=10, qty_rework=0)
+    assert (row().percent, row().risk, row().open_tasks) == (pytest.approx(100), "done", 0)
+    # An open rework task keeps the order open whatever its origin's figures say.
+    Task.objects.filter(pk=rework.pk).update(status=Task.Status.IN_PROGRESS)
+    assert row().risk != "done" and row().open_tasks == 1
+
+
 def test_order_progress_page_shows_where_it_is(client_as):
     now = timezone.now()
     wc = WorkCenterFactory()

@@ -1,9 +1,12 @@
 """Order progress (订单进度): every open production order, how far along, when it will finish.
 
 - Percent complete, per work-order level and in total: earned ÷ planned work content of the
-  operations (rework excluded, cancelled ones left out). An operation's work content is its
-  setup + run time per unit × quantity (at least one minute, so operations without times still
-  count); it has earned all of it when done, else the share of its quantity reported.
+  operations (rework tasks' own content excluded, cancelled ones left out). An operation's work
+  content is its setup + run time per unit × quantity (at least one minute, so operations
+  without times still count); it has earned all of it when done, else the share of its
+  quantity reported. Units in rework are not done: an operation has not earned their share
+  (done or not) and is unfinished while any of them are in rework, as is an open rework task,
+  so an order with open rework never reads 100 % or done.
 - Projected finish: the later of the schedule's planned end of its unfinished operations and
   now + its remaining work content along the longest chain (levels one after another, the work
   orders of one level side by side), in clock time.
@@ -109,18 +112,24 @@ def _float(name: str):
 def _work_order_aggregates(orders):
     content = Greatest(_float("setup_minutes") + _float("run_minutes_per_unit")
                        * _float("quantity"), Value(1.0))
-    share = Case(When(status=T.DONE, then=Value(1.0)),
+    # A done step's units that failed inspection and went to rework (qty_rework, moved out of
+    # its good count) are not done until they come back good or are scrapped.
+    share = Case(When(status=T.DONE, qty_rework__lte=0, then=Value(1.0)),
                  When(quantity__lte=0, then=Value(0.0)),
+                 When(status=T.DONE, then=Greatest(
+                     Value(0.0), Value(1.0) - _float("qty_rework") / _float("quantity"))),
                  default=Least(Value(1.0), (_float("qty_good") + _float("qty_scrap"))
                                / _float("quantity")),
                  output_field=FloatField())
-    unfinished = ~Q(status=T.DONE)
-    return (Task.objects.filter(work_order__production_order__in=orders.values("pk"),
-                                kind=Task.Kind.NORMAL).exclude(status=T.CANCELLED).order_by()
+    normal = Q(kind=Task.Kind.NORMAL)
+    # Rework tasks count only as open work: their units are the origin step's own.
+    unfinished = ~Q(status=T.DONE) | Q(qty_rework__gt=0)
+    return (Task.objects.filter(work_order__production_order__in=orders.values("pk"))
+            .exclude(status=T.CANCELLED).order_by()
             .values(wo=F("work_order_id"), po=F("work_order__production_order_id"),
                     lv=F("work_order__level"))
-            .annotate(weight=Sum(content),
-                      earned=Sum(content * share),
+            .annotate(weight=Sum(content, filter=normal),
+                      earned=Sum(content * share, filter=normal),
                       open_tasks=Count("pk", filter=unfinished),
                       planned_end=Epoch(Max("planned_end", filter=unfinished))))
 
