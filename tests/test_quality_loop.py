@@ -287,3 +287,56 @@ def test_a_new_rework_task_is_not_late_before_it_has_a_plan(plan, defect, people
     assert rework.planned_start is not None and rework.planned_end is not None
     assert late(rework.planned_start - datetime.timedelta(minutes=1)) == ""
     assert late(rework.planned_start + (rework.planned_end - rework.planned_start) / 2) == "start"
+
+
+def test_the_rework_column_says_it_counts_units_now_in_rework(plan, defect, people, make_user,
+                                                             client):
+    """The tasks' rework figure is what is in rework now (it is 0 again once the units are
+    back good): the work order's task list, the acceptance reconciliation and the archive
+    head it "In rework" (返工中), not "Rework", which read like units ever reworked (those
+    are the rework task's own row)."""
+    import re
+
+    from django.urls import reverse
+
+    from quality.views.archive_sections import sections
+
+    op, qc = people["op"], people["qc"]
+    wo, (t1, t2, t3), wc = qc_order(plan)
+    rep(t1, op, wc, good=10)
+    rep(t2, op, wc, good=10)
+    measure(Inspection.objects.get(), qc, "10.2", qty_failed="3", defect_code=defect)
+    nc = nonconformance_disposition(actor=qc, nonconformance=Nonconformance.objects.get(),
+                                    disposition="rework")
+    client.force_login(make_user("planner"))
+    url = reverse("planning:work_order_detail", args=[wo.pk])
+
+    def column(page):
+        """The header and each row's value of the rework column."""
+        table = page[page.index('data-testid="tasks"'):]
+        heads = re.findall(r"<th[^>]*>(.*?)</th>", table[:table.index("</thead>")])
+        at = heads.index(next(h for h in heads if "rework" in h.lower() or "返工" in h))
+        body = table[table.index("<tbody>"):table.index("</tbody>")]
+        rows = re.findall(r"<tr[^>]*>(.*?)</tr>", body, re.S)
+        return heads[at], [re.sub(r"<[^>]+>|\s", "",
+                                  re.findall(r"<td[^>]*>(.*?)</td>", r, re.S)[at])
+                           for r in rows]
+
+    assert column(client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()) == (
+        "In rework", ["0", "3", "0", "0"])  # step 1, step 2, its rework task, step 3
+    rep(nc.rework_task, op, wc, good=3)
+    measure(Inspection.objects.get(loop=1), qc, "10.01")
+    rep(t3, op, wc, good=10)
+    page = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert column(page) == ("In rework", ["0", "0", "0", "0"])
+    rework_row = page[page.index('<tr class="rework"'):]
+    assert ">3<" in rework_row[:rework_row.index("</tr>")]  # the rework task's own quantity
+    assert column(client.get(url, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode())[0] == (
+        "返工中")
+    client.force_login(people["lead"])
+    accept_page = client.get(reverse("quality:acceptance", args=[wo.pk]),
+                             HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert ">In rework</th>" in accept_page and ">Rework</th>" not in accept_page
+    record = work_order_accept(actor=people["lead"], work_order=wo)
+    (tasks,) = [s for s in sections(record.data) if s["key"] == "tasks"]
+    assert "in rework" in [str(h) for h in tasks["headers"]]

@@ -173,7 +173,11 @@ class Task(models.Model):
     quantity = models.DecimalField(_("planned quantity"), max_digits=14, decimal_places=4)
     qty_good = models.DecimalField(_("good"), max_digits=14, decimal_places=4, default=0)
     qty_scrap = models.DecimalField(_("scrap"), max_digits=14, decimal_places=4, default=0)
-    qty_rework = models.DecimalField(_("rework"), max_digits=14, decimal_places=4, default=0)
+    # Units of this step now in rework: moved out of its good count when QC failed them, back
+    # when their re-inspection passes (or into scrap). Not cumulative: what was ever reworked
+    # is the work order's rework tasks.
+    qty_rework = models.DecimalField(_("in rework"), max_digits=14, decimal_places=4,
+                                     default=0)
     # For a step whose next step waits for QC: the good quantity inspection has passed, which
     # is all the next step may work on.
     qty_qc_accepted = models.DecimalField(_("accepted by QC"), max_digits=14, decimal_places=4,

@@ -37,7 +37,7 @@ SECTIONS = (
     ("tasks", _("Tasks and quantities"), (
         ("seq", _("step")), ("name", _("operation")), ("kind", _("kind")),
         ("work_center__code", _("work center")), ("quantity", _("planned")),
-        ("qty_good", _("good")), ("qty_scrap", _("scrap")), ("qty_rework", _("rework")),
+        ("qty_good", _("good")), ("qty_scrap", _("scrap")), ("qty_rework", _("in rework")),
         ("qty_qc_accepted", _("accepted by QC")), ("status", _("status")),
         ("actual_start", _("actual start")), ("actual_end", _("actual finish")))),
     ("reports", _("Work reports"), (
