@@ -34,7 +34,7 @@ from mes.events import (
 from mes.models import AuditEntry, User
 from mes.quantities import quantity_text as _fmt
 from mes.sql import Writes, new_instance
-from mes.system_text import system_text
+from mes.system_text import SystemText, system_text
 from planning.models import Equipment, ProductionOrder, Task, WorkCenter, WorkOrder
 from planning.states import next_status
 
@@ -181,7 +181,8 @@ def _announce(task: Task, kind: str, actor, **payload) -> None:
     event_emit_many(_announcements(task, kind, **payload), actor=actor)
 
 
-def _set_task_status(task: Task, action: str, actor, reason: str, *, also=()) -> None:
+def _set_task_status(task: Task, action: str, actor, reason: str | SystemText, *,
+                     also=()) -> None:
     """Move the task's status (and save `also`, fields the caller changed with it)."""
     fields = ["status", "actual_start", "actual_end", *also]
     before = snapshot(task, fields)
@@ -292,10 +293,10 @@ def task_complete(*, operator, task, work_center, client_token, at=None,
             code="short_reason_missing")})
     at = at or timezone.now()
     if short > 0:
-        reason = _("completed at the station %(short)s short: %(reason)s") % {
-            "short": _fmt(short), "reason": short_reason}
+        reason = system_text("completed at the station %(short)s short: %(reason)s",
+                             short=_fmt(short), reason=short_reason)
     else:
-        reason, short_reason = _("completed at the station"), ""
+        reason, short_reason = system_text("completed at the station"), ""
     _complete(locked, operator, at, reason, short=short)
     _activity(locked, operator, work_center, TaskActivity.Kind.COMPLETE, token, at,
               short_qty=short, reason=short_reason)
@@ -303,7 +304,8 @@ def task_complete(*, operator, task, work_center, client_token, at=None,
     return ActivityResult(locked, True, short)
 
 
-def _complete(task: Task, actor, at, reason: str, *, short: Decimal = Decimal(0)) -> None:
+def _complete(task: Task, actor, at, reason: str | SystemText, *,
+              short: Decimal = Decimal(0)) -> None:
     task.actual_end = at
     # (A step completed short before, re-opened and now complete: its shortfall is what it is
     # now.)
@@ -461,7 +463,7 @@ def task_report_quantity(*, operator, task, work_center=None, client_token, good
     domain_event_publish("task.reported", report_id=report.pk, report=report)
     completed = False
     if remaining - good - scrap <= 0 and _earlier_steps_done(locked):
-        _complete(locked, operator, work_end, _("all quantity reported"))
+        _complete(locked, operator, work_end, system_text("all quantity reported"))
         # Completed by the report: recorded as the station's completion would be.
         _activity(locked, operator, work_center, TaskActivity.Kind.COMPLETE,
                   _report_activity_token(report, TaskActivity.Kind.COMPLETE), work_end)

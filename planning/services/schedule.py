@@ -17,7 +17,7 @@ from mes.audit import audit_record, snapshot
 from mes.celery import enqueue_on_commit
 from mes.events import TOPIC_PLANT, domain_event_publish, event_emit, topic_user, topic_work_center
 from mes.models import AuditEntry
-from mes.system_text import SystemText, text_and_key
+from mes.system_text import SystemText, system_text, text_and_key
 from planning.calendars import calendar_windows
 from planning.models import (
     Priority,
@@ -455,7 +455,7 @@ def schedule_discard(*, actor, version: ScheduleVersion, reason: str = "") -> Sc
     version.status = V.DISCARDED
     version.save(update_fields=["status"])
     audit_record(actor=actor, instance=version, action=AuditEntry.Action.TRANSITION,
-                 before=before, reason=reason or _("discarded"))
+                 before=before, reason=reason or system_text("discarded"))
     if version.rush_order_id:
         from planning.services.changes import discard_rush_order
 

@@ -14,6 +14,7 @@ from mes.events import TOPIC_PLANT, event_emit
 from mes.models import AuditEntry
 from mes.quantities import quantity_text as _fmt
 from mes.roles import perm
+from mes.system_text import system_text
 from planning.models import ProductionOrder, Task, WorkOrder
 from planning.states import next_status
 from quality.models import Acceptance, ArchivedRecord, Inspection, Nonconformance
@@ -95,7 +96,7 @@ def work_order_accept(*, actor, work_order: WorkOrder, reason: str = "") -> Arch
     Acceptance.objects.create(work_order=wo, verdict=Acceptance.Verdict.ACCEPTED, by=actor,
                               reason=reason)
     audit_record(actor=actor, instance=wo, action=AuditEntry.Action.TRANSITION, before=before,
-                 reason=reason or _("accepted"))
+                 reason=reason or system_text("accepted"))
     record = _archive(wo, actor)
     if not wo.production_order.work_orders.exclude(
             status__in=(WO.ACCEPTED, WO.CANCELLED)).exists():
