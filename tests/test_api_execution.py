@@ -241,3 +241,21 @@ def test_unknown_equipment_and_reason_codes_say_what_was_not_found(client):
                         {"client_token": token(), "state": "down", "reason": "NOPE"})
     assert error_of(response, "reason")["message"] == (
         "No downtime reason has the code “NOPE”.")
+
+
+def test_a_stopped_machine_changes_its_reason_through_the_api(client):
+    wo, tasks, wc = released_order(steps=1)
+    eq = Equipment.objects.create(code="CNC-09", name="数控", work_center=wc)
+    DowntimeReason.objects.create(code="BRK", name="故障")
+    tool = DowntimeReason.objects.create(code="TOOL", name="换刀")
+    api = api_as(client, "operator", scopes=["devices"])
+    down = api.post("/api/equipment/CNC-09/state/", {"client_token": token(), "state": "down",
+                                                     "reason": "BRK"})
+    assert down.status_code == 201, down.json()
+    body = {"client_token": token(), "state": "down", "reason": "TOOL"}
+    changed = api.post("/api/equipment/CNC-09/state/", body)
+    assert changed.status_code == 201, changed.json()
+    assert changed.json()["equipment"]["state"] == "down"
+    assert api.post("/api/equipment/CNC-09/state/", body).status_code == 200  # a retry
+    assert DowntimeEvent.objects.get(equipment=eq, end=None).reason == tool
+    assert DowntimeEvent.objects.filter(equipment=eq, end__isnull=False).count() == 1

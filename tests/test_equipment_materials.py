@@ -120,3 +120,46 @@ def test_over_issue_is_allowed_up_to_ten_times_the_requirement(make_user):
     assert f"at most {(need * 8).normalize():f} more" in message
     issue(need * 8)  # up to ten times in all
     assert MaterialConsumption.objects.count() == 2
+
+
+def test_a_stopped_machine_whose_cause_changes_gets_a_new_stop(make_user, reason):
+    """Down for a breakdown, then down for a tool change (or maintenance for another reason):
+    the breakdown's stop ends where the tool change's begins, the state shows the new reason,
+    the closing is audit-logged on the old stop, and the station and the board hear of it. The
+    same state with the same reason changes nothing."""
+    from execution.models import EquipmentState, EquipmentStateChange
+    from mes.models import Event
+
+    op = make_user("operator")
+    tool = DowntimeReason.objects.create(code="TOOL", name="换刀", name_en="Tool change")
+    _wo, _tasks, wc = released_order()
+    eq = Equipment.objects.create(code="EQ-R", name="车床", work_center=wc)
+    t0 = timezone.now() - datetime.timedelta(minutes=30)
+    equipment_set_state(actor=op, equipment=eq, state="down", reason=reason, at=t0)
+    first = DowntimeEvent.objects.get()
+    Event.objects.all().delete()
+    t1 = t0 + datetime.timedelta(minutes=12)
+    state = equipment_set_state(actor=op, equipment=eq, state="down", reason=tool, at=t1)
+    first.refresh_from_db()
+    second = DowntimeEvent.objects.get(end=None)
+    assert first.end == t1 and first.reason == reason
+    assert (second.start, second.reason, second.planned) == (t1, tool, False)
+    state = EquipmentState.objects.get(equipment=eq)
+    assert (state.state, state.reason, state.since) == ("down", tool, t1)
+    change = EquipmentStateChange.objects.filter(equipment=eq).last()
+    assert (change.previous, change.state, change.reason) == ("down", "down", tool)
+    entry = AuditEntry.objects.get(content_type__model="downtimeevent", object_id=str(first.pk))
+    assert entry.changed_fields == ["end"] and "TOOL" in entry.reason
+    kinds = sorted((e.topic, e.kind) for e in Event.objects.all())
+    station = f"wc:{wc.pk}"
+    assert kinds == sorted([(station, "downtime.ended"), (station, "downtime.started"),
+                            (station, "equipment.state"), ("plant", "equipment.state")])
+    # the same state, the same reason: nothing
+    equipment_set_state(actor=op, equipment=eq, state="down", reason=tool)
+    assert DowntimeEvent.objects.count() == 2
+    # maintenance, then maintenance for another reason: two planned stops
+    equipment_set_state(actor=op, equipment=eq, state="maintenance", reason=reason)
+    equipment_set_state(actor=op, equipment=eq, state="maintenance", reason=tool)
+    planned = list(DowntimeEvent.objects.filter(planned=True).order_by("start"))
+    assert [s.reason for s in planned] == [reason, tool] and planned[0].end is not None
+    assert planned[1].end is None and EquipmentState.objects.get(equipment=eq).reason == tool

@@ -329,6 +329,25 @@ def test_equipment_state_and_material_issue(client, tablet, worker):
     assert 'value="NOPE"' in html(r)  # what was typed stays, to be corrected
 
 
+def test_a_stopped_machine_changes_its_reason_at_the_station(client, tablet, worker):
+    """Down for a breakdown, then Down again with "Tool change": answered with the new reason
+    (it was a 500 on the one-open-stop constraint)."""
+    _wo, (_t1,), wc = released_order(steps=1)
+    eq = Equipment.objects.create(code="LATHE-2", name="车床2", work_center=wc)
+    breakdown = DowntimeReason.objects.create(code="BRK", name="故障", name_en="Breakdown")
+    tool = DowntimeReason.objects.create(code="TOOL", name="换刀", name_en="Tool change")
+    term = Terminal(client, wc)
+    term.scan("B-WORK-1")
+    for reason in (breakdown, tool):
+        r = term.post("station_equipment_state", {"equipment": eq.pk, "state": "down",
+                                                  "reason": reason.pk, "client_token": tok()})
+        assert r.status_code == 200 and "LATHE-2: down" in html(r)
+    shown = html(r).split('data-testid="station-status"')[1].split("</div>")[0]
+    assert "Reason: " in shown and "Tool change" in shown, shown
+    assert DowntimeEvent.objects.get(end=None).reason == tool
+    assert DowntimeEvent.objects.filter(end__isnull=False).get().reason == breakdown
+
+
 @pytest.mark.parametrize("typed", ["1_0", "1e1"])
 def test_a_quantity_python_reads_but_a_person_does_not_is_refused(client, tablet, worker,
                                                                    typed):

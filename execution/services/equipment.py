@@ -12,6 +12,7 @@ from execution.models import DowntimeEvent, DowntimeReason, EquipmentState, Equi
 from mes.audit import audit_record, snapshot
 from mes.events import TOPIC_PLANT, domain_event_publish, event_emit, topic_work_center
 from mes.models import AuditEntry
+from mes.system_text import system_text
 from planning.models import Equipment
 
 S = EquipmentState.State
@@ -28,7 +29,10 @@ def equipment_set_state(*, actor, equipment: Equipment, state: str,
     one. After: a state change row; an unplanned downtime opened (down) or closed (leaving
     down/maintenance); events emitted.
     Maintenance opens a planned downtime. A token already used changes nothing. `at` may not
-    lie in the future: a state that begins later would refuse every change until then."""
+    lie in the future: a state that begins later would refuse every change until then.
+    Still stopped with another reason (down for a breakdown, then down for a tool change): the
+    open stop ends at `at` (audit-logged on it) and a stop with the new reason begins; the
+    same state with the same reason (or with none) changes nothing."""
     if client_token and EquipmentStateChange.objects.filter(client_token=client_token).exists():
         return EquipmentState.objects.get(equipment=equipment)
     if state not in S.values:
@@ -59,9 +63,19 @@ def equipment_set_state(*, actor, equipment: Equipment, state: str,
         raise ValidationError({"at": _("The change cannot be before the current state began.")})
     open_stop = DowntimeEvent.objects.select_for_update().filter(equipment=equipment,
                                                                  end__isnull=True).first()
-    if open_stop is not None and (state not in STOPPED or state != previous):
+    # Still stopped, for another cause (breakdown, then a tool change): the stop with the old
+    # reason ends here and one with the new reason begins, so each cause keeps its own time.
+    cause_changed = state == previous and state in STOPPED
+    if open_stop is not None:
+        before = snapshot(open_stop, ["end"])
         open_stop.end = max(at, open_stop.start + datetime.timedelta(seconds=1))
         open_stop.save(update_fields=["end"])
+        at = max(at, open_stop.end)  # the next stop begins where this one ended
+        if cause_changed:
+            audit_record(actor=actor, instance=open_stop, action=AuditEntry.Action.TRANSITION,
+                         before=before, after=snapshot(open_stop, ["end"]),
+                         reason=system_text("the cause of the stop changed to %(reason)s",
+                                            reason=reason.code if reason else ""))
         event_emit(topic=topic_work_center(equipment.work_center_id), kind="downtime.ended",
                    payload={"equipment": equipment.code, "downtime": open_stop.pk},
                    actor=actor)
