@@ -152,3 +152,35 @@ def test_lead_corrects_a_stop_in_the_browser(asgi_server, page, make_user, reaso
     screenshot(page, "downtime-corrected")
     stop.refresh_from_db()
     assert stop.reason == reasons[1]
+
+
+def test_a_lead_correcting_a_stop_going_on_is_seen_at_the_station_and_on_the_board(
+        client_as, reasons, make_user):
+    """The operator picked "Breakdown"; the lead corrects the stop still going on to "Tool
+    change": the equipment's state (what the station panel and the board show) takes the new
+    reason, and both hear of it. Marked planned, the machine is in maintenance."""
+    from execution.views.terminal import EQUIPMENT_EVENTS
+
+    op = make_user("operator")
+    eq, _ = stops(0, reasons[0])
+    began = timezone.now() - datetime.timedelta(minutes=20)
+    equipment_set_state(actor=op, equipment=eq, state="down", reason=reasons[0], at=began)
+    stop = DowntimeEvent.objects.get(end=None)
+    client = client_as("workshop_lead")
+    url = reverse("execution:downtime_detail", args=[stop.pk])
+    response = client.post(url, {"start": local(stop.start), "reason": reasons[1].pk,
+                                 "why": "it was a tool change"})
+    assert response.status_code == 302
+    state = EquipmentState.objects.get(equipment=eq)
+    assert (state.state, state.reason) == ("down", reasons[1])
+    assert "downtime.corrected" in EQUIPMENT_EVENTS  # the station's panel refreshes on it
+    assert Event.objects.filter(kind="downtime.corrected", topic=f"wc:{eq.work_center_id}")
+    panel = client.get(reverse("execution:station_equipment", args=[eq.work_center.code]),
+                       HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    since = panel.split('class="muted st-eq-since">')[1].split("</span>")[0]
+    assert since.endswith("· Tool change"), since
+    response = client.post(url, {"start": local(stop.start), "reason": reasons[1].pk,
+                                 "planned": "on", "why": "planned tool change"})
+    assert response.status_code == 302
+    state.refresh_from_db()
+    assert (state.state, state.reason) == ("maintenance", reasons[1])

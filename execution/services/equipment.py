@@ -114,14 +114,15 @@ def downtime_edit(*, actor, downtime: DowntimeEvent, start=None, end=None,
     """Correct a recorded downtime (a lead's job). Before: a reason for the correction; times
     in order, not in the future, not overlapping another stop of the same equipment; a stop
     still going on keeps no end (it ends when the equipment's state is set again). After: the
-    event changed (and the equipment's "since" with the start of a stop still going on), one
-    audit entry with before/after and why. Nothing changed: nothing written."""
+    event changed; for a stop still going on, the equipment's state follows it (since its
+    start, its reason, down or maintenance as it is unplanned or planned); one audit entry with
+    before/after and why; the station and the plant told. Nothing changed: nothing written."""
     why = " ".join((why or "").split())
     if not why:
         raise ValidationError({"why": _("Say why the downtime is corrected.")})
     stop = DowntimeEvent.objects.select_for_update().select_related("equipment").get(
         pk=downtime.pk)
-    before, old_start = snapshot(stop), stop.start
+    before = snapshot(stop)
     ongoing = stop.end is None
     if ongoing and end is not None:
         raise ValidationError({"end": _(
@@ -161,10 +162,12 @@ def downtime_edit(*, actor, downtime: DowntimeEvent, start=None, end=None,
     if after == before:
         return stop
     stop.save()
-    if ongoing and stop.start != old_start:
-        # The equipment has been in this state since the stop began.
+    if ongoing and any(before[f] != after[f] for f in ("start", "reason", "planned")):
+        # The equipment's state is this stop as the station and the boards show it: in it
+        # since the stop began, for its reason, down (unplanned) or in maintenance (planned).
         EquipmentState.objects.filter(equipment=stop.equipment_id, state__in=STOPPED).update(
-            since=stop.start)
+            since=stop.start, reason=stop.reason,
+            state=S.MAINTENANCE if stop.planned else S.DOWN)
     audit_record(actor=actor, instance=stop, action=AuditEntry.Action.UPDATE, before=before,
                  reason=why)
     payload = {"downtime": stop.pk, "equipment": stop.equipment.code,

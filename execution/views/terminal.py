@@ -48,7 +48,9 @@ ALERT_EVENTS = ("alert.raised", "alert.recurred", "alert.resolved", "alert.clear
                 "alert.closed")
 DISPATCH_EVENTS = ("tasks.released", "rework.created", "schedule.changed", *TASK_EVENTS,
                    *ALERT_EVENTS)
-EQUIPMENT_EVENTS = ("equipment.state", "downtime.started", "downtime.ended")
+# (A lead's correction of a stop still going on changes the state's reason or since.)
+EQUIPMENT_EVENTS = ("equipment.state", "downtime.started", "downtime.ended",
+                    "downtime.corrected")
 
 
 def _clock() -> float:
