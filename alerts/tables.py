@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from alerts.messages import render_message
 from alerts.models import Alert, AlertRule, WebhookEndpoint
 from alerts.selectors import age_hours, subject_url
-from mes.tables import BaseTable, LocalDateTimeColumn
+from mes.tables import BaseTable, LocalDateTimeColumn, YesNoColumn
 
 SEVERITY_CLASS = {"critical": "badge-bad", "warning": "badge-warn", "info": ""}
 STATUS_CLASS = {"open": "badge-bad", "acknowledged": "badge-warn", "resolved": "badge-ok",
@@ -136,8 +136,7 @@ class WebhookEndpointTable(BaseTable):
     name = tables.Column(linkify=lambda record: reverse("alerts:webhook_edit",
                                                         args=[record.pk]))
     url = tables.Column(verbose_name=_("URL"))
-    has_secret = tables.BooleanColumn(verbose_name=_("signed"), empty_values=(),
-                                      orderable=False)
+    has_secret = YesNoColumn(verbose_name=_("signed"), empty_values=(), orderable=False)
 
     class Meta(BaseTable.Meta):
         model = WebhookEndpoint

@@ -10,7 +10,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from mes.tables import BaseTable, LocalizedNameColumn
+from mes.tables import BaseTable, LocalizedNameColumn, YesNoColumn
 
 
 class LocalDateTimeColumn(tables.Column):
@@ -180,7 +180,7 @@ class DowntimeRecordsTable(BaseTable):
     end = LocalDateTimeColumn(verbose_name=_("end"))
     hours_in_period = tables.Column(verbose_name=_("hours in the period"), empty_values=(),
                                     orderable=False)
-    planned = tables.BooleanColumn(verbose_name=_("planned"))
+    planned = YesNoColumn(verbose_name=_("planned"))
     reason = LocalizedNameColumn("reason", verbose_name=_("reason"))
 
     class Meta(BaseTable.Meta):

@@ -6,8 +6,9 @@ from django.db.models.functions import Coalesce, NullIf
 from django.utils import timezone
 from django.utils.safestring import SafeData
 from django.utils.text import capfirst
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
+from django_tables2.columns import library
 
 from mes.models import AuditEntry, User
 from mes.roles import ROLE_LABELS
@@ -24,6 +25,16 @@ class LocalDateTimeColumn(tables.DateTimeColumn):
         if value is None:
             return ""
         return timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S")
+
+
+@library.register  # model BooleanFields get it too (user-registered columns win)
+class YesNoColumn(tables.BooleanColumn):
+    """A yes/no column: ✔/✘ in the list (as django-tables2's), and in exports "yes"/"no" in
+    the reader's language, as the change histories show it, not Python's True/False."""
+
+    def value(self, record, value, bound_column):
+        yes = self._get_bool_value(record, value, bound_column)
+        return gettext("yes") if yes else gettext("no")
 
 
 class LocalizedNameColumn(tables.Column):

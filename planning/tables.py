@@ -5,7 +5,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from mes.tables import BaseTable, LocalDateTimeColumn, LocalizedNameColumn
+from mes.tables import BaseTable, LocalDateTimeColumn, LocalizedNameColumn, YesNoColumn
 from planning.models import (
     BOMVersion,
     Equipment,
@@ -83,7 +83,7 @@ class QuantityColumn(tables.Column):
 class CodedNamedTable(BaseTable):
     code = tables.Column(linkify=linked())
     name = tables.Column(verbose_name=_("Name"))
-    active = tables.BooleanColumn()
+    active = YesNoColumn()
 
 
 class SiteTable(CodedNamedTable):
@@ -147,9 +147,9 @@ class ShiftCalendarTable(CodedNamedTable):
 
 class ItemTable(CodedNamedTable):
     kind = StatusColumn(verbose_name=_("Made or bought"))
-    discrete = tables.BooleanColumn()
+    discrete = YesNoColumn()
     bom_count = tables.Column(verbose_name=_("BOM versions"))
-    has_routing = tables.BooleanColumn(verbose_name=_("Routing"))
+    has_routing = YesNoColumn(verbose_name=_("Routing"))
     used_in_count = tables.Column(verbose_name=_("Used in"))
 
     class Meta(BaseTable.Meta):

@@ -6,7 +6,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from mes.tables import BaseTable, LocalDateTimeColumn, LocalizedNameColumn
+from mes.tables import BaseTable, LocalDateTimeColumn, LocalizedNameColumn, YesNoColumn
 from planning.models import WorkOrder
 from quality.forms import plain
 from quality.models import (
@@ -218,7 +218,7 @@ class InspectionPlanTable(BaseTable):
                                      attrs={"td": {"class": "num"}})
     n_characteristics = tables.Column(verbose_name=_("characteristics"),
                                       attrs={"td": {"class": "num"}})
-    active = tables.BooleanColumn(verbose_name=_("active"))
+    active = YesNoColumn(verbose_name=_("active"))
 
     class Meta(BaseTable.Meta):
         model = InspectionPlan
@@ -251,7 +251,7 @@ class DefectCodeTable(BaseTable):
     name_en = tables.Column(verbose_name=_("name (English)"))
     n_nonconformances = tables.Column(verbose_name=_("nonconformances"),
                                       attrs={"td": {"class": "num"}})
-    active = tables.BooleanColumn(verbose_name=_("active"))
+    active = YesNoColumn(verbose_name=_("active"))
 
     class Meta(BaseTable.Meta):
         model = DefectCode

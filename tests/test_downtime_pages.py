@@ -184,3 +184,40 @@ def test_a_lead_correcting_a_stop_going_on_is_seen_at_the_station_and_on_the_boa
     assert response.status_code == 302
     state.refresh_from_db()
     assert (state.state, state.reason) == ("maintenance", reasons[1])
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_a_stop_going_on_has_no_end_in_the_list_nor_in_its_exports(client_as, reasons, fmt):
+    """Its End is not "now": the list says it is still going on, the exports leave it empty;
+    Planned reads yes/no in the reader's language, not True/False."""
+    import csv
+    import io
+
+    from openpyxl import load_workbook
+
+    client = client_as("operator")
+    eq, (done,) = stops(1, reasons[0])
+    DowntimeEvent.objects.create(equipment=eq, reason=reasons[1], planned=True,
+                                 start=timezone.now() - datetime.timedelta(minutes=5))
+    url = reverse("execution:downtime_list")
+    page = client.get(url, {"ongoing": "true"}, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    cells = page.split('data-testid="downtime-row"')[1].split("</tr>")[0].split("<td")
+    assert "still going on" in cells[2] and str(timezone.localdate().year) not in cells[2]
+    response = client.get(url, {"export": fmt}, HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 200
+    if fmt == "csv":
+        rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    else:
+        sheet = load_workbook(io.BytesIO(response.content)).active
+        rows = [["" if v is None else str(v) for v in r] for r in sheet.iter_rows(values_only=True)]
+    header, *body = rows
+    end, planned = header.index("End"), header.index("Planned")
+    by_reason = {row[header.index("Reason")]: row for row in body}
+    assert by_reason["TOOL Tool change"][end] == ""
+    assert by_reason["TOOL Tool change"][planned] == "yes"
+    assert by_reason["BRK Breakdown"][end].startswith(
+        timezone.localtime(done.end).strftime("%Y-%m-%d %H:%M"))
+    assert by_reason["BRK Breakdown"][planned] == "no"
+    if fmt == "csv":  # in the reader's language
+        zh = client.get(url, {"export": fmt}, HTTP_ACCEPT_LANGUAGE="zh-hans")
+        assert ",是," in zh.content.decode("utf-8-sig") and "True" not in zh.content.decode()

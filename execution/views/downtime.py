@@ -64,7 +64,13 @@ class DowntimeTable(BaseTable):
         row_attrs = {"data-testid": "downtime-row"}
 
     def render_end(self, value):
+        if value is None:  # (a template column renders empty values too)
+            return gettext("still going on")
         return timezone.localtime(value).strftime("%Y-%m-%d %H:%M")
+
+    def value_end(self, value):
+        # An export's End stays a time or nothing: a stop going on has none yet.
+        return "" if value is None else timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S")
 
     def render_minutes(self, record):
         minutes = stop_minutes(record)
