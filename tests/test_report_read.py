@@ -32,7 +32,8 @@ from tests.factories_execution import released_order
 
 pytestmark = pytest.mark.django_db
 
-FACT_KEYS = {"earlier_report", "previous_passed", "last_start", "last_report_end", "assigned"}
+FACT_KEYS = {"earlier_report", "previous_passed", "last_start", "last_report_end", "assigned",
+             "next_work_center"}
 
 
 def tok():
@@ -110,7 +111,7 @@ def test_first_step_without_reports_or_activities(op):
     _wo, (t1, *_), wc = released_order()
     facts = read_both(t1, op)
     assert facts == {"earlier_report": None, "previous_passed": None, "last_start": None,
-                     "last_report_end": None, "assigned": True}
+                     "last_report_end": None, "assigned": True, "next_work_center": wc.pk}
     assert facts["assigned"] is True
 
 
@@ -260,3 +261,17 @@ def test_unknown_task_refused(op):
     refused(lambda: report_read(lock_task_for_report(missing), tok(), op))
     with transaction.atomic():  # a known task, by id or instance, is let through
         assert lock_task_for_report(t1.pk) == lock_task_for_report(t1) == t1.pk
+
+
+def test_the_next_steps_work_center_skips_cancelled_steps_and_ends_with_the_last(op):
+    """The station a report's units go on to: the next normal step's (a cancelled step is
+    skipped, as the previous-step read skips it); none after the last step."""
+    _wo, (t1, t2, t3), wc = released_order(qty="10")
+    other, third = WorkCenterFactory(), WorkCenterFactory()
+    Task.objects.filter(pk=t2.pk).update(work_center=other)
+    Task.objects.filter(pk=t3.pk).update(work_center=third)
+    assert read_both(t1, op)["next_work_center"] == other.pk
+    assert read_both(t2, op)["next_work_center"] == third.pk
+    assert read_both(t3, op)["next_work_center"] is None
+    Task.objects.filter(pk=t2.pk).update(status=Task.Status.CANCELLED)
+    assert read_both(t1, op)["next_work_center"] == third.pk

@@ -400,3 +400,50 @@ def test_a_report_that_starts_a_task_writes_its_start_in_the_same_statement(op):
         assert starting == running == ["SELECT", "SELECT", "WITH"]
     else:
         assert sorted(starting) == sorted([*running, "INSERT"])
+
+
+def test_the_next_steps_station_hears_when_units_come_to_it(op, make_user):
+    """Station B (step 20) waits for step 10 at station A: A's report, A's completion and a QC
+    decision on step 10 each reach B's topic (task.upstream_changed), written with the rest of
+    the change; a next step at the same station needs no extra event."""
+    from quality.models import Inspection
+    from quality.services.inspections import inspection_record
+
+    wo, (t1, t2, t3), wc = released_order(steps=3, qty="10")
+    b = WorkCenterFactory()
+    Task.objects.filter(pk=t2.pk).update(work_center=b)
+    t2.refresh_from_db()
+
+    def upstream(topic):
+        return list(Event.objects.filter(kind="task.upstream_changed", topic=topic)
+                    .order_by("id").values_list("payload", flat=True))
+
+    report(t1, op, wc, good=2)
+    heard = upstream(f"wc:{b.pk}")
+    assert [(p["task"], p["cause"], p["step"]) for p in heard] == [
+        (t1.pk, "task.reported", t1.seq)]
+    assert heard[0]["work_order"] == wo.number
+    report(t1, op, wc, good=7, scrap=1, scrap_reason=scrap_reason())  # the rest: completes
+    assert [p["cause"] for p in upstream(f"wc:{b.pk}")] == [
+        "task.reported", "task.reported", "task.completed"]
+    # B's own report goes on to step 30, also at B: B's own topic has it already.
+    Task.objects.filter(pk=t3.pk).update(work_center=b)
+    report(t2, op, b, good=1)
+    assert len(upstream(f"wc:{b.pk}")) == 3
+    assert Event.objects.filter(topic=f"wc:{b.pk}", kind="task.reported").count() == 1
+
+    # A completion at the station (short), and a QC decision on a checkpoint step.
+    wo2, (s1, s2, _s3), wc2 = released_order(steps=3, qty="10")
+    c = WorkCenterFactory()
+    Task.objects.filter(pk=s2.pk).update(work_center=c)
+    Task.objects.filter(pk=s1.pk).update(is_qc_checkpoint=True, wait_for_qc=True)
+    report(s1, op, wc2, good=4)
+    task_complete(operator=op, task=s1, work_center=wc2, client_token=tok(),
+                  short_reason="material ran out")
+    assert [p["cause"] for p in upstream(f"wc:{c.pk}")] == ["task.reported", "task.completed"]
+    inspector = make_user("qc_inspector")
+    inspection = Inspection.objects.get(origin_task=s1)
+    inspection_record(inspector=inspector, inspection=inspection, results={},
+                      verdict="passed")
+    assert [p["cause"] for p in upstream(f"wc:{c.pk}")] == [
+        "task.reported", "task.completed", "inspection.passed"]

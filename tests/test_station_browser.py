@@ -300,3 +300,28 @@ def test_station_clock_shows_plant_time_on_a_tablet_set_to_another_zone(asgi_ser
         assert shown in (before, datetime.datetime.now(plant).strftime("%H:%M")), shown
     finally:
         context.close()
+
+
+def test_the_next_steps_station_follows_live_when_units_come_to_it(asgi_server, page,
+                                                                    make_user):
+    """Station B (step 20) waits for step 10 at station A. A reports 2 good: B's open page
+    shows them as its input, without a reload."""
+    import uuid
+
+    from execution.services.reporting import task_report_quantity
+    from planning.models import Task
+    from tests.factories import WorkCenterFactory
+
+    lead = make_user("workshop_lead", username="lead-b")
+    operator = make_user("operator", username="op-a", badge_code="B-A-1")
+    wo, (t1, t2), wc_a = released_order(steps=2, qty="10")
+    wc_b = WorkCenterFactory()
+    Task.objects.filter(pk=t2.pk).update(work_center=wc_b)
+    open_station(page, asgi_server, lead, wc_b)
+    row = page.locator(f'[data-testid=dispatch-row][data-task="{t2.pk}"]')
+    assert "waiting for the previous step" in row.inner_text()
+    assert row.get_by_test_id("row-remaining").inner_text() == "0"
+    task_report_quantity(operator=operator, task=t1, work_center=wc_a,
+                         client_token=uuid.uuid4().hex, good=2)
+    row.get_by_test_id("row-remaining").filter(has_text="2").wait_for(timeout=5_000)
+    assert "waiting for the previous step" not in row.inner_text()

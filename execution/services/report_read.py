@@ -46,6 +46,17 @@ _PREVIOUS_PASSED = """(
     ORDER BY p."seq" DESC LIMIT 1)"""
 
 
+# The work center of the next normal step (the one this step passes its units on to), for the
+# task aliased t: the SQL twin of reporting.next_step_work_center. Its station hears of the
+# report (what it may work on changed) in the same write.
+_NEXT_WORK_CENTER = """(
+   SELECT n."work_center_id"
+     FROM {task} n
+    WHERE n."work_order_id" = t."work_order_id" AND n."kind" = %(normal)s
+      AND n."seq" > t."seq" AND NOT (n."status" = %(cancelled)s)
+    ORDER BY n."seq", n."id" LIMIT 1)"""
+
+
 def _task_from() -> str:
     return f"""FROM {table(Task)} t
 JOIN {table(WorkOrder)} wo ON wo."id" = t."work_order_id"
@@ -79,6 +90,7 @@ SELECT {", ".join(p.select() for p in _PARTS)},
   EXISTS (SELECT 1 FROM "{assigned}" o WHERE o."workcenter_id" = t."work_center_id"),
   EXISTS (SELECT 1 FROM "{assigned}" o WHERE o."workcenter_id" = t."work_center_id"
                                          AND o."user_id" = %(operator)s),
+  {_NEXT_WORK_CENTER.format(task=table(Task))},
   {report_id}
 {_task_from()}"""  # noqa: S608
 
@@ -144,7 +156,8 @@ def report_read(task_id: int, token: str, operator) -> tuple[Task, dict]:
     report checks: the token's earlier report, what the previous step passed on, the last
     start/resume, the last report's end, whether the operator may work at the task's work
     center (a report at another station is refused before that matters), and (PostgreSQL)
-    the id a new report takes. Run after the lock, as a new statement, so it sees what
+    the id a new report takes, and the work center of the next step (its station hears of the
+    report). Run after the lock, as a new statement, so it sees what
     committed while we waited."""
     return _task_and_facts(fetch_one(_facts_sql(), _facts_params(task_id, token, operator)))
 
@@ -179,7 +192,8 @@ def _task_and_facts(row) -> tuple[Task, dict]:
     if row is None:
         raise _unknown_task()
     task, start = _task_from_row(row)
-    earlier, passed, last_start, last_end, anyone, operator_here, report_id = row[start:]
+    earlier, passed, last_start, last_end, anyone, operator_here, next_wc, report_id = (
+        row[start:])
     facts = {
         "report_id": report_id,  # the id for a new report (None: the insert numbers it)
         "earlier_report": earlier,
@@ -188,13 +202,14 @@ def _task_and_facts(row) -> tuple[Task, dict]:
         "last_report_end": convert(WorkReport._meta.get_field("work_end"), last_end),
         "assigned": (not settings.MES_ENFORCE_OPERATOR_ASSIGNMENT
                      or not anyone or bool(operator_here)),
+        "next_work_center": next_wc,
     }
     return task, facts
 
 
 def report_facts_orm(task_id: int, token: str, operator) -> dict:
     """The same facts through the ORM (the reference the SQL above is tested against)."""
-    from execution.services.reporting import previous_step_passed
+    from execution.services.reporting import next_step_work_center, previous_step_passed
 
     through = WorkCenter.operators.through.objects
     facts = {
@@ -209,6 +224,7 @@ def report_facts_orm(task_id: int, token: str, operator) -> dict:
         "anyone_assigned": Exists(through.filter(workcenter_id=OuterRef("work_center_id"))),
         "operator_assigned": Exists(through.filter(workcenter_id=OuterRef("work_center_id"),
                                                    user_id=operator.pk)),
+        "next_work_center": next_step_work_center(),
     }
     row = Task.objects.filter(pk=task_id).annotate(**facts).values(*facts).get()
     row["assigned"] = (not settings.MES_ENFORCE_OPERATOR_ASSIGNMENT

@@ -110,12 +110,14 @@ def _assigned(operator: User, work_center: WorkCenter) -> bool:
 
 
 def lock_task(task_id: int) -> Task:
-    """The task row, locked for this transaction (with its work order, item and station).
-    An unknown id is refused as an unknown task."""
+    """The task row, locked for this transaction (with its work order, item and station, and
+    `next_work_center`: see next_step_work_center). An unknown id is refused as an unknown
+    task."""
     try:
         return (Task.objects.select_for_update(of=("self",))
                 .select_related("work_order", "work_order__item",
                                 "work_order__production_order", "work_center")
+                .annotate(next_work_center=next_step_work_center())
                 .get(pk=task_id))
     except (Task.DoesNotExist, ValueError, TypeError):
         raise refuse(_("Unknown task; scan its traveler code again."), "unknown_task") from None
@@ -134,6 +136,17 @@ def previous_step_passed():
                                         kind=Task.Kind.NORMAL, seq__lt=OuterRef("seq"))
                     .exclude(status=T.CANCELLED).order_by("-seq")
                     .annotate(passed=passed).values("passed")[:1], output_field=_QTY)
+
+
+def next_step_work_center():
+    """Subquery for a task queryset (OuterRef: the task): the work center of the next normal
+    step, the one this step passes its units on to (for a rework task, the step after the one
+    it reworks); NULL for the last step. What this step reports, completes or has accepted by
+    QC changes what that step may work on, so its station is told."""
+    return Subquery(Task.objects.filter(work_order_id=OuterRef("work_order_id"),
+                                        kind=Task.Kind.NORMAL, seq__gt=OuterRef("seq"))
+                    .exclude(status=T.CANCELLED).order_by("seq", "id")
+                    .values("work_center_id")[:1])
 
 
 def _input_from(task: Task, previous_passed) -> Decimal:
@@ -171,10 +184,40 @@ def _paused_at(task: Task) -> datetime.datetime | None:
             .order_by("-at", "-id").values_list("at", flat=True).first())
 
 
-def _announcements(task: Task, kind: str, **payload) -> list[tuple[str, str, dict]]:
+UPSTREAM_CHANGED = "task.upstream_changed"
+
+
+def _announcements(task: Task, kind: str, *, next_work_center: int | None = None,
+                   **payload) -> list[tuple[str, str, dict]]:
+    """The task's own station and the plant hear `kind`; the next step's station, when it is
+    another one (`next_work_center`), hears that its previous step changed."""
     data = {"task": task.pk, "work_order": task.work_order.number, "status": task.status,
             **payload}
-    return [(topic_work_center(task.work_center_id), kind, data), (TOPIC_PLANT, kind, data)]
+    rows = [(topic_work_center(task.work_center_id), kind, data), (TOPIC_PLANT, kind, data)]
+    if next_work_center is not None and next_work_center != task.work_center_id:
+        rows.append(upstream_announcement(task, next_work_center, kind))
+    return rows
+
+
+def upstream_announcement(task: Task, work_center_id: int, cause: str) -> tuple[str, str, dict]:
+    """The event telling the next step's station (`work_center_id`) that `task`, its previous
+    step, changed what it may work on or whether more can still come (`cause`: the event kind
+    of the change)."""
+    return (topic_work_center(work_center_id), UPSTREAM_CHANGED,
+            {"task": task.pk, "work_order": task.work_order.number, "step": task.seq,
+             "cause": cause})
+
+
+def task_upstream_changed_announce(*, task_id: int, cause: str, actor) -> None:
+    """Tell the next step's station that this step's units changed outside a station action
+    (QC accepted or rejected some, a nonconformance was decided): what that step may work on,
+    or whether more can still come to it, changed. Inside the caller's transaction; one query,
+    and one event when there is a next step."""
+    task = (Task.objects.filter(pk=task_id).select_related("work_order")
+            .annotate(next_work_center=next_step_work_center()).first())
+    if task is not None and task.next_work_center is not None:
+        event_emit_many([upstream_announcement(task, task.next_work_center, cause)],
+                        actor=actor)
 
 
 def _announce(task: Task, kind: str, actor, **payload) -> None:
@@ -297,7 +340,8 @@ def task_complete(*, operator, task, work_center, client_token, at=None,
                              short=_fmt(short), reason=short_reason)
     else:
         reason, short_reason = system_text("completed at the station"), ""
-    _complete(locked, operator, at, reason, short=short)
+    _complete(locked, operator, at, reason, short=short,
+              next_work_center=locked.next_work_center)
     _activity(locked, operator, work_center, TaskActivity.Kind.COMPLETE, token, at,
               short_qty=short, reason=short_reason)
     domain_event_publish("task.state_changed", task_id=locked.pk, action="complete")
@@ -305,7 +349,9 @@ def task_complete(*, operator, task, work_center, client_token, at=None,
 
 
 def _complete(task: Task, actor, at, reason: str | SystemText, *,
-              short: Decimal = Decimal(0)) -> None:
+              short: Decimal = Decimal(0), next_work_center: int | None = None) -> None:
+    """`next_work_center`: the next step's (its station hears that its previous step is
+    done: it may now complete)."""
     task.actual_end = at
     # (A step completed short before, re-opened and now complete: its shortfall is what it is
     # now.)
@@ -313,9 +359,10 @@ def _complete(task: Task, actor, at, reason: str | SystemText, *,
     task.qty_short = short
     _set_task_status(task, "complete", actor, reason, also=also)
     if short > 0:
-        _announce(task, "task.completed", actor, short=_fmt(short))
+        _announce(task, "task.completed", actor, short=_fmt(short),
+                  next_work_center=next_work_center)
     else:
-        _announce(task, "task.completed", actor)
+        _announce(task, "task.completed", actor, next_work_center=next_work_center)
     wo = WorkOrder.objects.select_for_update().get(pk=task.work_order_id)
     if not wo.tasks.exclude(status__in=(T.DONE, T.CANCELLED)).exists():
         before = snapshot(wo, ["status", "actual_end"])
@@ -454,7 +501,8 @@ def task_report_quantity(*, operator, task, work_center=None, client_token, good
     if started is not None:
         writes.insert(started)  # in the same statement: no round trip more on PostgreSQL
     events = event_new_many(_announcements(locked, "task.reported", good=str(good),
-                                           scrap=str(scrap), report=report.pk, late=late),
+                                           scrap=str(scrap), report=report.pk, late=late,
+                                           next_work_center=facts["next_work_center"]),
                             actor=operator)
     writes.insert(*events)
     writes.run()
@@ -463,7 +511,8 @@ def task_report_quantity(*, operator, task, work_center=None, client_token, good
     domain_event_publish("task.reported", report_id=report.pk, report=report)
     completed = False
     if remaining - good - scrap <= 0 and _earlier_steps_done(locked):
-        _complete(locked, operator, work_end, system_text("all quantity reported"))
+        _complete(locked, operator, work_end, system_text("all quantity reported"),
+                  next_work_center=facts["next_work_center"])
         # Completed by the report: recorded as the station's completion would be.
         _activity(locked, operator, work_center, TaskActivity.Kind.COMPLETE,
                   _report_activity_token(report, TaskActivity.Kind.COMPLETE), work_end)

@@ -41,8 +41,11 @@ FIELD_LABELS = {
 }
 
 # Live events (topic wc:<id>) that change what the dispatch list and the task panel show.
+# (task.upstream_changed: the previous step, at another station, passed units on, completed,
+# or had units accepted or rejected by QC.)
 TASK_EVENTS = ("task.start", "task.pause", "task.resume", "task.reported", "task.completed",
-               "work_order.hold", "work_order.resume", "work_order.cancel")
+               "task.upstream_changed", "work_order.hold", "work_order.resume",
+               "work_order.cancel")
 # Alert kinds refresh the list's alert badges (emitted by the alerts app on the same topic).
 ALERT_EVENTS = ("alert.raised", "alert.recurred", "alert.resolved", "alert.cleared",
                 "alert.closed")

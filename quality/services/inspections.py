@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 
 from execution.models import WorkReport
 from execution.services.quantities import parse_quantity
+from execution.services.reporting import task_upstream_changed_announce
 from mes.audit import audit_record, snapshot
 from mes.events import TOPIC_PLANT, domain_event_publish, event_emit
 from mes.models import AuditEntry
@@ -233,6 +234,9 @@ def inspection_record(*, inspector, inspection: Inspection, results: dict, qty_f
                actor=inspector)
     event_emit(topic=TOPIC_PLANT, kind=f"inspection.{insp.status}", payload=payload,
                actor=inspector)
+    # What passed goes on to the next step (or, failed, cannot come to it as it is).
+    task_upstream_changed_announce(task_id=insp.origin_task_id,
+                                   cause=f"inspection.{insp.status}", actor=inspector)
     if insp.loop > 0:
         _close_reworked(insp)
     domain_event_publish("inspection.recorded", inspection_id=insp.pk)

@@ -6,6 +6,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from execution.services.reporting import task_upstream_changed_announce
 from mes.audit import audit_record, snapshot
 from mes.events import (
     TOPIC_PLANT,
@@ -116,6 +117,9 @@ def nonconformance_disposition(*, actor, nonconformance: Nonconformance, disposi
     event_emit(topic=TOPIC_PLANT, kind="nonconformance.decided", actor=actor,
                payload={"nonconformance": nc.number, "disposition": disposition,
                         "work_order": nc.work_order.number})
+    # The step's good, rework or accepted units moved: its next step's station hears of it.
+    task_upstream_changed_announce(task_id=origin.pk, cause="nonconformance.decided",
+                                   actor=actor)
     return nc
 
 
