@@ -29,6 +29,7 @@ from execution.services.report_read import task_with_input
 from execution.services.reporting import (
     StationRefusal,
     check_can_work,
+    check_operator_assigned,
     operator_by_badge,
     previous_step_passed,
     refuse,
@@ -329,9 +330,10 @@ def _work_order_task(work_order: WorkOrder, work_center: WorkCenter, operator) -
 
 
 def station_scan_resolve(raw: str, work_center: WorkCenter, operator=None) -> ScanOutcome:
-    """What a scan (or typed code) at a station means: an operator's badge, a task QR code,
-    a work-order QR code (its step at this station), or a typed work-order number, optionally
-    with "/<step>". Raises StationRefusal saying why the station cannot use it."""
+    """What a scan (or typed code) at a station means: an operator's badge (refused when the
+    operator may not work at this station), a task QR code, a work-order QR code (its step at
+    this station), or a typed work-order number, optionally with "/<step>". Raises
+    StationRefusal saying why the station cannot use it."""
     text = normalize_scan(raw)
     if not text:
         raise refuse(_("Nothing was scanned."), "empty")
@@ -347,7 +349,9 @@ def station_scan_resolve(raw: str, work_center: WorkCenter, operator=None) -> Sc
                            task=_work_order_task(target.work_order, work_center, operator))
     user = User.objects.filter(badge_code=text).first()
     if user is not None:
-        return ScanOutcome("operator", operator=operator_by_badge(text))
+        operator = operator_by_badge(text)
+        check_operator_assigned(operator, work_center)
+        return ScanOutcome("operator", operator=operator)
     number, _slash, seq = text.rpartition("/")
     wo = WorkOrder.objects.filter(number__iexact=text).first()
     if wo is None and number and seq.isdigit():

@@ -786,3 +786,28 @@ def test_an_unknown_scrap_reason_is_refused_naming_the_field(client, tablet, wor
     assert ScanRefusal.objects.get().action == "report"
     r = term.report(t1, good="1", scrap="1", scrap_reason=scrap_reason().pk)
     assert r.status_code == 200 and WorkReport.objects.get().scrap == 1
+
+
+def test_a_badge_not_assigned_here_is_refused_at_the_scan(client, tablet, worker, make_user,
+                                                          settings):
+    """Assignment enforced: a badge of someone not assigned to the station is refused when it
+    is scanned (not greeted, then refused at the first action), logged for the lead; the
+    station keeps whoever was signed in. A station nobody is assigned to takes anyone."""
+    settings.MES_ENFORCE_OPERATOR_ASSIGNMENT = True
+    _wo, (t1,), wc = released_order(steps=1)
+    assigned = make_user("operator", badge_code="B-HERE-1", display_name="李师傅")
+    wc.operators.add(assigned)
+    term = Terminal(client, wc)
+    assert term.scan("B-HERE-1").status_code == 200
+    refused = term.scan("B-WORK-1")
+    assert refused.status_code == 422
+    page = html(refused)
+    assert "is not assigned to work center" in page and "signed in" not in page
+    refusal = ScanRefusal.objects.get()
+    assert "not assigned" in refusal.reason and refusal.payload == "B-WORK-1"
+    assert client.session[f"station:{wc.code}"]["operator"] == assigned.pk
+    settings.MES_ENFORCE_OPERATOR_ASSIGNMENT = False
+    assert term.scan("B-WORK-1").status_code == 200
+    open_wc = WorkCenterFactory()
+    settings.MES_ENFORCE_OPERATOR_ASSIGNMENT = True
+    assert Terminal(client, open_wc).scan("B-WORK-1").status_code == 200

@@ -99,8 +99,20 @@ def check_can_work(task: Task, operator: User, work_center: WorkCenter, *,
     if assigned is None and settings.MES_ENFORCE_OPERATOR_ASSIGNMENT:
         assigned = _assigned(operator, work_center)
     if assigned is False:
-        raise refuse(_("%(op)s is not assigned to work center %(wc)s.") % {
-            "op": operator, "wc": work_center.code}, "not_assigned")
+        raise _not_assigned(operator, work_center)
+
+
+def check_operator_assigned(operator: User, work_center: WorkCenter) -> None:
+    """Refuse an operator who may not work at this station (when assignment is enforced,
+    MES_ENFORCE_OPERATOR_ASSIGNMENT): a badge scan is refused at once, not greeted and then
+    refused at the first action."""
+    if settings.MES_ENFORCE_OPERATOR_ASSIGNMENT and not _assigned(operator, work_center):
+        raise _not_assigned(operator, work_center)
+
+
+def _not_assigned(operator: User, work_center: WorkCenter) -> StationRefusal:
+    return refuse(_("%(op)s is not assigned to work center %(wc)s.") % {
+        "op": operator, "wc": work_center.code}, "not_assigned")
 
 
 def _assigned(operator: User, work_center: WorkCenter) -> bool:
