@@ -28,13 +28,13 @@ from execution.models import DowntimeReason, ScrapReason
 from execution.services.report_read import task_with_input
 from execution.services.reporting import (
     StationRefusal,
+    badge_holder,
     check_can_work,
     check_operator_assigned,
     operator_by_badge,
     previous_step_passed,
     refuse,
 )
-from mes.models import User
 from mes.quantities import quantity_text
 from mes.sql import valid_pk
 from planning.models import Equipment, MaterialRequirement, Task, WorkCenter, WorkOrder
@@ -347,9 +347,9 @@ def station_scan_resolve(raw: str, work_center: WorkCenter, operator=None) -> Sc
             return ScanOutcome("task", task=target.task, via="task")
         return ScanOutcome("task", via="work_order",
                            task=_work_order_task(target.work_order, work_center, operator))
-    user = User.objects.filter(badge_code=text).first()
+    user = badge_holder(text)
     if user is not None:
-        operator = operator_by_badge(text)
+        operator = operator_by_badge(text, holder=user)
         check_operator_assigned(operator, work_center)
         return ScanOutcome("operator", operator=operator)
     number, _slash, seq = text.rpartition("/")

@@ -1,10 +1,13 @@
 """Cross-cutting records: people and their badges, the audit log and the event outbox."""
 
+import unicodedata
+
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models
+from django.db.models.functions import Upper
 from django.utils import timezone
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
@@ -26,6 +29,15 @@ class User(AbstractUser):
         verbose_name = _("employee")
         verbose_name_plural = _("employees")
         ordering = ["username"]
+        constraints = [
+            # Stations read badges ignoring case ("b-op-101" is B-OP-101's badge): two badges
+            # that differ only in case would be one person's to a scanner.
+            models.UniqueConstraint(
+                Upper("badge_code"), name="user_badge_code_unique_ignoring_case",
+                violation_error_message=_(
+                    "Another employee has this badge code (upper and lower case count as "
+                    "the same).")),
+        ]
         # Capabilities the roles are made of (see mes/roles.py). Apps check these, not groups.
         permissions = [
             ("view_planning", _("Can view plans, orders and master data")),
@@ -45,6 +57,13 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.display_name or self.get_full_name() or self.username
+
+    def clean(self):
+        super().clean()
+        # As a scanner sends it (full-width characters typed on a Chinese keyboard as
+        # ASCII, no spaces around); an empty code is no badge.
+        code = unicodedata.normalize("NFKC", self.badge_code or "").strip()
+        self.badge_code = code or None
 
     @property
     def role_names(self) -> list[str]:

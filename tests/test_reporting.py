@@ -165,6 +165,33 @@ def test_badges():
         operator_by_badge("  ")
 
 
+def test_badges_are_read_as_traveler_codes_are(op, make_user):
+    """Case and full width do not matter (a scanner in lower-case mode, a Chinese keyboard's
+    full-width characters), so no two badges may differ only in case: refused when an
+    employee is saved with one, and by the database. A badge typed full-width is kept as
+    ASCII."""
+    from django.db import IntegrityError, transaction
+
+    from mes.models import User
+
+    assert operator_by_badge("b-op-9") == op
+    assert operator_by_badge(" Ｂ－ｏｐ－９ ") == op
+    twin = User(username="twin", badge_code="b-Op-9")
+    with pytest.raises(ValidationError) as refused:
+        twin.full_clean()
+    assert "Another employee has this badge code" in str(refused.value)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        User.objects.create(username="twin2", badge_code="B-op-9")
+    wide = User(username="wide", badge_code=" ＢＡＤＧＥ－７ ")
+    wide.set_unusable_password()
+    wide.full_clean()
+    assert wide.badge_code == "BADGE-7"
+    blank = User(username="blank", badge_code="  ")
+    blank.set_unusable_password()
+    blank.full_clean()
+    assert blank.badge_code is None
+
+
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_two_stations_at_the_same_moment_both_count(make_user):

@@ -811,3 +811,13 @@ def test_a_badge_not_assigned_here_is_refused_at_the_scan(client, tablet, worker
     open_wc = WorkCenterFactory()
     settings.MES_ENFORCE_OPERATOR_ASSIGNMENT = True
     assert Terminal(client, open_wc).scan("B-WORK-1").status_code == 200
+
+
+def test_a_badge_scanned_in_lower_case_or_full_width_signs_in(client, tablet, worker):
+    _wo, (t1,), wc = released_order(steps=1)
+    term = Terminal(client, wc)
+    for code in ("b-work-1", "Ｂ－ＷＯＲＫ－１", "b-WoRk-1"):
+        answer = term.scan(code)
+        assert answer.status_code == 200, html(answer)
+        assert client.session[f"station:{wc.code}"]["operator"] == worker.pk
+    assert not ScanRefusal.objects.exists()

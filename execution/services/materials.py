@@ -7,10 +7,15 @@ from django.utils.translation import gettext as _
 
 from execution.models import MaterialConsumption
 from execution.services.quantities import parse_quantity
-from execution.services.reporting import check_can_work, check_client_token, lock_task
+from execution.services.reporting import (
+    badge_holder,
+    check_can_work,
+    check_client_token,
+    lock_task,
+)
 from mes.audit import audit_record
 from mes.events import event_emit, topic_work_center
-from mes.models import AuditEntry, User
+from mes.models import AuditEntry
 from mes.quantities import quantity_text
 from mes.system_text import system_text
 from planning.models import Item, MaterialRequirement, Task
@@ -38,7 +43,7 @@ def check_lot_code(lot_code: str) -> str:
         raise ValidationError({"lot_code": _(
             "A lot code has no spaces: scan the label on the component's pack again.")},
             code="spaces")
-    if User.objects.filter(badge_code=lot_code).exists():
+    if badge_holder(lot_code) is not None:
         raise ValidationError({"lot_code": _(
             "This is an employee badge, not a lot: scan the label on the component's pack.")},
             code="badge_scanned")

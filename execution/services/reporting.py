@@ -37,6 +37,7 @@ from mes.sql import Writes, new_instance
 from mes.system_text import SystemText, system_text
 from planning.models import Equipment, ProductionOrder, Task, WorkCenter, WorkOrder
 from planning.states import next_status
+from planning.travelers import normalize_scan
 
 T = Task.Status
 WO = WorkOrder.Status
@@ -55,11 +56,21 @@ def refuse(message: str, code: str) -> StationRefusal:
     return StationRefusal(message, code=code)
 
 
-def operator_by_badge(badge_code: str) -> User:
-    code = (badge_code or "").strip()
+def badge_holder(badge_code: str) -> User | None:
+    """The employee whose badge this is, read as traveler codes are: trimmed, full-width
+    characters as ASCII, upper and lower case alike (badge codes are unique ignoring case:
+    mes.models.User). None when nobody has it. One query (none for an empty code)."""
+    code = normalize_scan(badge_code)
+    return User.objects.filter(badge_code__iexact=code).first() if code else None
+
+
+def operator_by_badge(badge_code: str, *, holder: User | None = None) -> User:
+    """The active employee whose badge this is (`holder`: already looked up with
+    badge_holder), else refused."""
+    code = normalize_scan(badge_code)
     if not code:
         raise refuse(_("Scan your badge first."), "no_badge")
-    user = User.objects.filter(badge_code=code).first()
+    user = holder or badge_holder(code)
     if user is None:
         raise refuse(_("Unknown badge “%(code)s”.") % {"code": code[:40]}, "unknown_badge")
     if not user.is_active:
