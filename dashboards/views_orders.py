@@ -35,12 +35,12 @@ class OrderProgressView(DashboardView):
                        _("quantity"), _("due"), _("status"), _("complete %")]
                       + [_("level %(n)s %%") % {"n": lv} for lv in levels]
                       + [_("planned end"), _("projected finish"), _("slack (h)"), _("risk"),
-                         _("where it is now")])
+                         _("steps completed short"), _("where it is now")])
             return export_response(basename="order-progress", fmt=fmt, header=header, rows=(
                 [r.number, r.item, r.customer, r.priority, r.quantity, r.due, r.status_label,
                  _round(r.percent)] + [_round(r.levels.get(lv)) for lv in levels]
                 + [r.planned_end, r.projected, _round(r.slack_hours), r.risk_label,
-                   _where_text(r)] for r in rows))
+                   r.short_steps, _where_text(r)] for r in rows))
         page = Paginator(rows, PER_PAGE).get_page(request.GET.get("page"))
         order_locations(list(page.object_list))
         counts = {risk: sum(1 for r in rows if r.risk == risk)

@@ -395,13 +395,20 @@ def order_work(order: ProductionOrder) -> OrderWork:
 
 
 def work_order_detail(pk) -> WorkOrder:
-    return (WorkOrder.objects.select_related("production_order", "item", "line", "responsible",
-                                             "parent", "bom_version", "routing")
-            .prefetch_related(
-                Prefetch("tasks", queryset=Task.objects.select_related("work_center", "origin")
-                         .order_by("seq", "id")),
-                Prefetch("materials", queryset=MaterialRequirement.objects.select_related("item")
-                         .order_by("operation_seq", "item__code")),
-                Prefetch("children", queryset=WorkOrder.objects.select_related("item")
-                         .order_by("number")))
-            .get(pk=pk))
+    """The work order with its tasks, materials and sub-assembly work orders, and
+    `short_tasks`: its steps completed short (units never reported, with the reason), which
+    it can no longer make up. A fixed number of queries."""
+    wo = (WorkOrder.objects.select_related("production_order", "item", "line", "responsible",
+                                           "parent", "bom_version", "routing")
+          .prefetch_related(
+              Prefetch("tasks", queryset=Task.objects.select_related("work_center", "origin")
+                       .order_by("seq", "id")),
+              Prefetch("materials", queryset=MaterialRequirement.objects.select_related("item")
+                       .order_by("operation_seq", "item__code")),
+              Prefetch("children", queryset=WorkOrder.objects.select_related("item")
+                       .order_by("number")))
+          .get(pk=pk))
+    wo.short_tasks = [t for t in wo.tasks.all() if t.qty_short > 0]
+    for task in wo.short_tasks:
+        task.short_text = plain_quantity(task.qty_short)
+    return wo

@@ -474,3 +474,48 @@ def test_the_next_steps_station_hears_when_units_come_to_it(op, make_user):
                       verdict="passed")
     assert [p["cause"] for p in upstream(f"wc:{c.pk}")] == [
         "task.reported", "task.completed", "inspection.passed"]
+
+
+def test_a_short_completion_shows_where_planners_look(op, client_as,
+                                                      django_assert_max_num_queries):
+    """Step 10 completed 7 short ("material ran out"): the work-order page says so, with the
+    reason, in its header and its task row; the order progress page marks the order at risk
+    (not on track, however early it is) and shows the shortfall. Both pages cost the same
+    number of queries with and without it."""
+    from django.urls import reverse
+
+    from dashboards.selectors.orders import order_progress
+
+    wo, (t1, t2, _t3), wc = released_order(steps=3, qty="10")
+    WorkOrder.objects.filter(pk=wo.pk).update(due=timezone.now() + datetime.timedelta(days=30))
+    client = client_as("manager", "planner")
+    page_url = reverse("planning:work_order_detail", args=[wo.pk])
+    progress_url = reverse("dashboards:order_progress")
+    with django_assert_max_num_queries(30) as plain_wo:
+        page = client.get(page_url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert 'data-testid="wo-short"' not in page
+    with django_assert_max_num_queries(30) as plain_progress:
+        client.get(progress_url, HTTP_ACCEPT_LANGUAGE="en")
+    assert next(r for r in order_progress() if r.id == wo.production_order_id).risk == "ok"
+
+    report(t1, op, wc, good=3)
+    task_complete(operator=op, task=t1, work_center=wc, client_token=tok(),
+                  short_reason="material ran out")
+    t1.refresh_from_db()
+    assert (t1.qty_short, t1.short_reason) == (7, "material ran out")
+    with django_assert_max_num_queries(len(plain_wo.captured_queries)):
+        page = client.get(page_url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    short = page.split('data-testid="wo-short"')[1].split("</dd>")[0]
+    assert f"step {t1.seq} {t1.name}" in short and "7 short" in short
+    assert "material ran out" in short
+    row = page.split('data-testid="task-short"')[1].split("</td>")[0]
+    assert ">7<" in row and "material ran out" in row
+    assert page.count('data-testid="task-short"') == 1
+
+    row = next(r for r in order_progress() if r.id == wo.production_order_id)
+    assert (row.risk, row.short_steps, row.short_qty) == ("risk", 1, 7)
+    with django_assert_max_num_queries(len(plain_progress.captured_queries)):
+        progress = client.get(progress_url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    cell = progress.split(f'data-testid="order-{wo.production_order.number}"')[1]
+    assert "at risk" in cell.split('data-testid="risk"')[1][:40]
+    assert "1 step completed short" in cell and "7 short" in cell

@@ -11,7 +11,10 @@
   now + its remaining work content along the longest chain (levels one after another, the work
   orders of one level side by side), in clock time.
 - Risk: late when the projected finish is after the due time; at risk when it leaves less than
-  AT_RISK_SLACK; done when every operation is finished.
+  AT_RISK_SLACK, or when an operation was completed short (units never reported: the order can
+  no longer deliver its quantity as planned, however early it is); done when every operation
+  is finished. DESIGN.md has no word for a short completion: it is shown (`short_steps`, and
+  the finished item's shortfall `short_qty`) and counts as at risk.
 - Where it is now: its operations in progress (or paused), else those released and waiting.
 
 Three queries: the orders, one aggregate row per work order, and the current operations of the
@@ -63,6 +66,8 @@ class OrderRow:
     customer: str
     status: str
     levels: dict = field(default_factory=dict)   # level -> percent
+    short_steps: int = 0     # operations completed short
+    short_qty: float = 0.0   # units of the finished item (level 0) completed short
     weight: float = 0.0
     earned: float = 0.0
     open_tasks: int = 0
@@ -131,18 +136,22 @@ def _work_order_aggregates(orders):
             .annotate(weight=Sum(content, filter=normal),
                       earned=Sum(content * share, filter=normal),
                       open_tasks=Count("pk", filter=unfinished),
-                      planned_end=Epoch(Max("planned_end", filter=unfinished))))
+                      planned_end=Epoch(Max("planned_end", filter=unfinished)),
+                      short_steps=Count("pk", filter=Q(qty_short__gt=0)),
+                      short_qty=Sum(_float("qty_short"))))
 
 
 def _level_aggregates(orders) -> list[tuple]:
     """Per order and BOM level: (order id, level, weight, earned, unfinished operations,
     latest planned end of them (epoch s), the longest remaining work of one work order (min),
-    work orders). One statement: the per-work-order sums above, added up per level by the
-    database, which is cheaper than carrying ten thousand rows into Python."""
+    work orders, operations completed short, units completed short). One statement: the
+    per-work-order sums above, added up per level by the database, which is cheaper than
+    carrying ten thousand rows into Python."""
     sql, params = _work_order_aggregates(orders).query.sql_with_params()
     # The inner SQL is the ORM's own, its values are parameters: nothing typed is spliced in.
     outer = ("SELECT po, lv, SUM(weight), SUM(earned), SUM(open_tasks), MAX(planned_end), "
-             "MAX(weight - earned), COUNT(*) FROM ({}) AS per_work_order GROUP BY po, lv")
+             "MAX(weight - earned), COUNT(*), SUM(short_steps), SUM(short_qty) "
+             "FROM ({}) AS per_work_order GROUP BY po, lv")
     with connection.cursor() as cursor:
         cursor.execute(outer.format(sql), params)
         return cursor.fetchall()
@@ -161,8 +170,8 @@ def order_progress(*, customer: str = "", priority=None, workshop=None, risk: st
                 "priority", "customer", "status")}
     latest: dict[int, float] = {}
     chain: dict[int, float] = defaultdict(float)  # order -> Σ over levels of the longest (min)
-    for po, level, weight, earned, unfinished, planned_end, longest, n in sorted(
-            _level_aggregates(orders), key=lambda r: (r[0], r[1])):
+    for po, level, weight, earned, unfinished, planned_end, longest, n, short_steps, short_qty \
+            in sorted(_level_aggregates(orders), key=lambda r: (r[0], r[1])):
         row = rows.get(po)
         if row is None:
             continue
@@ -172,6 +181,9 @@ def order_progress(*, customer: str = "", priority=None, workshop=None, risk: st
         row.earned += earned
         row.work_orders += n
         row.open_tasks += unfinished or 0
+        row.short_steps += int(short_steps or 0)
+        if level == 0:
+            row.short_qty = float(short_qty or 0)
         if planned_end is not None:
             latest[po] = max(latest.get(po, planned_end), planned_end)
         chain[po] += float(longest or 0)
@@ -188,7 +200,7 @@ def order_progress(*, customer: str = "", priority=None, workshop=None, risk: st
             row.projected = max(filter(None, (row.planned_end, finish)))
         if finish > row.due or (row.projected and row.projected > row.due):
             row.risk = "late"
-        elif row.due - (row.projected or finish) < AT_RISK_SLACK:
+        elif row.due - (row.projected or finish) < AT_RISK_SLACK or row.short_steps:
             row.risk = "risk"
     out = [r for r in rows.values() if not risk or r.risk == risk]
     order = {"late": 0, "risk": 1, "ok": 2, "done": 3}

@@ -363,7 +363,7 @@ def task_complete(*, operator, task, work_center, client_token, at=None,
                              short=_fmt(short), reason=short_reason)
     else:
         reason, short_reason = system_text("completed at the station"), ""
-    _complete(locked, operator, at, reason, short=short,
+    _complete(locked, operator, at, reason, short=short, short_reason=short_reason,
               next_work_center=locked.next_work_center)
     _activity(locked, operator, work_center, TaskActivity.Kind.COMPLETE, token, at,
               short_qty=short, reason=short_reason)
@@ -372,14 +372,18 @@ def task_complete(*, operator, task, work_center, client_token, at=None,
 
 
 def _complete(task: Task, actor, at, reason: str | SystemText, *,
-              short: Decimal = Decimal(0), next_work_center: int | None = None) -> None:
-    """`next_work_center`: the next step's (its station hears that its previous step is
-    done: it may now complete)."""
+              short: Decimal = Decimal(0), short_reason: str = "",
+              next_work_center: int | None = None) -> None:
+    """`short`, `short_reason`: the units it is completed short by and why (kept on the task,
+    where the work-order and order pages read them). `next_work_center`: the next step's (its
+    station hears that its previous step is done: it may now complete)."""
     task.actual_end = at
     # (A step completed short before, re-opened and now complete: its shortfall is what it is
     # now.)
-    also = ["qty_short"] if task.qty_short != short else []
-    task.qty_short = short
+    short_reason = short_reason if short > 0 else ""
+    also = [f for f, v in (("qty_short", short), ("short_reason", short_reason))
+            if getattr(task, f) != v]
+    task.qty_short, task.short_reason = short, short_reason
     _set_task_status(task, "complete", actor, reason, also=also)
     if short > 0:
         _announce(task, "task.completed", actor, short=_fmt(short),

@@ -186,6 +186,9 @@ class Task(models.Model):
     # completed short, with the operator's reason (TaskActivity): they balance its quantities.
     qty_short = models.DecimalField(_("completed short by"), max_digits=14, decimal_places=4,
                                     default=0)
+    # Why (the operator's words, kept on the completion too): shown where planners look.
+    short_reason = models.CharField(_("reason for completing short"), max_length=200,
+                                    blank=True)
     status = models.CharField(_("status"), max_length=16, choices=Status.choices,
                               default=Status.PLANNED, db_index=True)
     held_from = models.CharField(_("status before the hold"), max_length=16, blank=True)
