@@ -389,3 +389,21 @@ def test_english_pages_show_the_english_names_of_master_data(client_as):
     sorted_page = client.get(records, {"sort": "-equipment_name"}, HTTP_ACCEPT_LANGUAGE="en")
     names = [r.equipment.name_en for r in sorted_page.context["table"].page.object_list.data]
     assert names == sorted(names, reverse=True)
+
+
+def test_the_headline_plan_is_the_cards_plans_added_up():
+    """Six cards each planned 1.4 by now show 1 each: the headline says 6 (not the 8 of 8.4),
+    and its percentage is taken against that."""
+    from django.template.loader import render_to_string
+
+    from dashboards.selectors.board import Board, Tile
+
+    now = timezone.now()
+    tiles = [Tile(i, f"WC{i}", "车床", "L1", "W1", planned_by_now=1.4, good_today=1.0)
+             for i in range(6)]
+    b = Board(tiles, now, now - HOUR)
+    assert [t.planned_text for t in tiles] == ["1"] * 6
+    assert b.planned_by_now == 6 and b.progress == pytest.approx(100)
+    html = render_to_string("dashboards/_board_grid.html", {"board": b})
+    headline = html.split('data-testid="plant-good"')[1].split("</span>")[0]
+    assert ">6</b> / 6" in headline and "(100 %)" in headline

@@ -8,7 +8,8 @@ today's reports, open alerts, today's downtime.
   any equipment runs or any task is in progress, else idle;
 - progress: good reported today ÷ quantity planned by now today, where a task planned from
   `ps` to `pe` is planned at an even pace (quantity × the share of [ps, pe] inside
-  [today 00:00, now]);
+  [today 00:00, now]); each card shows its plan in whole units, and the headline's plan is
+  the sum of the cards' as shown;
 - downtime today: unplanned stops, clipped to [today 00:00, now].
 """
 
@@ -141,8 +142,10 @@ class Board:
         return sum(t.good_today for t in self.tiles)
 
     @property
-    def planned_by_now(self) -> float:
-        return sum(t.planned_by_now for t in self.tiles)
+    def planned_by_now(self) -> int:
+        """The cards' plans as they show them (whole units), added up: the headline and the
+        cards agree (six cards of 1.4 read 1 each: 6, not the 8 of their sum rounded)."""
+        return sum(_whole(t.planned_by_now) for t in self.tiles)
 
     @property
     def progress(self) -> float | None:
