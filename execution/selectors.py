@@ -233,7 +233,7 @@ def lateness(task: Task, now: datetime.datetime) -> str:
 def dispatch_row(task: Task, *, group: str = "", now=None, selected_id=None) -> DispatchRow:
     """A row from a task fetched with the input-quantity annotation (no more queries)."""
     now = now or timezone.now()
-    remaining = max(Decimal(0), task.input_qty - task.qty_good - task.qty_scrap)
+    remaining = max(Decimal(0), task.input_qty - task.qty_taken)
     return DispatchRow(
         task=task, group=group, input_qty=task.input_qty, remaining=remaining,
         on_hold=task.status == T.ON_HOLD or task.work_order.status == "on_hold",

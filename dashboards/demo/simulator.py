@@ -178,7 +178,7 @@ class Simulator:
                 source = t.work_order.quantity if not prev else (
                     prev[-1]["qty_qc_accepted"] if prev[-1]["wait_for_qc"]
                     else prev[-1]["qty_good"])
-            out[t.pk] = max(Decimal(0), source - t.qty_good - t.qty_scrap)
+            out[t.pk] = max(Decimal(0), source - t.qty_taken)
         return out
 
     def _planners(self, now):

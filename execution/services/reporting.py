@@ -189,7 +189,7 @@ def task_input_quantity(task: Task) -> Decimal:
 
 
 def task_remaining_quantity(task: Task) -> Decimal:
-    return max(Decimal(0), task_input_quantity(task) - task.qty_good - task.qty_scrap)
+    return max(Decimal(0), task_input_quantity(task) - task.qty_taken)
 
 
 def _activity(task, operator, work_center, kind, token, at, **extra) -> TaskActivity:
@@ -349,7 +349,8 @@ def task_complete(*, operator, task, work_center, client_token, at=None,
         raise refuse(_("Task %(task)s cannot be completed yet: %(why)s, so more units can "
                        "still come to it.") % {"task": locked, "why": more}, "more_can_come")
     input_qty = task_input_quantity(locked)
-    short = max(Decimal(0), input_qty - locked.qty_good - locked.qty_scrap)
+    # Its own units in rework are not short: they come back to it as good or scrap.
+    short = max(Decimal(0), input_qty - locked.qty_taken)
     short_reason = " ".join((short_reason or "").split())[:200]
     if short > 0 and not short_reason:
         raise StationRefusal({"short_reason": ValidationError(_(
@@ -426,7 +427,8 @@ def task_report_quantity(*, operator, task, work_center=None, client_token, good
     work center has that code.
 
     Before: the task is released/running/paused at this station, the operator may work here,
-    and good + scrap ≤ what the previous step passed on minus what was already reported.
+    and good + scrap ≤ what the previous step passed on minus what was already reported
+    (good, scrap, and the step's units in rework: they come back, they are not made again).
     After: one immutable WorkReport; the task's quantities, status and actual start follow
     from it; the task completes itself when nothing remains and every earlier step is done.
     A start, resume or completion the report causes is recorded as a TaskActivity of the
@@ -461,13 +463,15 @@ def task_report_quantity(*, operator, task, work_center=None, client_token, good
         raise StationRefusal({"scrap_reason": _("Scrap reason %(code)s is no longer in use.")
                               % {"code": scrap_reason.code}}, code="scrap_reason_inactive")
     input_qty = _input_from(locked, facts["previous_passed"])
-    remaining = max(Decimal(0), input_qty - locked.qty_good - locked.qty_scrap)
+    # Units of this step in rework were reported already (as good): they are not to be made
+    # again, and come back as good or scrap (read under the task's lock, with the quantities).
+    remaining = max(Decimal(0), input_qty - locked.qty_taken)
     if good + scrap > remaining:
         raise refuse(_("Only %(remaining)s left to report on %(task)s (the previous step "
                        "passed on %(input)s, %(done)s already reported); %(asked)s is too "
                        "many.") % {"remaining": _fmt(remaining), "task": locked,
                                    "input": _fmt(input_qty),
-                                   "done": _fmt(locked.qty_good + locked.qty_scrap),
+                                   "done": _fmt(locked.qty_taken),
                                    "asked": _fmt(good + scrap)}, "too_many")
     if equipment is not None and equipment.work_center_id != work_center.pk:
         raise StationRefusal({"equipment": _("%(eq)s is not at this station.") % {

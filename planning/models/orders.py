@@ -223,6 +223,13 @@ class Task(models.Model):
     def duration_minutes(self) -> float:
         return float(self.setup_minutes + self.run_minutes_per_unit * self.quantity)
 
+    @property
+    def qty_taken(self):
+        """What the step has taken of its input: good, scrap, and its units in rework (they
+        were reported good, failed inspection and come back as good or scrap, never as
+        more work for the step)."""
+        return self.qty_good + self.qty_scrap + self.qty_rework
+
 
 class TaskLink(models.Model):
     """Precedence: `successor` may not start before `predecessor` has finished."""
