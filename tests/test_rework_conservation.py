@@ -284,3 +284,52 @@ def test_completed_short_with_units_in_rework(people, plans):
     qc_step.refresh_from_db()
     assert qc_step.qty_good + qc_step.qty_short == 9
     assert not conservation_problems(wo)
+
+
+def closed_and_accepted(floor, people):
+    """The work order's nonconformances are all closed; it finishes and is accepted."""
+    assert list(Nonconformance.objects.filter(work_order=floor.wo)
+                .exclude(status="closed").values_list("number", "status")) == []
+    assert floor.finish()
+    floor.wo.refresh_from_db()
+    assert acceptance_blockers(floor.wo) == []
+    work_order_accept(actor=people["lead"], work_order=floor.wo, reason="accepted in the test")
+
+
+def test_reinspection_passed_as_is_closes_the_nonconformance(people, plans):
+    """A first-article plan inspects only a step's first lot: the re-inspection of its rework
+    passes as is, with nobody recording it, and must still close the nonconformance."""
+    plan = plans["first"]
+    wo, wc = qc_work_order(plan, qty="4")
+    floor = Floor(wo, wc, people, plan)
+    first, qc_step = floor.steps()[:2]
+    floor.report(first, 4, 0)
+    floor.report(qc_step, 4, 0)
+    floor.inspect(Inspection.objects.get(task=qc_step), 1)
+    floor.decide(Nonconformance.objects.get(), "rework")
+    rework = floor.rework_tasks()[0]
+    floor.report(rework, 1, 0)
+    assert Inspection.objects.get(task=rework).status == "passed"
+    closed_and_accepted(floor, people)
+
+
+def test_rework_lot_ending_in_scrap_closes_the_nonconformance(people, plans):
+    """The last unit of a rework lot is scrapped: nothing is left to re-inspect, so the lot's
+    nonconformance is closed by that report."""
+    plan = plans["every"]
+    wo, wc = qc_work_order(plan, qty="4")
+    floor = Floor(wo, wc, people, plan)
+    first, qc_step = floor.steps()[:2]
+    floor.report(first, 4, 0)
+    floor.report(qc_step, 4, 0)
+    floor.inspect(Inspection.objects.get(task=qc_step), 2)
+    floor.decide(Nonconformance.objects.get(), "rework")
+    rework = floor.rework_tasks()[0]
+    floor.report(rework, 1, 0)
+    floor.inspect(Inspection.objects.get(task=rework), 0)
+    assert Nonconformance.objects.get().status == "in_rework"  # one unit still to rework
+    floor.report(rework, 0, 1)
+    qc_step.refresh_from_db()
+    assert (qc_step.qty_good, qc_step.qty_scrap, qc_step.qty_rework) == (3, 1, 0)
+    closed_and_accepted(floor, people)
+

@@ -73,6 +73,9 @@ def on_task_reported(*, report_id: int, report: WorkReport | None = None, **_ign
             nc = Nonconformance.objects.filter(rework_task=task).first()
             _open_inspection(task=task, origin=origin, report=report, quantity=report.good,
                              loop=(nc.loop + 1) if nc else 1)
+        # The lot's last units were scrapped, or their re-inspection passed as is: nobody
+        # records an inspection that would close the nonconformance.
+        _close_reworked(task, actor=report.operator)
         return
     if task.is_qc_checkpoint and report.good > 0:
         _open_inspection(task=task, origin=task, report=report, quantity=report.good, loop=0)
@@ -162,6 +165,10 @@ def inspection_record(*, inspector, inspection: Inspection, results: dict, qty_f
     insp = Inspection.objects.select_for_update().get(pk=inspection.pk)
     if insp.status != Inspection.Status.PENDING:
         raise ValidationError(_("This inspection was already recorded."))
+    # A re-inspection: its rework task is locked before the step it reworks (as a report on
+    # the rework task does), so that a report ending the lot and this record see each other.
+    rework_task = (Task.objects.select_for_update().get(pk=insp.task_id) if insp.loop > 0
+                   else None)
     notes = (notes or "").strip()
     if len(notes) > NOTES_MAX:
         raise ValidationError({"notes": _(
@@ -238,7 +245,7 @@ def inspection_record(*, inspector, inspection: Inspection, results: dict, qty_f
     task_upstream_changed_announce(task_id=insp.origin_task_id,
                                    cause=f"inspection.{insp.status}", actor=inspector)
     if insp.loop > 0:
-        _close_reworked(insp)
+        _close_reworked(rework_task, actor=inspector)
     domain_event_publish("inspection.recorded", inspection_id=insp.pk)
     if failed_any:
         from quality.services.nonconformance import nonconformance_open
@@ -248,19 +255,22 @@ def inspection_record(*, inspector, inspection: Inspection, results: dict, qty_f
     return insp
 
 
-def _close_reworked(insp: Inspection) -> None:
-    """The nonconformance whose rework this re-inspection checked is closed once its rework
-    task is done and nothing of it waits for inspection (a new failure opens a new one)."""
-    nc = Nonconformance.objects.filter(rework_task_id=insp.task_id,
-                                       status=Nonconformance.Status.IN_REWORK).first()
-    if nc is None:
+def _close_reworked(task: Task, *, actor) -> None:
+    """The nonconformance whose rework `task` is (locked by the caller, quantities current) is
+    closed once every unit of its lot is reported good or scrap and nothing of it waits for
+    inspection (a failed re-inspection opens a new one)."""
+    if task.qty_good + task.qty_scrap < task.quantity:
         return
-    task = Task.objects.get(pk=insp.task_id)
-    pending = Inspection.objects.filter(task_id=insp.task_id,
-                                        status=Inspection.Status.PENDING).exists()
-    if task.status == Task.Status.DONE and not pending:
-        nc.status, nc.closed_at = Nonconformance.Status.CLOSED, timezone.now()
-        nc.save(update_fields=["status", "closed_at"])
+    nc = (Nonconformance.objects.select_for_update()
+          .filter(rework_task_id=task.pk, status=Nonconformance.Status.IN_REWORK).first())
+    if nc is None or Inspection.objects.filter(task_id=task.pk,
+                                               status=Inspection.Status.PENDING).exists():
+        return
+    before = snapshot(nc, ["status", "closed_at"])
+    nc.status, nc.closed_at = Nonconformance.Status.CLOSED, timezone.now()
+    nc.save(update_fields=["status", "closed_at"])
+    audit_record(actor=actor, instance=nc, action=AuditEntry.Action.TRANSITION, before=before,
+                 after=snapshot(nc, ["status", "closed_at"]), reason=_("rework finished"))
 
 
 def rework_loops_allowed(inspection: Inspection) -> int:
