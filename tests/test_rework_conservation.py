@@ -333,3 +333,25 @@ def test_rework_lot_ending_in_scrap_closes_the_nonconformance(people, plans):
     assert (qc_step.qty_good, qc_step.qty_scrap, qc_step.qty_rework) == (3, 1, 0)
     closed_and_accepted(floor, people)
 
+
+def test_a_rework_lot_is_not_completed_short(people, plans):
+    """A rework task's units were all handed to it: completing it short would leave them in
+    the step's rework count and its nonconformance open for ever (acceptance refused)."""
+    plan = plans["every"]
+    wo, wc = qc_work_order(plan, qty="4")
+    floor = Floor(wo, wc, people, plan)
+    first, qc_step = floor.steps()[:2]
+    floor.report(first, 4, 0)
+    floor.report(qc_step, 4, 0)
+    floor.inspect(Inspection.objects.get(task=qc_step), 2)
+    floor.decide(Nonconformance.objects.get(), "rework")
+    rework = floor.rework_tasks()[0]
+    floor.report(rework, 1, 0)
+    floor.inspect(Inspection.objects.get(task=rework), 0)
+    with pytest.raises(ValidationError, match="report each one as good or scrap") as refused:
+        floor.complete(rework)
+    assert refused.value.code == "rework_short"
+    rework.refresh_from_db()
+    assert rework.status == "in_progress"
+    floor.report(rework, 0, 1)
+    closed_and_accepted(floor, people)

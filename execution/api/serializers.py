@@ -41,7 +41,9 @@ class TaskCompleteSerializer(TaskActionSerializer):
         required=False, allow_blank=True, max_length=200,
         help_text="Required when units the task was given are not reported (neither good nor "
                   "scrap): why it completes short. Without it such a completion is refused "
-                  "(422, code short_reason_missing, naming how many units).")
+                  "(422, code short_reason_missing, naming how many units). A rework task "
+                  "never completes short (422, code rework_short): report its units as good "
+                  "or scrap.")
 
 
 class TaskActionResultSerializer(serializers.Serializer):

@@ -329,9 +329,10 @@ def task_complete(*, operator, task, work_center, client_token, at=None,
                   short_reason: str = "") -> ActivityResult:
     """Close a task. Before: it has at least one report, and no more units can come to it
     (its earlier steps are done, nothing of theirs is in rework or awaiting inspection).
-    Units it was given and did not report (neither good nor scrap) are completed short: only
-    with the reason why, which is kept with the completion (TaskActivity.short_qty, .reason),
-    in the audit log and on the event. After: done; when it was the work order's last open
+    Units it was given and did not report (neither good nor scrap; its own units in rework
+    are not short) are completed short, never on a rework task: only with the reason why,
+    which is kept with the completion (TaskActivity.short_qty, .reason), in the audit log
+    and on the event. After: done; when it was the work order's last open
     task, the work order awaits acceptance."""
     token = check_client_token(client_token)
     existing = TaskActivity.objects.filter(client_token=token).first()
@@ -351,6 +352,11 @@ def task_complete(*, operator, task, work_center, client_token, at=None,
     input_qty = task_input_quantity(locked)
     # Its own units in rework are not short: they come back to it as good or scrap.
     short = max(Decimal(0), input_qty - locked.qty_taken)
+    if short > 0 and locked.kind == Task.Kind.REWORK:
+        # They would stay in the reworked step's rework count, its nonconformance open.
+        raise refuse(_("%(short)s of %(input)s are not reported on rework task %(task)s: its "
+                       "units are all at the station, report each one as good or scrap.") % {
+            "short": _fmt(short), "input": _fmt(input_qty), "task": locked}, "rework_short")
     short_reason = " ".join((short_reason or "").split())[:200]
     if short > 0 and not short_reason:
         raise StationRefusal({"short_reason": ValidationError(_(
