@@ -112,7 +112,10 @@ def alerts_raise(*, rule: AlertRule, candidates: list[Candidate], now,
     first = levels[0] if levels else None
     immediate = first is not None and first.after_minutes == 0
     rows = []
-    for c in candidates:
+    # In the subjects' order, whatever order the evaluator's query returned them in: alerts
+    # raised together are numbered the same way every time (the demo's history repeats for a
+    # seed, and lists ordered by id read the same on every run).
+    for c in sorted(candidates, key=lambda c: c.object_id):
         level_no = 1 if immediate else 0
         rows.append(Alert(
             rule=rule, kind=rule.kind, severity=rule.severity, status=S.OPEN,
