@@ -107,6 +107,14 @@ class Server:
 @pytest.fixture(scope="module")
 def asgi_server(django_db_setup, django_db_blocker):
     """The real ASGI app under uvicorn, in another process, on the test database."""
+    yield from serve_asgi(django_db_blocker)
+
+
+def serve_asgi(django_db_blocker):
+    """Start the ASGI server, yield it, stop it. A module whose tests each write audited
+    changes starts one per test (a function-scoped `asgi_server` of its own): the database is
+    flushed between tests, and a server kept across them would still hold the content types'
+    ids from before the flush."""
     with django_db_blocker.unblock():
         env = subprocess_env()
     port = _free_port()

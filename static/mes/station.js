@@ -34,6 +34,16 @@
     input.focus({ preventScroll: true });
   }
 
+  // --- Answers: seen at once where the operator tapped ---------------------------------------
+  // The status line is at the top of the console, and what was tapped is often below the fold
+  // (the Report button on a tablet, the equipment under the list on a phone): scroll to it.
+  function showAnswer() {
+    var status = $("station-status");
+    if (!status) return;
+    var r = status.getBoundingClientRect();
+    if (r.top < -1 || r.bottom > window.innerHeight + 1) status.scrollIntoView({ block: "nearest" });
+  }
+
   function isField(el) {
     return el && el.closest && el.closest("input, select, textarea, button, summary, label, a, dialog");
   }
@@ -65,6 +75,7 @@
     p.className = "st-status-title";
     p.textContent = "✖ " + message;
     status.appendChild(p);
+    showAnswer();
   }
 
   // --- Camera: BarcodeDetector where the browser has it, else the vendored jsQR ------------
@@ -241,6 +252,7 @@
       }
       var cfg = event.detail.requestConfig || {};
       if ((cfg.verb || "").toLowerCase() !== "post") return;  // live refreshes keep focus where it is
+      window.setTimeout(showAnswer, 0);  // (after the swap)
       var source = event.detail.elt;
       if (event.detail.successful && source && source.matches && source.matches("form[data-token-form]")) {
         var token = source.querySelector("input[name=client_token]");

