@@ -821,3 +821,27 @@ def test_a_badge_scanned_in_lower_case_or_full_width_signs_in(client, tablet, wo
         assert answer.status_code == 200, html(answer)
         assert client.session[f"station:{wc.code}"]["operator"] == worker.pk
     assert not ScanRefusal.objects.exists()
+
+
+def test_a_refusal_marks_the_field_to_correct_and_is_shown_beside_it(client, tablet, worker):
+    _wo, (t1,), wc = released_order(steps=1, qty="10")
+    term = Terminal(client, wc)
+    term.scan("B-WORK-1")
+    term.scan(payload_for_task(t1))
+    r = term.report(t1, good="25")  # too many: a refusal naming no field, about the good qty
+    assert r.status_code == 422
+    assert 'aria-invalid="true" data-testid="report-good"' in html(r)
+    assert html(r).count('aria-invalid="true"') == 1
+    assert 'data-testid="report-error"' in html(r) and "Only 10 left" in html(r)
+    r = term.report(t1, good="1", scrap="1")  # the field the service names
+    assert 'aria-invalid="true" data-testid="report-scrap-reason"' in html(r)
+    r = term.post("station_material", {"task": t1.pk, "client_token": tok(),
+                                       "item_code": "NOPE", "lot_code": "L1", "quantity": "1"})
+    assert r.status_code == 422 and 'data-testid="material-error"' in html(r)
+    assert 'name="item_code"' in html(r) and html(r).count('aria-invalid="true"') == 1
+    r = term.post("station_report", {"task": t1.pk, "client_token": tok(), "good": "x" * 30})
+    assert r.status_code == 422  # the form's own refusal (too long): its field
+    assert 'aria-invalid="true" data-testid="report-good"' in html(r)
+    r = term.report(Task(pk=999999), good="1")  # about no field: nothing marked
+    assert r.status_code == 422 and 'aria-invalid' not in html(r)
+    assert 'st-form-error' not in html(r)

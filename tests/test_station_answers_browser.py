@@ -6,6 +6,7 @@ and the equipment's reason list goes only with a stop."""
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
+from execution.models import ScanRefusal, WorkReport
 from planning.models import Equipment
 from planning.travelers import payload_for_task
 from tests.conftest import screenshot, serve_asgi
@@ -93,3 +94,41 @@ def test_every_answer_is_seen_where_the_operator_tapped(asgi_server, page, make_
     page.get_by_test_id("equipment-PRESS-1").get_by_role("button", name="Running").click()
     status_says(page, "PRESS-1: running")
     assert in_view(page, "station-status"), "the equipment's answer is off-screen"
+
+
+@pytest.mark.parametrize("size", ["tablet", "phone"])
+def test_after_a_refusal_the_field_in_error_has_the_focus(asgi_server, page, make_user, size):
+    """The corrected number goes into the field it corrects, not into the scan field (where
+    it was an unknown badge, refused and logged)."""
+    started_task(page, asgi_server, make_user, size)
+    page.get_by_test_id("report-good").fill("25")
+    page.get_by_test_id("report-submit").click()
+    refused(page)
+    page.wait_for_function("() => document.activeElement.name === 'good'")
+    # (the status line above may be out of sight on a phone: the refusal is also beside it)
+    assert in_view(page, "report-good") and in_view(page, "report-error")
+    assert "Only 10 left" in page.get_by_test_id("report-error").inner_text()
+    screenshot(page, f"station-refusal-focus-{size}")
+    page.keyboard.press("Backspace")
+    page.keyboard.press("Enter")  # "2"
+    status_says(page, "good 2, scrap 0")
+    assert list(ScanRefusal.objects.values_list("action", flat=True)) == ["report"]
+    assert WorkReport.objects.get().good == 2
+    page.wait_for_function("() => document.activeElement.id === 'scan-input'")  # after success
+    assert page.get_by_test_id("report-good").get_attribute("aria-invalid") is None
+    assert page.get_by_test_id("report-error").count() == 0
+    assert in_view(page, "station-status")
+    # Scrap without its reason: the reason's list has the focus.
+    page.get_by_test_id("report-scrap").fill("1")
+    page.get_by_test_id("report-submit").click()
+    refused(page)
+    assert "Pick the scrap reason" in status(page).inner_text()
+    page.wait_for_function("() => document.activeElement.name === 'scrap_reason'")
+    # A refusal about no field (the task on hold, the badge…) leaves the scan field focused.
+    page.get_by_test_id("report-scrap").fill("")
+    page.evaluate("() => document.querySelector('[data-testid=report-form] [name=task]')"
+                  ".value = '999999'")
+    page.get_by_test_id("report-good").fill("1")
+    page.get_by_test_id("report-submit").click()
+    status_says(page, "Unknown task")
+    page.wait_for_function("() => document.activeElement.id === 'scan-input'")

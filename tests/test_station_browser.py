@@ -124,7 +124,8 @@ def test_operator_scans_reports_and_completes_while_a_second_screen_follows_live
     assert re.search(r"Only 2 left", status(page).inner_text())
     assert ScanRefusal.objects.filter(action="report").count() == 1
     assert page.get_by_test_id("report-good").input_value() == "5"  # kept, to be corrected
-    assert_scan_field_focused(page)
+    page.wait_for_function("() => document.activeElement && "  # and focused, to be corrected
+                           "document.activeElement.name === 'good'")
     screenshot(page, "station-refused")
 
     # corrected: counted once, with a fresh submission token (not the refused one's)

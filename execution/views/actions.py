@@ -82,13 +82,15 @@ class _TaskActionBase(StationView):
             task = self.task(form.cleaned_data)
             status = self.perform(operator=operator, task=task, data=form.cleaned_data)
         except ValidationError as exc:
+            fields = list(form.errors)[:1]  # the form's own refusal: its first field
             if SHORT_REASON_MISSING in _codes(exc):
                 # Not a refusal to keep for the lead: the question whether to complete short
                 # (the console asks for the reason: StationView.console_context).
                 self.ask_short = True
                 return self.refused(exc, action=self.action, payload=payload, values=values,
                                     log=False)
-            return self.refused(exc, action=self.action, payload=payload, values=values)
+            return self.refused(exc, action=self.action, payload=payload, values=values,
+                                fields=fields)
         if self.answer_console:
             return self.answer(status)
         return self.answer_changed_task(status, figures_only=self.figures_only)

@@ -83,6 +83,17 @@ class Status:
     lines: list[str] = field(default_factory=list)
 
 
+# Refusals of what was typed that name no field, and the field to correct.
+CODE_FIELDS = {"nothing_to_report": "good", "too_many": "good"}
+
+
+def error_fields(exc: ValidationError) -> list[str]:
+    """The fields a refusal is about: the page puts the focus on the first, to be corrected."""
+    if hasattr(exc, "error_dict"):
+        return [name for name in exc.error_dict if name != NON_FIELD_ERRORS]
+    return [CODE_FIELDS[e.code] for e in exc.error_list if e.code in CODE_FIELDS][:1]
+
+
 def refusal_text(exc: ValidationError) -> str:
     """A service's refusal as one text naming the field(s) when it has any."""
     if hasattr(exc, "error_dict"):
@@ -282,7 +293,8 @@ class StationView(CapabilityRequiredMixin, View):
                 "materials": selectors.task_materials(selected.task) if selected else [],
                 "task_trigger": sse_trigger((*TASK_EVENTS, "material.issued"))}
 
-    def console_context(self, *, status: Status | None = None, values=None) -> dict:
+    def console_context(self, *, status: Status | None = None, values=None,
+                        error_fields=(), error_form="") -> dict:
         selected = self.selected()
         operator, source = self.operator_and_source
         return {
@@ -291,6 +303,7 @@ class StationView(CapabilityRequiredMixin, View):
             "operator_hours": OPERATOR_HOURS,
             "scrap_reasons": selectors.scrap_reasons(),
             "values": values or {},
+            "error_fields": error_fields, "error_form": error_form,
             "ask_short": self.ask_short,
             **self.task_panel_context(selected),
         }
@@ -313,14 +326,19 @@ class StationView(CapabilityRequiredMixin, View):
         })
         return context
 
-    def answer(self, status: Status, *, values=None, equipment=False):
+    def answer(self, status: Status, *, values=None, equipment=False, error_fields=(),
+               error_form=""):
         """After an action: htmx gets the console (and the equipment panel when it changed);
-        a plain POST gets the whole page. Refusals answer 422."""
+        a plain POST gets the whole page. Refusals answer 422; one about what was typed in a
+        form ("report", "material") is also shown in that form, beside the fields it names
+        (marked aria-invalid): the status line may be out of sight on a phone."""
         http_status = 200 if status.ok else REFUSED
+        console = {"status": status, "values": values, "error_fields": error_fields,
+                   "error_form": error_form}
         if not self.request.htmx:
             return render(self.request, "execution/station.html",
-                          self.page_context(status=status, values=values), status=http_status)
-        context = self.console_context(status=status, values=values)
+                          self.page_context(**console), status=http_status)
+        context = self.console_context(**console)
         if equipment:
             context.update(self.equipment_context())
             context["equipment_oob"] = True
@@ -349,11 +367,14 @@ class StationView(CapabilityRequiredMixin, View):
         return response
 
     def refused(self, exc: ValidationError, *, action: str, payload: str, values=None,
-                log: bool = True, equipment=False):
+                log: bool = True, equipment=False, fields=None):
         """Show the refusal and keep it for the lead (outside the refused transaction: the
-        service's own atomic block has already rolled back)."""
+        service's own atomic block has already rolled back). `fields`: what it is about, when
+        the exception does not name them."""
         reason = refusal_text(exc)
         if log:
             scan_refusal_log(work_center=self.work_center, operator=self.operator,
                              action=action, payload=payload, reason=reason)
-        return self.answer(Status(False, reason), values=values, equipment=equipment)
+        fields = fields or error_fields(exc)
+        return self.answer(Status(False, reason), values=values, equipment=equipment,
+                           error_fields=fields, error_form=action if fields else "")

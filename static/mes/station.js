@@ -37,11 +37,38 @@
   // --- Answers: seen at once where the operator tapped ---------------------------------------
   // The status line is at the top of the console, and what was tapped is often below the fold
   // (the Report button on a tablet, the equipment under the list on a phone): scroll to it.
+  function reveal(el) {
+    var r = el.getBoundingClientRect();
+    if (r.top < -1 || r.bottom > window.innerHeight + 1) el.scrollIntoView({ block: "nearest" });
+  }
+
   function showAnswer() {
     var status = $("station-status");
     if (!status) return;
-    var r = status.getBoundingClientRect();
-    if (r.top < -1 || r.bottom > window.innerHeight + 1) status.scrollIntoView({ block: "nearest" });
+    reveal(status);
+  }
+
+  // After a refusal, the field it names has the focus, to be corrected (the operator's next
+  // keystrokes belong there, not in the scan field), in sight with the refusal shown beside
+  // it; after anything else, the scan field.
+  function focusAnswer(refused) {
+    var field = refused && document.querySelector("#station-console [aria-invalid=true]");
+    if (!field || document.querySelector("dialog[open]")) { focusScan(); return; }
+    field.focus({ preventScroll: true });
+    if (field.tagName === "INPUT") {
+      var end = field.value.length;
+      field.setSelectionRange(end, end);  // Backspace takes back the last digit typed
+    }
+    var error = field.form && field.form.querySelector(".st-form-error");
+    if (error) reveal(error);
+    reveal(field);
+  }
+
+  // A live refresh replaced the focused element: the focus goes back unless an answer has
+  // put it somewhere meanwhile.
+  function refocus() {
+    var active = document.activeElement;
+    if (!active || active === document.body) focusScan();
   }
 
   function isField(el) {
@@ -225,7 +252,7 @@
       // A live refresh that replaced the focused element (a button just tapped) leaves the
       // focus nowhere: the scanner's next code must still land in the scan field.
       var active = document.activeElement;
-      if (!active || active === document.body) window.setTimeout(focusScan, 0);
+      if (!active || active === document.body) window.setTimeout(refocus, 0);
       if (event.detail.elt && event.detail.elt.id === "station-console") {
         var status = $("station-status");
         if (status) status.classList.add("flash");
@@ -252,7 +279,8 @@
       }
       var cfg = event.detail.requestConfig || {};
       if ((cfg.verb || "").toLowerCase() !== "post") return;  // live refreshes keep focus where it is
-      window.setTimeout(showAnswer, 0);  // (after the swap)
+      var refused = !!event.detail.xhr && event.detail.xhr.status === 422;
+      window.setTimeout(function () { showAnswer(); focusAnswer(refused); }, 0);  // (swapped)
       var source = event.detail.elt;
       if (event.detail.successful && source && source.matches && source.matches("form[data-token-form]")) {
         var token = source.querySelector("input[name=client_token]");
@@ -264,10 +292,12 @@
           Array.prototype.forEach.call(source.querySelectorAll("input[type=text], select"),
             function (field) {
               if (field.tagName === "SELECT") field.selectedIndex = 0; else field.value = "";
+              field.removeAttribute("aria-invalid");
             });
+          Array.prototype.forEach.call(source.querySelectorAll(".st-form-error"),
+            function (error) { error.remove(); });  // (a refusal shown there before)
         }
       }
-      window.setTimeout(focusScan, 0);
     });
     document.body.addEventListener("htmx:sendError", function () {
       showLocal(station.getAttribute("data-msg-offline"));
