@@ -132,3 +132,44 @@ def test_after_a_refusal_the_field_in_error_has_the_focus(asgi_server, page, mak
     page.get_by_test_id("report-submit").click()
     status_says(page, "Unknown task")
     page.wait_for_function("() => document.activeElement.id === 'scan-input'")
+
+
+def test_a_double_tap_on_report_counts_once_and_says_so(asgi_server, page, make_user):
+    """The second tap or Enter of a double one, while the first is on its way or just after
+    its answer emptied the form, is not sent: no red "enter a quantity" over the green answer,
+    no refusal for the lead, one report."""
+    started_task(page, asgi_server, make_user, "tablet")
+    sent = []
+    page.on("request", lambda r: sent.append(r.url) if r.url.endswith("/report/") else None)
+    # Two submissions at once: the second while the first is on its way.
+    page.get_by_test_id("report-good").fill("2")
+    page.evaluate("() => { const f = document.querySelector('[data-testid=report-form]');"
+                  " f.requestSubmit(); f.requestSubmit(); }")
+    status_says(page, "good 2, scrap 0")
+    page.wait_for_timeout(800)  # time for a second answer, were one coming
+    assert page.get_by_test_id("station-status").get_attribute("data-ok") == "1"
+    assert len(sent) == 1
+    # A second tap just after the answer emptied the form.
+    page.get_by_test_id("report-submit").click()
+    page.keyboard.press("Enter")
+    page.wait_for_timeout(800)
+    assert "good 2, scrap 0" in status(page).inner_text()
+    assert page.get_by_test_id("station-status").get_attribute("data-ok") == "1"
+    assert len(sent) == 1
+    assert WorkReport.objects.count() == 1 and not ScanRefusal.objects.exists()
+    # A real attempt without a quantity (after another answer; or something typed, then
+    # taken back): answered at once, in the page's language, without asking the server.
+    page.get_by_test_id("task-pause").click()
+    status_says(page, "Paused")
+    page.get_by_test_id("report-submit").click()
+    refused(page)
+    assert "Enter a good or scrap quantity." in status(page).inner_text()
+    page.get_by_test_id("task-resume").click()
+    status_says(page, "Resumed")
+    page.get_by_test_id("report-good").fill("3")
+    page.get_by_test_id("report-good").fill("")
+    page.get_by_test_id("report-submit").click()
+    refused(page)
+    assert "Enter a good or scrap quantity." in status(page).inner_text()
+    page.wait_for_function("() => document.activeElement.name === 'good'")
+    assert len(sent) == 1 and not ScanRefusal.objects.exists()

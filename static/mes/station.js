@@ -92,7 +92,24 @@
     return scanQueue;
   }
 
+  // Just after a report its answer is the last one shown (see htmx:confirm below), until
+  // another answer replaces it.
+  function forgetReported(except) {
+    Array.prototype.forEach.call(document.querySelectorAll("form[data-just-reported]"),
+      function (form) { if (form !== except) form.removeAttribute("data-just-reported"); });
+  }
+
+  function flashAnswer() {
+    var status = $("station-status");
+    if (!status) return;
+    status.classList.remove("flash");
+    void status.offsetWidth;  // (restarts the animation)
+    status.classList.add("flash");
+    showAnswer();
+  }
+
   function showLocal(message) {
+    forgetReported(null);
     var status = $("station-status");
     if (!status) return;
     status.className = "st-status st-status-bad flash";
@@ -258,6 +275,25 @@
         if (status) status.classList.add("flash");
       }
     });
+    // A report with neither quantity is no report: answered here, not sent (nor kept for the
+    // lead). Just after a report its form is empty: a second tap or Enter then (a double tap)
+    // leaves the answer to the first one as it is, flashed again.
+    document.body.addEventListener("htmx:confirm", function (event) {
+      var form = event.detail.elt;
+      if (!form || !form.matches || !form.matches("form[data-needs-quantity]")) return;
+      var typed = Array.prototype.some.call(form.querySelectorAll("[name=good], [name=scrap]"),
+        function (field) { return field.value.trim() !== ""; });
+      if (typed) return;
+      event.preventDefault();
+      if (form.hasAttribute("data-just-reported")) { flashAnswer(); return; }
+      showLocal(station.getAttribute("data-msg-nothing-to-report"));
+      var good = form.querySelector("[name=good]");
+      if (good) { good.setAttribute("aria-invalid", "true"); focusAnswer(true); }
+    });
+    document.addEventListener("input", function (event) {
+      var form = event.target.form;
+      if (form) form.removeAttribute("data-just-reported");
+    });
     // Reports whose answer already showed the task as it is after them: when one comes back
     // on the live stream, the task panel is not fetched again for it (other stations' reports
     // on the same task, and every other event, still refresh it).
@@ -282,6 +318,7 @@
       var refused = !!event.detail.xhr && event.detail.xhr.status === 422;
       window.setTimeout(function () { showAnswer(); focusAnswer(refused); }, 0);  // (swapped)
       var source = event.detail.elt;
+      forgetReported(source);
       if (event.detail.successful && source && source.matches && source.matches("form[data-token-form]")) {
         var token = source.querySelector("input[name=client_token]");
         if (token) token.value = uuid();  // next submission, next token
@@ -296,6 +333,7 @@
             });
           Array.prototype.forEach.call(source.querySelectorAll(".st-form-error"),
             function (error) { error.remove(); });  // (a refusal shown there before)
+          source.setAttribute("data-just-reported", "");
         }
       }
     });
