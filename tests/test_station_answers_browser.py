@@ -173,3 +173,28 @@ def test_a_double_tap_on_report_counts_once_and_says_so(asgi_server, page, make_
     assert "Enter a good or scrap quantity." in status(page).inner_text()
     page.wait_for_function("() => document.activeElement.name === 'good'")
     assert len(sent) == 1 and not ScanRefusal.objects.exists()
+
+
+@pytest.mark.parametrize("size", ["tablet", "phone"])
+def test_a_server_failure_says_not_recorded(asgi_server, page, make_user, size):
+    started_task(page, asgi_server, make_user, size)
+    page.route("**/report/", lambda route: route.fulfill(
+        status=500, content_type="text/html", body="<h1>Server Error (500)</h1>"))
+    page.get_by_test_id("report-good").fill("4")
+    token = page.locator("[data-testid=report-form] [name=client_token]").input_value()
+    page.get_by_test_id("report-submit").click()
+    refused(page)
+    assert "Not recorded" in status(page).inner_text() and "500" in status(page).inner_text()
+    assert "Started" not in status(page).inner_text()  # the previous answer is not left up
+    assert in_view(page, "station-status")
+    screenshot(page, f"station-server-failed-{size}")
+    # Kept to try again, with the same token: counted once whatever the server had done.
+    assert page.get_by_test_id("report-good").input_value() == "4"
+    assert page.locator("[data-testid=report-form] [name=client_token]").input_value() == token
+    page.route("**/scan/", lambda route: route.fulfill(status=502, body="Bad Gateway"))
+    wedge(page, "B-nobody")
+    status_says(page, "Not recorded.*502")
+    page.unroute("**/report/")
+    page.get_by_test_id("report-submit").click()
+    status_says(page, "good 4, scrap 0")
+    assert WorkReport.objects.get().client_token == token

@@ -340,6 +340,15 @@
     document.body.addEventListener("htmx:sendError", function () {
       showLocal(station.getAttribute("data-msg-offline"));
     });
+    // Any other answer that is not a success (a server error, a proxy's 502, a 403) recorded
+    // nothing that the operator can see: say so, over the previous answer. The form keeps
+    // what was typed and its token, so trying again counts once whatever the server did.
+    document.body.addEventListener("htmx:responseError", function (event) {
+      var cfg = event.detail.requestConfig || {};
+      if ((cfg.verb || "").toLowerCase() !== "post") return;  // a live refresh: the next one
+      var code = event.detail.xhr ? event.detail.xhr.status : 0;
+      showLocal(station.getAttribute("data-msg-failed") + (code ? " (HTTP " + code + ")" : ""));
+    });
 
     // Live indicator.
     station.addEventListener("htmx:sseOpen", function () {
