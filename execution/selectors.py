@@ -199,6 +199,14 @@ class DispatchRow:
         return self.task.qty_good + self.task.qty_scrap > 0
 
     @property
+    def workable(self) -> bool:
+        """It may be started, reported on or completed now (what check_can_work refuses for
+        the task whoever the operator): the terminal offers only what its status allows."""
+        return (self.task.status in WORKABLE and not self.on_hold
+                and self.task.work_order.status not in (WO.CANCELLED, WO.AWAITING_ACCEPTANCE,
+                                                        WO.ACCEPTED))
+
+    @property
     def waiting(self) -> bool:
         """Nothing has reached this step yet: the previous step has not passed anything on."""
         return self.input_qty <= 0 and self.task.qty_good + self.task.qty_scrap <= 0

@@ -845,3 +845,18 @@ def test_a_refusal_marks_the_field_to_correct_and_is_shown_beside_it(client, tab
     r = term.report(Task(pk=999999), good="1")  # about no field: nothing marked
     assert r.status_code == 422 and 'aria-invalid' not in html(r)
     assert 'st-form-error' not in html(r)
+
+
+def test_the_task_panel_offers_only_what_the_status_allows(client, tablet, worker, make_user):
+    wo, (t1,), wc = released_order(steps=1, qty="10")
+    term = Terminal(client, wc)
+    term.scan("B-WORK-1")
+    term.scan(payload_for_task(t1))
+    term.report(t1, good="3")
+    panel = html(term.page("station_task_panel"))
+    assert 'data-workable="1"' in panel and 'data-testid="task-complete"' in panel
+    work_order_hold(actor=make_user("planner"), work_order=wo, reason="shortage")
+    panel = html(term.page("station_task_panel"))
+    assert 'data-workable="0"' in panel and 'data-testid="task-closed"' in panel
+    assert 'data-testid="task-complete"' not in panel and "task-pause" not in panel
+    assert "sse:work_order.rejected" in panel  # a rejection re-opens a done task: listened to

@@ -198,3 +198,39 @@ def test_a_server_failure_says_not_recorded(asgi_server, page, make_user, size):
     page.get_by_test_id("report-submit").click()
     status_says(page, "good 4, scrap 0")
     assert WorkReport.objects.get().client_token == token
+
+
+def test_the_task_panel_follows_the_tasks_status_live(asgi_server, page, make_user):
+    """Held by the planner, resumed, completed at another station: the panel offers only what
+    the task's status allows, without a reload."""
+    import uuid
+
+    from execution.services.reporting import task_complete
+    from planning.services.orders import work_order_hold, work_order_resume
+
+    wo, task, wc = started_task(page, asgi_server, make_user, "phone")
+    page.get_by_test_id("report-good").fill("3")
+    page.get_by_test_id("report-submit").click()
+    status_says(page, "good 3, scrap 0")
+    page.get_by_test_id("task-complete").wait_for()
+    assert page.get_by_test_id("report-form").is_visible()
+    planner = make_user("planner")
+    work_order_hold(actor=planner, work_order=wo, reason="material shortage")
+    page.get_by_test_id("task-closed").filter(has_text="On hold").wait_for(timeout=5_000)
+    assert page.get_by_test_id("task-complete").count() == 0
+    assert page.get_by_test_id("task-pause").count() == 0
+    assert not page.get_by_test_id("report-form").is_visible()  # and its "all remaining: 7"
+    assert not page.locator("[data-fill-good]").is_visible()
+    screenshot(page, "station-task-held-live")
+    work_order_resume(actor=planner, work_order=wo, reason="material arrived")
+    page.get_by_test_id("report-form").wait_for(state="visible", timeout=5_000)
+    page.get_by_test_id("task-complete").wait_for()
+    assert page.get_by_test_id("task-closed").count() == 0
+    # Completed at another station by another operator.
+    other = make_user("operator", badge_code="B-OTHER")
+    task_complete(operator=other, task=task, work_center=wc, client_token=str(uuid.uuid4()),
+                  short_reason="rest to the next shift")
+    page.get_by_test_id("task-closed").filter(has_text="Done").wait_for(timeout=5_000)
+    assert page.get_by_test_id("task-complete").count() == 0
+    assert not page.get_by_test_id("report-form").is_visible()
+    assert page.get_by_test_id("task-status").inner_text() == "done"

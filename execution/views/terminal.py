@@ -45,7 +45,7 @@ FIELD_LABELS = {
 # or had units accepted or rejected by QC.)
 TASK_EVENTS = ("task.start", "task.pause", "task.resume", "task.reported", "task.completed",
                "task.upstream_changed", "work_order.hold", "work_order.resume",
-               "work_order.cancel")
+               "work_order.cancel", "work_order.rejected")
 # Alert kinds refresh the list's alert badges (emitted by the alerts app on the same topic).
 ALERT_EVENTS = ("alert.raised", "alert.recurred", "alert.resolved", "alert.cleared",
                 "alert.closed")

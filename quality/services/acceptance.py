@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from mes.audit import audit_record, snapshot
-from mes.events import TOPIC_PLANT, event_emit
+from mes.events import TOPIC_PLANT, event_emit, topic_work_center
 from mes.models import AuditEntry
 from mes.quantities import quantity_text as _fmt
 from mes.roles import perm
@@ -130,6 +130,10 @@ def work_order_reject(*, actor, work_order: WorkOrder, reason: str) -> WorkOrder
         last.save(update_fields=["status"])
         audit_record(actor=actor, instance=last, action=AuditEntry.Action.TRANSITION,
                      before=t_before, reason=reason)
+        # Its station's list and task panel show it open again.
+        event_emit(topic=topic_work_center(last.work_center_id), kind="work_order.rejected",
+                   actor=actor, payload={"work_order": wo.number, "task": last.pk,
+                                         "reason": reason})
     event_emit(topic=TOPIC_PLANT, kind="work_order.rejected", actor=actor,
                payload={"work_order": wo.number, "reason": reason})
     return wo
