@@ -234,3 +234,34 @@ def test_the_task_panel_follows_the_tasks_status_live(asgi_server, page, make_us
     assert page.get_by_test_id("task-complete").count() == 0
     assert not page.get_by_test_id("report-form").is_visible()
     assert page.get_by_test_id("task-status").inner_text() == "done"
+
+
+@pytest.mark.parametrize("size", ["tablet", "phone"])
+def test_a_reason_left_picked_goes_only_with_a_stop(asgi_server, page, make_user, size):
+    from execution.models import DowntimeEvent, DowntimeReason, EquipmentState
+
+    power = DowntimeReason.objects.create(code="PWR", name="停电", name_en="Power cut")
+    started_task(page, asgi_server, make_user, size, equipment=True)
+
+    def set_state(state, reason=power):
+        # The reason picked, then the state's button: in one go, as the panel's live refresh
+        # (on the previous change's events) could replace it, unpicked, between two steps.
+        page.evaluate("""([reason, state]) => {
+            const form = document.querySelector('[data-testid=equipment-PRESS-1]');
+            form.querySelector('select[name=reason]').value = reason;
+            form.querySelector(`button[name=state][value=${state}]`).click(); }""",
+                      [str(reason.pk), state])
+
+    set_state("running")
+    status_says(page, "PRESS-1: running")
+    assert in_view(page, "station-status")
+    state = EquipmentState.objects.get(equipment__code="PRESS-1")
+    assert (state.state, state.reason) == ("running", None)
+    assert not ScanRefusal.objects.exists()
+    set_state("down")  # a stop: its reason goes with it
+    status_says(page, "PRESS-1: down")
+    assert DowntimeEvent.objects.get(end__isnull=True).reason == power
+    set_state("idle")
+    status_says(page, "PRESS-1: idle")
+    assert EquipmentState.objects.get(equipment__code="PRESS-1").reason is None
+    assert not ScanRefusal.objects.exists()

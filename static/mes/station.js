@@ -275,6 +275,18 @@
         if (status) status.classList.add("flash");
       }
     });
+    // An equipment's reason list is a stop's (down, maintenance): a reason left picked is not
+    // sent with running, idle or setup, which the server would refuse (it keeps the refusal
+    // for the API: a reason recorded there would count as the cause of a stop).
+    document.body.addEventListener("htmx:configRequest", function (event) {
+      var form = event.detail.elt;
+      if (!form || !form.matches || !form.matches("form[data-stop-reason]")) return;
+      var data = event.detail.formData;
+      var state = data ? data.get("state") : event.detail.parameters.state;
+      if (state === "down" || state === "maintenance") return;
+      if (data) data.delete("reason");
+      delete event.detail.parameters.reason;
+    });
     // A report with neither quantity is no report: answered here, not sent (nor kept for the
     // lead). Just after a report its form is empty: a second tap or Enter then (a double tap)
     // leaves the answer to the first one as it is, flashed again.
