@@ -2,11 +2,17 @@
 
 import pytest
 
-from planning.models import WorkOrder
+from planning.models import Task, WorkOrder
 from quality.models import Inspection, Nonconformance
 from tests.factories import UserFactory
 from tests.factories_api import api_as, error_of
-from tests.factories_quality import DefectCodeFactory, measured_plan, pending_inspection, report
+from tests.factories_quality import (
+    DefectCodeFactory,
+    measured_plan,
+    pending_inspection,
+    qc_order,
+    report,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -72,6 +78,29 @@ def test_use_as_is_needs_an_approver(client, operator):
                        {"disposition": "use_as_is", "reason": "cosmetic"})
     assert response.status_code == 403
     assert Nonconformance.objects.get(pk=nc.pk).disposition == "pending"
+
+
+def test_scrap_of_units_gone_on_is_refused_on_the_disposition(client, operator):
+    """The next step does not wait for QC and took the units before 1 failed: scrapping it at
+    the QC step is refused (422 on the disposition), nothing changes."""
+    wo, tasks, wc = qc_order(measured_plan(), qty="2")
+    Task.objects.filter(pk=tasks[1].pk).update(wait_for_qc=False)
+    for task in tasks:
+        report(task, operator, wc, good="2")
+    insp = Inspection.objects.get(task=tasks[1])
+    char = insp.plan.characteristics.get()
+    qc = api_as(client, "qc_inspector")
+    qc.post(f"/api/inspections/{insp.pk}/record/", {
+        "results": [{"characteristic": char.pk, "value": "11"}], "qty_failed": "1",
+        "defect_code": DefectCodeFactory().code})
+    nc = Nonconformance.objects.get(inspection=insp)
+    response = qc.post(f"/api/nonconformances/{nc.pk}/disposition/", {"disposition": "scrap"})
+    assert response.status_code == 422
+    error = error_of(response, "disposition")
+    assert error["code"] == "units_went_on"
+    assert "has already taken 2 of the 2 units" in error["message"]
+    assert Nonconformance.objects.get(pk=nc.pk).disposition == "pending"
+    assert Task.objects.get(pk=tasks[1].pk).qty_scrap == 0
 
 
 def test_a_failed_count_with_every_characteristic_passing_is_refused(client, operator):

@@ -40,6 +40,7 @@ from tests.factories_quality import (
     measured_plan,
     pass_inspection,
     pending_inspection,
+    qc_order,
     report,
 )
 
@@ -453,6 +454,37 @@ def test_rework_refused_after_the_plans_loops(client, open_nc, defect, people):
                            {"disposition": "rework"})
     assert response.status_code == 422
     assert "the most the plan allows" in response.content.decode()
+
+
+def test_scrap_of_units_gone_on_is_refused_on_the_disposition_field(client, plan, defect,
+                                                                     people):
+    """Step 3 does not wait for the QC step and took its 10 units before 3 failed there: the
+    page refuses their scrap on the disposition field, saying where they went and what to do;
+    use as is is still decided."""
+    wo, tasks, wc = qc_order(plan, qty="10")
+    Task.objects.filter(pk=tasks[1].pk).update(wait_for_qc=False)
+    for task in tasks:
+        report(task, people["op"], wc, good=10)
+    as_user(client, people["qc"])
+    fail(client, Inspection.objects.get(task=tasks[1]), qty_failed="3", defect_code=defect.pk)
+    nc = Nonconformance.objects.get()
+    url = reverse("quality:nc_disposition", args=[nc.pk])
+    for choice in ("scrap", "rework"):
+        response = client.post(url, {"disposition": choice})
+        assert response.status_code == 422
+        (error,) = re.findall(r'<p class="error" data-field="disposition">(.*?)</p>',
+                              response.content.decode(), re.S)
+        assert (f"Step {tasks[2].seq} {tasks[2].name} does not wait for QC and has already "
+                f"taken 10 of the 10 units step {tasks[1].seq} reported good: only 0 are still "
+                f"at step {tasks[1].seq}") in error
+        assert "Have it approved for use as is" in error
+    tasks[1].refresh_from_db()
+    assert (tasks[1].qty_good, tasks[1].qty_scrap, tasks[1].qty_rework) == (10, 0, 0)
+    assert Nonconformance.objects.get().disposition == "pending"
+    as_user(client, people["mgr"])
+    ok = client.post(url, {"disposition": "use_as_is", "reason": "caught at final check"})
+    assert ok.status_code == 302
+    assert Nonconformance.objects.get().status == "closed"
 
 
 # --- Acceptance --------------------------------------------------------------------------------

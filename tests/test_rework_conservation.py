@@ -11,16 +11,19 @@ order is finished and must be accepted (its reconciliation balances).
 """
 
 import contextlib
+import threading
+import time
 import uuid
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, connections, transaction
 from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 
 from execution.selectors import dispatch_row, dispatch_tasks
 from execution.services.reporting import task_complete, task_report_quantity
+from mes.models import AuditEntry
 from planning.models import Task, WorkOrder
 from quality.models import Inspection, Nonconformance
 from quality.services.acceptance import acceptance_blockers, reconciliation, work_order_accept
@@ -48,11 +51,12 @@ def rolled_back():
         transaction.set_rollback(True)
 
 
-def qc_work_order(plan, qty="9"):
+def qc_work_order(plan, qty="9", waits=True):
     """Four steps as in the demo's final assembly: step 2 a QC checkpoint the next step waits
-    for, step 4 a last QC checkpoint nobody waits for."""
+    for (`waits`; else step 3 may take its units before they are inspected), step 4 a last QC
+    checkpoint nobody waits for."""
     wo, tasks, wc = released_order(steps=4, qty=qty)
-    Task.objects.filter(pk=tasks[1].pk).update(is_qc_checkpoint=True, wait_for_qc=True,
+    Task.objects.filter(pk=tasks[1].pk).update(is_qc_checkpoint=True, wait_for_qc=waits,
                                                 inspection_plan_code=plan.code)
     Task.objects.filter(pk=tasks[3].pk).update(is_qc_checkpoint=True,
                                                 inspection_plan_code=plan.code)
@@ -169,7 +173,10 @@ class Floor:
                 self.inspect(insp, 0)
             for nc in Nonconformance.objects.filter(work_order=self.wo, status="open",
                                                     disposition="pending"):
-                self.decide(nc, "scrap")
+                try:
+                    self.decide(nc, "scrap")
+                except ValidationError:  # its units went on to the next step: not here
+                    self.decide(nc, "use_as_is")
             for task in self.rework_tasks():
                 if task.status != "done":
                     self.report(task, task.quantity - task.qty_good - task.qty_scrap, 0)
@@ -202,9 +209,9 @@ action = st.tuples(st.sampled_from(ACTIONS), st.integers(0, 3), st.integers(0, 4
 SAMPLING = ("every", "first", "n_per_lot")
 
 
-def replay(people, plans, sampling, actions, qty="9"):
+def replay(people, plans, sampling, actions, qty="9", waits=True):
     plan = plans[sampling]
-    wo, wc = qc_work_order(plan, qty=qty)
+    wo, wc = qc_work_order(plan, qty=qty, waits=waits)
     floor = Floor(wo, wc, people, plan)
     for i, (kind, a, b, c) in enumerate(actions):
         with contextlib.suppress(ValidationError):  # a refusal changes nothing
@@ -228,19 +235,25 @@ def plans():
 
 
 # No shrinking: a failure names the action and the quantities; shrinking one costs minutes.
-@settings(max_examples=40, deadline=None, derandomize=True, database=None, print_blob=True,
+@settings(max_examples=60, deadline=None, derandomize=True, database=None, print_blob=True,
           phases=[Phase.explicit, Phase.reuse, Phase.generate],
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                                  HealthCheck.data_too_large])
-@given(sampling=st.sampled_from(SAMPLING), actions=st.lists(action, min_size=4, max_size=30))
+@given(sampling=st.sampled_from(SAMPLING), waits=st.booleans(),
+       actions=st.lists(action, min_size=4, max_size=30))
 # Step 1 passes 3 on, the QC step reports them, 1 fails and goes to rework: the station offered
 # the QC step 1 more (the one in rework), which came back as good too.
-@example(sampling="every", actions=[("report", 0, 2, 0), ("report", 1, 2, 0),
-                                    ("inspect", 0, 0, 0), ("decide", 0, 0, 0),
-                                    ("report", 2, 0, 0), ("inspect", 0, 0, 2)])
-def test_random_rework_sequences_conserve_quantity(people, plans, sampling, actions):
+@example(sampling="every", waits=True,
+         actions=[("report", 0, 2, 0), ("report", 1, 2, 0), ("inspect", 0, 0, 0),
+                  ("decide", 0, 0, 0), ("report", 2, 0, 0), ("inspect", 0, 0, 2)])
+# The QC step does not hold step 3: step 3 takes all 9 before the inspection fails 3, which
+# cannot then be scrapped (or reworked) at the QC step: step 3 would hold 9 good of 6.
+@example(sampling="every", waits=False,
+         actions=[("report", 0, 4, 0), ("report", 0, 4, 0), ("report", 0, 4, 0),
+                  ("inspect", 0, 2, 0), ("decide", 0, 2, 0), ("decide", 0, 0, 0)])
+def test_random_rework_sequences_conserve_quantity(people, plans, sampling, waits, actions):
     with rolled_back():
-        replay(people, plans, sampling, actions)
+        replay(people, plans, sampling, actions, waits=waits)
 
 
 def test_units_in_rework_are_not_reported_again(people, plans):
@@ -355,3 +368,125 @@ def test_a_rework_lot_is_not_completed_short(people, plans):
     assert rework.status == "in_progress"
     floor.report(rework, 0, 1)
     closed_and_accepted(floor, people)
+
+
+def test_units_gone_on_are_not_scrapped_or_reworked_at_the_checkpoint(people, plans):
+    """10 → 20 (QC checkpoint) → 30 not waiting for QC, 10 good at each step: the inspection
+    at 20 fails 3. They went on to 30 already: scrapping or reworking them at 20 would leave
+    30 with 10 good from 7 and the work order could never be accepted. Refused, nothing
+    written; use as is stays open and the work order is accepted."""
+    plan = plans["every"]
+    wo, tasks, wc = released_order(steps=3, qty="10")
+    Task.objects.filter(pk=tasks[1].pk).update(is_qc_checkpoint=True,
+                                                inspection_plan_code=plan.code)
+    floor = Floor(wo, wc, people, plan)
+    first, qc_step, last = floor.steps()
+    floor.report(first, 10, 0)
+    floor.report(qc_step, 10, 0)
+    floor.report(last, 10, 0)
+    floor.inspect(Inspection.objects.get(task=qc_step), 3)
+    nc = Nonconformance.objects.get()
+    audit_before = AuditEntry.objects.count()
+    for choice in ("scrap", "rework"):
+        with pytest.raises(ValidationError) as refused:
+            floor.decide(nc, choice)
+        (error,) = refused.value.error_dict["disposition"]
+        assert error.code == "units_went_on"
+        assert (f"Step {last.seq} {last.name} does not wait for QC and has already taken 10 "
+                f"of the 10 units step {qc_step.seq} reported good: only 0 are still at step "
+                f"{qc_step.seq}, so the 3 units of {nc.number} cannot be scrapped or sent to "
+                "rework here. Have it approved for use as is") in error.message
+    qc_step.refresh_from_db()
+    assert (qc_step.qty_good, qc_step.qty_scrap, qc_step.qty_rework) == (10, 0, 0)
+    nc.refresh_from_db()
+    assert (nc.status, nc.disposition) == ("open", "pending")
+    assert not floor.rework_tasks() and AuditEntry.objects.count() == audit_before
+    assert not conservation_problems(wo)
+    floor.decide(nc, "use_as_is")
+    closed_and_accepted(floor, people)
+
+
+def test_units_still_at_the_checkpoint_can_be_scrapped(people, plans):
+    """The next step took 8 of the checkpoint's 10: 2 are still there. A failure of 2 may be
+    scrapped (the next step keeps 8 of 8); one of 3 may not."""
+    plan = plans["every"]
+    wo, tasks, wc = released_order(steps=3, qty="10")
+    Task.objects.filter(pk=tasks[1].pk).update(is_qc_checkpoint=True,
+                                                inspection_plan_code=plan.code)
+    floor = Floor(wo, wc, people, plan)
+    first, qc_step, last = floor.steps()
+    floor.report(first, 10, 0)
+    floor.report(qc_step, 5, 0)
+    floor.report(qc_step, 5, 0)
+    floor.report(last, 8, 0)
+    three, two = Inspection.objects.filter(task=qc_step).order_by("pk")
+    floor.inspect(three, 3)
+    floor.inspect(two, 2)
+    nc3, nc2 = Nonconformance.objects.order_by("pk")
+    with pytest.raises(ValidationError, match="only 2 are still at step"):
+        floor.decide(nc3, "scrap")
+    floor.decide(nc2, "scrap")
+    qc_step.refresh_from_db()
+    assert (qc_step.qty_good, qc_step.qty_scrap) == (8, 2)
+    assert not conservation_problems(wo)
+    floor.decide(nc3, "use_as_is")
+    closed_and_accepted(floor, people)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("first", ["report", "disposition"])
+def test_a_report_racing_the_disposition_on_postgres(people, plans, first):
+    """Step 30 (not waiting for QC) has taken 7 of the checkpoint's 10; 3 fail. A report of the
+    last 3 on step 30 and the scrap of the 3 at the checkpoint come at once: whichever holds
+    its rows first wins and the other, waiting for the rows, sees it and is refused."""
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks are proven on PostgreSQL")
+    plan = plans["every"]
+    wo, tasks, wc = released_order(steps=3, qty="10")
+    Task.objects.filter(pk=tasks[1].pk).update(is_qc_checkpoint=True,
+                                                inspection_plan_code=plan.code)
+    floor = Floor(wo, wc, people, plan)
+    first_step, qc_step, last = floor.steps()
+    floor.report(first_step, 10, 0)
+    floor.report(qc_step, 10, 0)
+    floor.report(last, 7, 0)
+    floor.inspect(Inspection.objects.get(task=qc_step), 3)
+    nc = Nonconformance.objects.get()
+    in_flight, outcomes = threading.Event(), {}
+
+    def run(name, call):
+        try:
+            with transaction.atomic():
+                call()
+                if name == first:  # hold the rows a while before committing
+                    in_flight.set()
+                    time.sleep(0.5)
+            outcomes[name] = "done"
+        except ValidationError as exc:
+            outcomes[name] = exc
+        finally:
+            in_flight.set()
+            connections.close_all()
+
+    def second(name, call):
+        in_flight.wait(5)
+        run(name, call)
+
+    calls = {"report": lambda: floor.report(last, 3, 0),
+             "disposition": lambda: floor.decide(nc, "scrap")}
+    then = "disposition" if first == "report" else "report"
+    threads = [threading.Thread(target=run, args=(first, calls[first])),
+               threading.Thread(target=second, args=(then, calls[then]))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert outcomes[first] == "done"
+    refused = outcomes[then]
+    assert isinstance(refused, ValidationError), outcomes
+    if then == "disposition":
+        assert [e.code for e in refused.error_dict["disposition"]] == ["units_went_on"]
+    else:
+        assert refused.code == "too_many"
+    assert not conservation_problems(wo)

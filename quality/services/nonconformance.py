@@ -16,6 +16,7 @@ from mes.events import (
     topic_work_center,
 )
 from mes.models import AuditEntry
+from mes.quantities import quantity_text
 from mes.roles import perm
 from mes.system_text import system_text
 from planning.models import Task, WorkOrder
@@ -64,11 +65,18 @@ def nonconformance_disposition(*, actor, nonconformance: Nonconformance, disposi
       plan's maximum rework loops is reached (then scrap, or use as is with approval);
     - scrap: the quantity leaves the flow as scrap of the responsible step;
     - use as is: needs the approve_quality capability; the units count as accepted.
+    Scrap and rework of a first failure are refused when the units are no longer at the step:
+    its next step does not wait for QC and has already taken more than would be left
+    (see _check_units_still_here); nothing is written then.
     After: quantities on the responsible step moved (never created), audit entry, events.
     """
     from quality.services.inspections import rework_loops_allowed
 
-    nc = Nonconformance.objects.select_for_update().select_related(
+    # Only the nonconformance's row here: its step, the next step and then the work order are
+    # locked below in that order, tasks before their work order as a report locks them (the
+    # joined rows locked with it would put the work order first: a deadlock with a report
+    # completing the next step).
+    nc = Nonconformance.objects.select_for_update(of=("self",)).select_related(
         "inspection", "responsible_task", "work_order").get(pk=nonconformance.pk)
     if nc.status != NS.OPEN or nc.disposition != D.PENDING:
         raise ValidationError(_("%(nc)s has already been decided.") % {"nc": nc})
@@ -91,6 +99,8 @@ def nonconformance_disposition(*, actor, nonconformance: Nonconformance, disposi
     origin = Task.objects.select_for_update().get(pk=nc.responsible_task_id)
     q = nc.quantity
     first_loop = nc.loop == 0
+    if first_loop and disposition in (D.REWORK, D.SCRAP):
+        _check_units_still_here(nc, origin)
     # First failure: the units were counted good on the step. Later loops: already in rework.
     if disposition == D.REWORK:
         if first_loop:
@@ -121,6 +131,42 @@ def nonconformance_disposition(*, actor, nonconformance: Nonconformance, disposi
     task_upstream_changed_announce(task_id=origin.pk, cause="nonconformance.decided",
                                    actor=actor)
     return nc
+
+
+def _check_units_still_here(nc: Nonconformance, origin: Task) -> None:
+    """Refuse to scrap or rework units of a first failure that already went on to the next step.
+
+    A step whose next step does not wait for QC passes on its good quantity: the next step may
+    take units before they are inspected. Scrap or rework takes the nonconformance's units out
+    of the step's good count, which must still cover what the next step has taken (good, scrap,
+    in rework, completed short by), or that step would hold more than it was given. The next
+    step's row is locked after the step's own (in routing order; a report locks only the task
+    it reports on), so that a report on it either is seen here or waits and sees the smaller
+    good count.
+    """
+    if origin.wait_for_qc:
+        return  # the next step has only what QC accepted, which a disposition never lowers
+    nxt = (Task.objects.select_for_update()
+           .filter(work_order_id=origin.work_order_id, kind=Task.Kind.NORMAL,
+                   seq__gt=origin.seq)
+           .exclude(status=Task.Status.CANCELLED).order_by("seq", "id").first())
+    if nxt is None:
+        return
+    taken = nxt.qty_taken + nxt.qty_short
+    here = max(origin.qty_good - taken, 0)
+    if nc.quantity <= here:
+        return
+    raise ValidationError({"disposition": ValidationError(_(
+        "Step %(next_seq)s %(next)s does not wait for QC and has already taken %(taken)s of "
+        "the %(good)s units step %(seq)s reported good: only %(here)s are still at step "
+        "%(seq)s, so the %(q)s units of %(nc)s cannot be scrapped or sent to rework here. "
+        "Have it approved for use as is and record the defect where the units are now (at "
+        "step %(next_seq)s or a later inspection); to keep units at step %(seq)s until they "
+        "are inspected, set “next step waits for QC” on its routing step.") % {
+            "next_seq": nxt.seq, "next": nxt.name, "taken": quantity_text(taken),
+            "good": quantity_text(origin.qty_good), "seq": origin.seq,
+            "here": quantity_text(here), "q": quantity_text(nc.quantity), "nc": nc.number},
+        code="units_went_on")})
 
 
 def _create_rework_task(actor, nc: Nonconformance, origin: Task, work_center) -> Task:
