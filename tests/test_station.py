@@ -535,6 +535,46 @@ def test_actions_need_report_work(client_as):
     assert r.status_code == 403 and not WorkReport.objects.exists()
 
 
+# Every htmx request the station page sends: (URL name, extra URL args, method).
+STATION_HTMX = [("station_scan", (), "post"), ("station_operator_clear", (), "post"),
+                ("station_task_action", ("start",), "post"), ("station_report", (), "post"),
+                ("station_material", (), "post"), ("station_equipment_state", (), "post"),
+                ("station_dispatch", (), "get"), ("station_task_panel", (), "get"),
+                ("station_equipment", (), "get")]
+
+
+@pytest.mark.parametrize(("name", "args", "method"), STATION_HTMX)
+def test_signed_out_htmx_gets_401_and_where_to_sign_in_not_the_login_page(
+        client, tablet, worker, name, args, method):
+    """A session that ended (expired, signed out elsewhere): a tap, a scan or a live refresh is
+    not redirected to the login page (htmx would draw it in the console or a panel). It gets
+    401, nothing to swap, and the sign-in address back to the station's page; nothing is
+    recorded. A plain request still gets the login page's redirect."""
+    wo, (task,), wc = released_order(steps=1, qty="10")
+    eq = Equipment.objects.create(code="PRESS-9", name="压力机", work_center=wc)
+    station = reverse("execution:station", args=[wc.code])
+    client.logout()
+    url = reverse(f"execution:{name}", args=[wc.code, *args])
+    data = {"code": worker.badge_code, "task": task.pk, "good": "1", "client_token": tok(),
+            "equipment": eq.pk, "state": "running", "item_code": "X", "lot_code": "L",
+            "quantity": "1"}
+    send = client.post if method == "post" else client.get
+    r = send(url, data if method == "post" else {}, **HX,
+             HTTP_HX_CURRENT_URL=f"http://testserver{station}")
+    assert r.status_code == 401
+    assert r["MES-Sign-In"] == f"/accounts/login/?next={station}"
+    assert r["HX-Reswap"] == "none"
+    assert "password" not in html(r)
+    assert not WorkReport.objects.exists() and not TaskActivity.objects.exists()
+    assert not EquipmentState.objects.exists() and not ScanRefusal.objects.exists()
+    # Another site's page as HX-Current-URL is not where a sign-in sends anyone.
+    r = send(url, data if method == "post" else {}, **HX,
+             HTTP_HX_CURRENT_URL="https://evil.example/phish")
+    assert r.status_code == 401 and "evil" not in r["MES-Sign-In"]
+    r = send(url, data if method == "post" else {}, HTTP_ACCEPT_LANGUAGE="en")
+    assert r.status_code == 302 and r["Location"].startswith("/accounts/login/?next=")
+
+
 def test_unknown_station_is_404(client_as):
     assert client_as("operator").get(
         reverse("execution:station", args=["NOPE"])).status_code == 404

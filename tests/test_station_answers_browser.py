@@ -11,7 +11,7 @@ from planning.models import Equipment
 from planning.travelers import payload_for_task
 from tests.conftest import screenshot, serve_asgi
 from tests.factories_execution import released_order
-from tests.test_station_browser import open_station, status, wedge
+from tests.test_station_browser import LIVE, open_station, status, wedge
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -265,3 +265,36 @@ def test_a_reason_left_picked_goes_only_with_a_stop(asgi_server, page, make_user
     status_says(page, "PRESS-1: idle")
     assert EquipmentState.objects.get(equipment__code="PRESS-1").reason is None
     assert not ScanRefusal.objects.exists()
+
+
+@pytest.mark.parametrize("how", ["tap", "live"])
+def test_signed_out_says_so_and_goes_to_sign_in_and_back(asgi_server, page, make_user, how):
+    """The session ended (expired, or signed out on another tab): a tap, or a live refresh
+    of a panel, draws no login form inside the console. The page says so, records nothing, and
+    goes to the sign-in page, which brings the operator back to the station."""
+    from django.contrib.sessions.models import Session
+
+    from mes.models import User
+    from planning.services.orders import work_order_hold
+    from tests.factories import PASSWORD
+
+    wo, task, wc = started_task(page, asgi_server, make_user, "tablet")
+    station = f"/execution/stations/{wc.code}/"
+    Session.objects.all().delete()
+    if how == "tap":
+        page.get_by_test_id("report-good").fill("2")
+        page.get_by_test_id("report-submit").click()
+        status_says(page, "Signed out: not recorded")
+    else:  # the planner's hold comes on the live stream: the panels ask for themselves again
+        work_order_hold(actor=make_user("planner"), work_order=wo, reason="material shortage")
+        status_says(page, "Signed out")
+    assert page.locator("#station input[name=password]").count() == 0
+    assert page.get_by_test_id("task-pause").count() == 1  # the panel as it was
+    screenshot(page, f"station-signed-out-{how}")
+    page.wait_for_url(f"{asgi_server.url}/accounts/login/?next={station}")
+    assert not WorkReport.objects.exists()
+    page.fill("input[name=username]", User.objects.get(badge_code="B-tablet").username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(asgi_server.url + station)
+    page.wait_for_function(LIVE)

@@ -122,6 +122,24 @@
     showAnswer();
   }
 
+  // --- Signed out: the session ended (expired, or signed out elsewhere) ----------------------
+  // The server answers a tap or a live refresh with 401 and the sign-in address (MES-Sign-In),
+  // not with the login page: say so where answers are shown, then go there (back here after).
+  var SIGN_IN_DELAY_MS = 2500;  // time to read it
+  var signingIn = false;
+
+  function signInAddress(xhr) {
+    return xhr && xhr.status === 401 ? xhr.getResponseHeader("MES-Sign-In") : null;
+  }
+
+  function goSignIn(url, posted) {
+    var station = $("station");
+    showLocal(station.getAttribute(posted ? "data-msg-signed-out-posted" : "data-msg-signed-out"));
+    if (signingIn) return;
+    signingIn = true;
+    window.setTimeout(function () { window.location.assign(url); }, SIGN_IN_DELAY_MS);
+  }
+
   // --- Camera: BarcodeDetector where the browser has it, else the vendored jsQR ------------
   var cam = { stream: null, timer: 0, detector: null, canvas: null };
 
@@ -259,6 +277,13 @@
 
     // Refusals answer 422 and must still be shown.
     document.body.addEventListener("htmx:beforeSwap", function (event) {
+      var signIn = signInAddress(event.detail.xhr);
+      if (signIn) {
+        event.detail.shouldSwap = false;  // (nothing to draw; the server sends none either)
+        var cfg = event.detail.requestConfig || {};
+        goSignIn(signIn, (cfg.verb || "").toLowerCase() === "post");
+        return;
+      }
       if (event.detail.xhr && event.detail.xhr.status === 422) {
         event.detail.shouldSwap = true;
         event.detail.isError = false;
@@ -356,6 +381,7 @@
     // nothing that the operator can see: say so, over the previous answer. The form keeps
     // what was typed and its token, so trying again counts once whatever the server did.
     document.body.addEventListener("htmx:responseError", function (event) {
+      if (signInAddress(event.detail.xhr)) return;  // (said above, in htmx:beforeSwap)
       var cfg = event.detail.requestConfig || {};
       if ((cfg.verb || "").toLowerCase() !== "post") return;  // a live refresh: the next one
       var code = event.detail.xhr ? event.detail.xhr.status : 0;
