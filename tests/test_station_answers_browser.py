@@ -298,3 +298,36 @@ def test_signed_out_says_so_and_goes_to_sign_in_and_back(asgi_server, page, make
     page.click("button[type=submit]")
     page.wait_for_url(asgi_server.url + station)
     page.wait_for_function(LIVE)
+
+
+def test_a_live_refresh_of_the_equipment_keeps_the_reason_being_picked(asgi_server, page,
+                                                                       make_user):
+    """Another station stops another machine while the operator is picking why PRESS-1 is
+    down: the panel is redrawn live, and the reason picked (and the focus on its list) stays."""
+    from execution.models import DowntimeEvent, DowntimeReason
+    from execution.services.equipment import equipment_set_state
+
+    power = DowntimeReason.objects.create(code="PWR", name="停电", name_en="Power cut")
+    tool = DowntimeReason.objects.create(code="TOOL", name="换刀", name_en="Tool change")
+    wo, task, wc = started_task(page, asgi_server, make_user, "tablet", equipment=True)
+    press2 = Equipment.objects.create(code="PRESS-2", name="压力机2", name_en="Press 2",
+                                      work_center=wc)
+    reason = page.get_by_test_id("equipment-PRESS-1").get_by_test_id("equipment-reason")
+    reason.select_option(str(power.pk))
+    reason.focus()
+    page.evaluate("() => { window.panelBefore = document.getElementById('equipment-panel'); }")
+    equipment_set_state(actor=make_user("workshop_lead"), equipment=press2, state="down",
+                        reason=tool)
+    page.get_by_test_id("equipment-PRESS-2").get_by_test_id("equipment-state").filter(
+        has_text="down").wait_for(timeout=5_000)  # (it is listed from this refresh on)
+    assert page.evaluate("() => document.getElementById('equipment-panel') !== "
+                         "window.panelBefore"), "the panel was not redrawn"
+    assert reason.input_value() == str(power.pk)
+    assert page.evaluate("() => document.activeElement.name === 'reason' && "
+                         "document.activeElement.form.dataset.testid === 'equipment-PRESS-1'")
+    assert page.get_by_test_id("equipment-PRESS-2").get_by_test_id(
+        "equipment-reason").input_value() == ""
+    screenshot(page, "station-equipment-reason-kept")
+    page.get_by_test_id("equipment-PRESS-1").get_by_role("button", name="Down").click()
+    status_says(page, "PRESS-1: down")
+    assert DowntimeEvent.objects.get(equipment__code="PRESS-1").reason == power

@@ -140,6 +140,35 @@
     window.setTimeout(function () { window.location.assign(url); }, SIGN_IN_DELAY_MS);
   }
 
+  // --- The equipment panel's live refresh keeps the reason being picked --------------------
+  // Another station's change (or this one's, back on the stream) redraws the whole panel: a
+  // reason the operator has picked but not yet sent stays picked, on the same equipment. (htmx
+  // gives the focus back to the list itself: same id.)
+  var reasonPicks = null;
+
+  function keepReasonPicks(panel) {
+    reasonPicks = {};
+    Array.prototype.forEach.call(panel.querySelectorAll("form[data-stop-reason]"), function (form) {
+      var eq = form.querySelector("input[name=equipment]");
+      var select = form.querySelector("select[name=reason]");
+      if (eq && select && select.value) reasonPicks[eq.value] = select.value;
+    });
+  }
+
+  function restoreReasonPicks() {
+    var picks = reasonPicks, panel = $("equipment-panel");
+    reasonPicks = null;
+    if (!picks || !panel) return;
+    Array.prototype.forEach.call(panel.querySelectorAll("form[data-stop-reason]"), function (form) {
+      var eq = form.querySelector("input[name=equipment]");
+      var select = form.querySelector("select[name=reason]");
+      var value = eq && picks[eq.value];
+      if (!value || !select) return;
+      var listed = Array.prototype.some.call(select.options, function (o) { return o.value === value; });
+      if (listed) select.value = value;  // (a reason since deactivated is not offered)
+    });
+  }
+
   // --- Camera: BarcodeDetector where the browser has it, else the vendored jsQR ------------
   var cam = { stream: null, timer: 0, detector: null, canvas: null };
 
@@ -284,10 +313,15 @@
         goSignIn(signIn, (cfg.verb || "").toLowerCase() === "post");
         return;
       }
+      var target = event.detail.target;
+      if (target && target.id === "equipment-panel" && event.detail.shouldSwap) keepReasonPicks(target);
       if (event.detail.xhr && event.detail.xhr.status === 422) {
         event.detail.shouldSwap = true;
         event.detail.isError = false;
       }
+    });
+    document.body.addEventListener("htmx:afterSwap", function () {
+      if (reasonPicks) restoreReasonPicks();
     });
     document.body.addEventListener("htmx:afterSettle", function (event) {
       fillTokens(event.detail.elt || document);
