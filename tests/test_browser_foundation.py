@@ -59,3 +59,23 @@ def test_event_from_another_process_appears_live(asgi_server, page, make_user):
         assert time.monotonic() - written <= 2.0, f"took {time.monotonic() - written:.2f}s"
         assert written - started < 30
     screenshot(page, "live-events")
+
+
+def test_signed_out_an_htmx_page_goes_to_sign_in_not_draws_it(asgi_server, page, make_user):
+    """The session ended while a list was open: filtering it (an htmx request) does not draw
+    the login page into the table; the browser goes to the sign-in page, back to the list."""
+    from django.contrib.sessions.models import Session
+    from django.urls import reverse
+
+    user = make_user("workshop_lead", username="signedout")
+    browser_login(page, asgi_server, user.username, PASSWORD)
+    url = reverse("execution:refusal_list")
+    page.goto(asgi_server.url + url)
+    Session.objects.all().delete()
+    page.fill("form.filters input[name=q]", "nothing")
+    page.evaluate("() => document.querySelector('form.filters').requestSubmit()")
+    page.wait_for_url(f"{asgi_server.url}/accounts/login/?next={url}")
+    page.fill("input[name=username]", user.username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(asgi_server.url + url)

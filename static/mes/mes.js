@@ -25,4 +25,12 @@
   }
   document.addEventListener("DOMContentLoaded", install);
   install();
+  // Signed out (the session expired, or ended in another tab): an htmx request gets 401 and the
+  // sign-in address (MES-Sign-In), not the login page drawn into a panel. Go there, back after.
+  // A page that says so first and goes there itself (the station) is marked data-own-sign-in.
+  document.addEventListener("htmx:responseError", function (event) {
+    var xhr = event.detail.xhr;
+    var url = xhr && xhr.status === 401 ? xhr.getResponseHeader("MES-Sign-In") : null;
+    if (url && !document.querySelector("[data-own-sign-in]")) window.location.assign(url);
+  });
 })();
