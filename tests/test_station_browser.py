@@ -142,11 +142,14 @@ def test_operator_scans_reports_and_completes_while_a_second_screen_follows_live
                            "document.getElementById('station-status').innerText)")
     assert page.get_by_test_id("task-remaining").inner_text() == "1"
     # The answer brought the task's figures up to date: when the same report comes back on
-    # the stream (after the answer, as here), the task panel is not fetched again for it.
+    # the stream after the answer (as it does unless the server is slow to answer: the event
+    # leaves 20 ms after the commit), the task panel is not fetched again for it. Coming back
+    # first, it refreshes the panel once, as any other station's report would.
     page.wait_for_function("() => window.seen.includes('event')")
     page.wait_for_timeout(500)
-    assert page.evaluate("() => window.seen")[0] == "answer"
-    assert panel_gets == [], panel_gets
+    seen = page.evaluate("() => window.seen")
+    assert sorted(seen) == ["answer", "event"], seen
+    assert len(panel_gets) == (0 if seen[0] == "answer" else 1), (seen, panel_gets)
     assert page.get_by_test_id("report-good").input_value() == ""
     page.locator("[data-fill-good]").click()  # "All remaining: 1" fills the good quantity
     assert page.get_by_test_id("report-good").input_value() == "1"
