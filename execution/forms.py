@@ -5,6 +5,7 @@ field and the reason; a form only refuses what is malformed before any service s
 """
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -35,12 +36,20 @@ class _StationForm(forms.Form):
     # Generated in the browser per submission; the services refuse a missing one.
     client_token = forms.CharField(max_length=TOKEN_MAX, required=False)
 
-    def first_error(self) -> str:
-        """The first problem as one sentence naming the field."""
-        for name, errors in self.errors.items():
-            label = self.fields[name].label if name in self.fields else ""
-            return f"{label}: {errors[0]}" if label else str(errors[0])
-        return ""
+    def first_error(self) -> "FormRefusal":
+        """The first problem, to be said as one sentence naming the field."""
+        return FormRefusal(self)
+
+
+class FormRefusal(ValidationError):
+    """A station form's first error, named by the form's own label for its field
+    (`labels`: for execution.services.refusals.refusal_reason)."""
+
+    def __init__(self, form: forms.Form):
+        name, errors = next(iter(form.errors.as_data().items()))
+        super().__init__({name: errors[:1]})
+        field = form.fields.get(name)
+        self.labels = {name: field.label if field is not None and field.label else ""}
 
 
 class ScanForm(forms.Form):

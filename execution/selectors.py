@@ -21,7 +21,6 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from execution import terminal_reads
 from execution.models import DowntimeReason, ScrapReason
@@ -37,6 +36,7 @@ from execution.services.reporting import (
 )
 from mes.quantities import quantity_text
 from mes.sql import valid_pk
+from mes.system_text import system_text
 from planning.models import Equipment, MaterialRequirement, Task, WorkCenter, WorkOrder
 from planning.travelers import SCHEME, normalize_scan, payload_for_task, scan_resolve
 
@@ -134,7 +134,7 @@ def scrap_reason(reason_id) -> ScrapReason | None:
     pk = valid_pk(ScrapReason, reason_id)
     reason = ScrapReason.objects.filter(pk=pk).first() if pk is not None else None
     if reason is None:
-        raise StationRefusal({"scrap_reason": _("Unknown scrap reason; pick one from the "
+        raise StationRefusal({"scrap_reason": system_text("Unknown scrap reason; pick one from the "
                                                 "list.")}, code="unknown_scrap_reason")
     return reason
 
@@ -305,20 +305,20 @@ def station_task_check(task: Task, work_center: WorkCenter, operator=None) -> No
         return
     wo = task.work_order
     if task.work_center_id != work_center.pk:
-        raise refuse(_("Task %(task)s belongs to work center %(wc)s, not to this station "
-                       "(%(here)s).") % {"task": task, "wc": task.work_center.code,
-                                         "here": work_center.code}, "wrong_station")
+        raise refuse(system_text("Task %(task)s belongs to work center %(wc)s, not to this "
+                                 "station (%(here)s).", task=task, wc=task.work_center.code,
+                                 here=work_center.code), "wrong_station")
     if task.status == T.PLANNED:
-        raise refuse(_("Task %(task)s has not been released.") % {"task": task},
+        raise refuse(system_text("Task %(task)s has not been released.", task=task),
                      "not_released")
     if task.status == T.ON_HOLD or wo.status == WO.ON_HOLD:
-        raise refuse(_("Task %(task)s is on hold.") % {"task": task}, "on_hold")
+        raise refuse(system_text("Task %(task)s is on hold.", task=task), "on_hold")
     if task.status == T.DONE:
-        raise refuse(_("Task %(task)s is already done.") % {"task": task}, "done")
+        raise refuse(system_text("Task %(task)s is already done.", task=task), "done")
     if task.status == T.CANCELLED or wo.status == WO.CANCELLED:
-        raise refuse(_("Task %(task)s was cancelled.") % {"task": task}, "cancelled")
+        raise refuse(system_text("Task %(task)s was cancelled.", task=task), "cancelled")
     if wo.status in (WO.AWAITING_ACCEPTANCE, WO.ACCEPTED):
-        raise refuse(_("Work order %(wo)s is finished.") % {"wo": wo}, "work_order_finished")
+        raise refuse(system_text("Work order %(wo)s is finished.", wo=wo), "work_order_finished")
 
 
 def _work_order_task(work_order: WorkOrder, work_center: WorkCenter, operator) -> Task:
@@ -326,8 +326,8 @@ def _work_order_task(work_order: WorkOrder, work_center: WorkCenter, operator) -
     here = list(_station_tasks().filter(work_order=work_order, work_center=work_center)
                 .order_by("seq", "id"))
     if not here:
-        raise refuse(_("Work order %(wo)s has no step at this station (%(here)s).") % {
-            "wo": work_order, "here": work_center.code}, "wrong_station")
+        raise refuse(system_text("Work order %(wo)s has no step at this station (%(here)s).",
+                                 wo=work_order, here=work_center.code), "wrong_station")
     for task in here:
         if task.status in WORKABLE:
             station_task_check(task, work_center, operator)
@@ -344,12 +344,13 @@ def station_scan_resolve(raw: str, work_center: WorkCenter, operator=None) -> Sc
     StationRefusal saying why the station cannot use it."""
     text = normalize_scan(raw)
     if not text:
-        raise refuse(_("Nothing was scanned."), "empty")
+        raise refuse(system_text("Nothing was scanned."), "empty")
     if text.upper().startswith(SCHEME + ":"):
         try:
             target = scan_resolve(text)
         except ValidationError as exc:
-            raise refuse(exc.messages[0], exc.code or "malformed") from None
+            error = exc.error_list[0]  # (a lazy message with its params: kept as a key)
+            raise refuse(error.message, exc.code or "malformed", error.params) from None
         if target.task is not None:
             station_task_check(target.task, work_center, operator)
             return ScanOutcome("task", task=target.task, via="task")
@@ -371,5 +372,6 @@ def station_scan_resolve(raw: str, work_center: WorkCenter, operator=None) -> Sc
         return ScanOutcome("task", via="typed",
                            task=_work_order_task(wo, work_center, operator))
     shown = text if len(text) <= 40 else text[:40] + "…"
-    raise refuse(_("Unknown badge or code “%(code)s”: it is no employee's badge, no traveler "
-                   "code and no work order number.") % {"code": shown}, "unknown_code")
+    raise refuse(system_text("Unknown badge or code “%(code)s”: it is no employee's badge, no "
+                             "traveler code and no work order number.", code=shown),
+                 "unknown_code")

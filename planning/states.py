@@ -5,9 +5,9 @@ the action. Services call `check_transition` before changing a status.
 """
 
 from django.core.exceptions import ValidationError
-from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from mes.system_text import system_text
 from planning.models import ProductionOrder, Task, WorkOrder
 
 WO = WorkOrder.Status
@@ -76,11 +76,12 @@ def next_status(instance, action: str) -> str:
         raise ValueError(f"unknown action {action!r} for {type(instance).__name__}")
     target = table[action].get(instance.status)
     if target is None:
-        raise InvalidTransition(
-            _("%(record)s is %(status)s: cannot %(action)s it.")
-            % {"record": instance, "status": instance.get_status_display(),
-               "action": ACTION_LABELS.get(action, action)}
-        )
+        # A system text (its status and action words as keys): a refusal kept for the lead
+        # reads in the lead's language (execution.services.refusals).
+        raise InvalidTransition(system_text(
+            "%(record)s is %(status)s: cannot %(action)s it.", record=instance,
+            status=type(instance).Status(instance.status).label,
+            action=ACTION_LABELS.get(action, action)))
     if target == "<held_from>":
         target = instance.held_from or table["release"][next(iter(table["release"]))]
     return target

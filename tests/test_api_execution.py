@@ -4,7 +4,7 @@ import datetime
 import uuid
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from execution.models import (
     DowntimeEvent,
@@ -56,6 +56,29 @@ def test_over_report_names_good_and_is_kept_for_the_lead(client):
     assert not WorkReport.objects.exists()
     refusal = ScanRefusal.objects.get()
     assert refusal.action == "api:report" and refusal.work_center == wc
+
+
+@pytest.mark.parametrize("body", [{"good": "6"}, {"good": "0"}, {"scrap": "1"}])
+def test_a_refusal_through_the_api_reads_in_the_readers_language(client, body):
+    """An integration speaking Chinese is refused: the lead reads the reason in English
+    (and the one refused in English, in Chinese), as each would have been answered."""
+    wo, tasks, wc = released_order(steps=2, qty="5")
+    answers = {}
+    for language in ("zh-hans", "en"):
+        api = api_as(client, "operator", scopes=["execution:report"])
+        api.headers["Accept-Language"] = language
+        response = api.post("/api/work-reports/", {"task": tasks[0].pk,
+                                                   "client_token": token(), **body})
+        assert response.status_code == 422
+        answers[language] = ScanRefusal.objects.order_by("-pk").first()
+        assert answers[language].reason == " ".join(
+            e["message"] for e in response.json()["errors"])
+    zh, en = answers["zh-hans"], answers["en"]
+    assert zh.reason != en.reason
+    with translation.override("en"):
+        assert zh.reason_shown == en.reason
+    with translation.override("zh-hans"):
+        assert en.reason_shown == zh.reason
 
 
 def test_scrap_needs_its_reason(client):

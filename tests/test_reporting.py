@@ -285,7 +285,7 @@ def test_completing_short_needs_the_reason_and_keeps_it(op):
                           short_reason=blank)
         (error,) = refused.value.error_dict["short_reason"]
         assert error.code == "short_reason_missing"
-        assert "3 of 10 are not reported" in error.message
+        assert "3 of 10 are not reported" in error.messages[0]
     t1.refresh_from_db()
     assert t1.status == "in_progress" and not TaskActivity.objects.filter(kind="complete")
     # The next step cannot complete while its predecessor may still pass units on.

@@ -2,16 +2,20 @@
 the dispatch list's order and query count, permissions."""
 
 import datetime
+import io
 import time
 import uuid
 from decimal import Decimal
 
 import pytest
+from django.conf import settings
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.html import escape
+from openpyxl import load_workbook
 
 from execution import selectors
 from execution.models import (
@@ -42,14 +46,15 @@ def tok():
 class Terminal:
     """One tablet at one station, driven like the page does (htmx POSTs)."""
 
-    def __init__(self, client, wc):
-        self.client, self.wc = client, wc
+    def __init__(self, client, wc, lang="en"):
+        self.client, self.wc, self.lang = client, wc, lang
 
     def url(self, name, *args):
         return reverse(f"execution:{name}", args=[self.wc.code, *args])
 
     def post(self, name, data, *args, htmx=True):
-        headers = HX if htmx else {"HTTP_ACCEPT_LANGUAGE": "en"}
+        headers = {**HX, "HTTP_ACCEPT_LANGUAGE": self.lang} if htmx else {
+            "HTTP_ACCEPT_LANGUAGE": self.lang}
         return self.client.post(self.url(name, *args), data, **headers)
 
     def scan(self, code):
@@ -251,6 +256,32 @@ def test_each_refusal_is_shown_logged_and_records_nothing(refusal_ctx, case):
     assert refusal.work_center == refusal_ctx.wc and refusal.operator == refusal_ctx.worker
     assert message.split(":")[-1].strip()[:15] in refusal.reason
     assert "HX-Trigger" not in response
+
+
+@pytest.mark.parametrize("case", list(REFUSALS))
+def test_each_refusal_reads_in_the_readers_language(refusal_ctx, case):
+    """The same refusal made at a Chinese and at an English station: each row shows its
+    reason to a reader in the other language as that reader's station showed it, and the
+    operator saw it in their own language."""
+    do, message = REFUSALS[case]
+    made = {}
+    for lang in ("zh-hans", "en"):
+        refusal_ctx.term.lang = lang
+        page = html(do(refusal_ctx))
+        made[lang] = ScanRefusal.objects.order_by("-pk").first()
+        assert escape(made[lang].reason) in page  # what the operator saw, in their language
+    zh, en = made["zh-hans"], made["en"]
+    assert zh.pk != en.pk and zh.reason != en.reason and message in en.reason
+    with translation.override("en"):
+        assert zh.reason_shown == en.reason == en.reason_shown
+    with translation.override("zh-hans"):
+        assert en.reason_shown == zh.reason == zh.reason_shown
+
+
+def test_a_refusal_written_before_keys_were_kept_shows_its_text(worker):
+    old = ScanRefusal.objects.create(action="scan", payload="X", reason="未知的工牌")
+    with translation.override("en"):
+        assert old.reason_key is None and old.reason_shown == "未知的工牌"
 
 
 def test_no_operator_identified_is_refused(client, tablet):
@@ -618,6 +649,39 @@ def test_refused_scans_page_lists_and_exports(client, tablet, worker, client_as)
     assert "B-NOBODY-42" in page and wc.code in page
     csv = lead.get(reverse("execution:refusal_list") + "?export=csv")
     assert csv.status_code == 200 and "B-NOBODY-42" in csv.content.decode("utf-8-sig")
+
+
+def test_refused_scans_page_and_export_in_the_readers_language(client, tablet, worker,
+                                                                client_as):
+    """A refusal made at a Chinese station reads in English to an English lead (page, CSV
+    and XLSX), and one made at an English station in Chinese to a Chinese lead."""
+    _wo, _tasks, wc = released_order(steps=1)
+    Terminal(client, wc, lang="zh-hans").scan("B-NOBODY-42")
+    english = Terminal(client, wc, lang="en")
+    english.scan("B-WORK-1")
+    english.report(_tasks[0], good="abc")
+    zh, en = ScanRefusal.objects.order_by("pk")
+    lead = client_as("workshop_lead")
+    url = reverse("execution:refusal_list")
+    with translation.override("en"):
+        zh_in_en, en_in_en = zh.reason_shown, en.reason_shown
+    with translation.override("zh-hans"):
+        zh_in_zh, en_in_zh = zh.reason_shown, en.reason_shown
+    assert zh_in_zh == zh.reason and "Unknown badge or code" in zh_in_en
+    assert en_in_en == en.reason and en_in_zh != en.reason
+    for lang, shown, not_shown in (("en", [zh_in_en, en_in_en], [zh.reason]),
+                                   ("zh-hans", [zh_in_zh, en_in_zh], [en.reason])):
+        lead.cookies.load({settings.LANGUAGE_COOKIE_NAME: lang})
+        page = html(lead.get(url, HTTP_ACCEPT_LANGUAGE=lang))
+        csv = lead.get(url + "?export=csv", HTTP_ACCEPT_LANGUAGE=lang).content.decode(
+            "utf-8-sig")
+        xlsx = load_workbook(io.BytesIO(lead.get(
+            url + "?export=xlsx", HTTP_ACCEPT_LANGUAGE=lang).content)).active
+        cells = " ".join(str(c.value) for row in xlsx.iter_rows() for c in row)
+        for text in shown:
+            assert escape(text) in page and text in csv and text in cells
+        for text in not_shown:
+            assert escape(text) not in page and text not in csv and text not in cells
 
 
 def test_quantity_rows_show_input_from_previous_step(client, tablet, worker):

@@ -20,6 +20,7 @@ from execution.models import (
 from execution.services import reporting
 from execution.services.equipment import equipment_set_state
 from execution.services.materials import material_issue
+from execution.services.refusals import refusal_reason
 from mes.api.base import ApiViewSet, created_or_repeated
 from mes.api.fields import IsoDateTimeFilter
 from planning.api import views as planning_views
@@ -61,7 +62,8 @@ class StationMixin:
         if not isinstance(exc, reporting.StationRefusal):
             self.refusal = None
         elif self.refusal is not None:
-            self.refusal["reason"] = " ".join(exc.messages)
+            self.refusal["reason"], self.refusal["reason_key"] = refusal_reason(exc,
+                                                                                named=False)
         return super().handle_exception(exc)
 
     def after_commit(self, request, response):

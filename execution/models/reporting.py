@@ -5,6 +5,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from mes.quantities import quantity_text
+from mes.system_text import render as render_system_text
 from planning.models import Equipment, Item, Task, WorkCenter, WorkOrder
 from planning.models.common import CodedNamed
 
@@ -140,6 +141,9 @@ class ScanRefusal(models.Model):
     action = models.CharField(_("action"), max_length=40)
     payload = models.CharField(_("what was sent"), max_length=300, blank=True)
     reason = models.CharField(_("reason"), max_length=300)
+    # The reason's message ids and parameters (mes.system_text), so that each reader sees it
+    # in their language; `reason` keeps it as the operator saw it (search, old rows).
+    reason_key = models.JSONField(_("reason (message)"), null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("refused scan")
@@ -148,3 +152,9 @@ class ScanRefusal(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.action}: {self.reason}"
+
+    @property
+    def reason_shown(self) -> str:
+        """The reason in the reader's language (as stored, for rows written without a key)."""
+        return self.reason if self.reason_key is None else render_system_text(
+            self.reason_key, self.reason)

@@ -36,23 +36,24 @@ def equipment_set_state(*, actor, equipment: Equipment, state: str,
     if client_token and EquipmentStateChange.objects.filter(client_token=client_token).exists():
         return EquipmentState.objects.get(equipment=equipment)
     if state not in S.values:
-        raise ValidationError({"state": _("Unknown state “%(s)s”.") % {"s": state}})
+        raise ValidationError({"state": system_text("Unknown state “%(s)s”.", s=state)})
     if state == S.DOWN and reason is None:
-        raise ValidationError({"reason": _("Say why the equipment is down.")})
+        raise ValidationError({"reason": system_text("Say why the equipment is down.")})
     if reason is not None and state not in STOPPED:
         # The station's reason list sits beside every state button: a reason left picked
         # would be recorded on a running or idle machine as the cause of a stop.
-        raise ValidationError({"reason": _(
+        raise ValidationError({"reason": system_text(
             "Only a stop (down or maintenance) has a reason: clear the reason to set the "
-            "equipment %(state)s.") % {"state": S(state).label}})
+            "equipment %(state)s.", state=S(state).label)})
     if reason is not None and not reason.active:
-        raise ValidationError({"reason": _("Reason %(code)s is no longer in use.")
-                               % {"code": reason.code}})
+        raise ValidationError({"reason": system_text("Reason %(code)s is no longer in use.",
+                                                     code=reason.code)})
     if not equipment.active:
-        raise ValidationError(_("%(eq)s is inactive.") % {"eq": equipment.code})
+        raise ValidationError(system_text("%(eq)s is inactive.", eq=equipment.code))
     now = timezone.now()
     if at is not None and at > now + CLOCK_TOLERANCE:
-        raise ValidationError({"at": _("The time of the change cannot be in the future.")})
+        raise ValidationError({"at": system_text(
+            "The time of the change cannot be in the future.")})
     at = at or now
     current, _created = EquipmentState.objects.select_for_update().get_or_create(
         equipment=equipment, defaults={"state": S.IDLE, "since": at})
@@ -60,7 +61,8 @@ def equipment_set_state(*, actor, equipment: Equipment, state: str,
     if previous == state and (reason is None or reason == current.reason):
         return current
     if at < current.since:
-        raise ValidationError({"at": _("The change cannot be before the current state began.")})
+        raise ValidationError({"at": system_text(
+            "The change cannot be before the current state began.")})
     open_stop = DowntimeEvent.objects.select_for_update().filter(equipment=equipment,
                                                                  end__isnull=True).first()
     # Still stopped, for another cause (breakdown, then a tool change): the stop with the old

@@ -3,7 +3,6 @@
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Sum
-from django.utils.translation import gettext as _
 
 from execution.models import MaterialConsumption
 from execution.services.quantities import parse_quantity
@@ -32,19 +31,19 @@ def check_lot_code(lot_code: str) -> str:
     (a traveler, a badge) or what is wrong with it."""
     lot_code = (lot_code or "").strip()
     if not lot_code:
-        raise ValidationError({"lot_code": _("Scan the component lot.")})
+        raise ValidationError({"lot_code": system_text("Scan the component lot.")})
     if len(lot_code) > LOT_MAX:
-        raise ValidationError({"lot_code": _("The lot code is too long.")})
+        raise ValidationError({"lot_code": system_text("The lot code is too long.")})
     if normalize_scan(lot_code).upper().startswith(f"{SCHEME}:"):
-        raise ValidationError({"lot_code": _(
+        raise ValidationError({"lot_code": system_text(
             "This is a traveler code, not a lot: scan the label on the component's pack.")},
             code="traveler_scanned")
     if any(ch.isspace() for ch in lot_code):
-        raise ValidationError({"lot_code": _(
+        raise ValidationError({"lot_code": system_text(
             "A lot code has no spaces: scan the label on the component's pack again.")},
             code="spaces")
     if badge_holder(lot_code) is not None:
-        raise ValidationError({"lot_code": _(
+        raise ValidationError({"lot_code": system_text(
             "This is an employee badge, not a lot: scan the label on the component's pack.")},
             code="badge_scanned")
     return lot_code
@@ -70,26 +69,25 @@ def material_issue(*, operator, task: Task, work_center, item_code: str, lot_cod
     lot_code = check_lot_code(lot_code)
     item = Item.objects.filter(code=(item_code or "").strip()).first()
     if item is None:
-        raise ValidationError({"item_code": _("Unknown component “%(code)s”.") % {
-            "code": (item_code or "")[:40]}})
+        raise ValidationError({"item_code": system_text("Unknown component “%(code)s”.",
+                                                        code=(item_code or "")[:40])})
     requirement = MaterialRequirement.objects.filter(work_order_id=locked.work_order_id,
                                                      item=item).first()
     if requirement is None:
-        raise ValidationError({"item_code": _("%(code)s is not on the material list of "
-                                              "%(wo)s.") % {"code": item.code,
-                                                           "wo": locked.work_order}})
+        raise ValidationError({"item_code": system_text(
+            "%(code)s is not on the material list of %(wo)s.", code=item.code,
+            wo=locked.work_order)})
     qty = parse_quantity(quantity, field="quantity", discrete=item.discrete, allow_zero=False)
     before = MaterialConsumption.objects.filter(work_order_id=locked.work_order_id,
                                                 item=item).aggregate(s=Sum("quantity"))["s"] or 0
     most = max(0, OVER_ISSUE_FACTOR * requirement.quantity - before)
     if qty > most:
-        raise ValidationError({"quantity": _(
+        raise ValidationError({"quantity": system_text(
             "%(wo)s needs %(required)s %(uom)s of %(code)s (%(issued)s issued so far): "
             "%(qty)s is far more than that. Check the quantity; at most %(most)s more can "
-            "be issued.") % {"wo": locked.work_order, "required": quantity_text(
-                requirement.quantity), "uom": item.uom, "code": item.code,
-                "issued": quantity_text(before), "qty": quantity_text(qty),
-                "most": quantity_text(most)}}, code="over_issue")
+            "be issued.", wo=locked.work_order, required=quantity_text(requirement.quantity),
+            uom=item.uom, code=item.code, issued=quantity_text(before),
+            qty=quantity_text(qty), most=quantity_text(most))}, code="over_issue")
     consumption = MaterialConsumption.objects.create(
         work_order_id=locked.work_order_id, task=locked, item=item, lot_code=lot_code,
         quantity=qty, operator=operator, client_token=token)

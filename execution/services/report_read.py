@@ -12,7 +12,6 @@ previous step, rework task, earlier token, assignment).
 from django.conf import settings
 from django.db import connection
 from django.db.models import Exists, OuterRef, Subquery
-from django.utils.translation import gettext as _
 
 from execution.models import TaskActivity, WorkReport
 from mes.sql import (
@@ -24,6 +23,7 @@ from mes.sql import (
     table,
     valid_pk,
 )
+from mes.system_text import system_text
 from planning.models import Item, Task, WorkCenter, WorkOrder
 
 T = Task.Status
@@ -179,7 +179,7 @@ def report_lock_and_read(task, token: str, operator) -> tuple[Task, dict]:
 def _unknown_task():
     from execution.services.reporting import refuse
 
-    return refuse(_("Unknown task; scan its traveler code again."), "unknown_task")
+    return refuse(system_text("Unknown task; scan its traveler code again."), "unknown_task")
 
 
 def _facts_params(task_id: int, token: str, operator) -> dict:

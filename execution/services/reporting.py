@@ -7,6 +7,7 @@ the same task at the same moment are applied one after the other and both count 
 """
 
 import datetime
+import json
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -15,7 +16,6 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Case, DecimalField, F, OuterRef, Subquery, When
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from execution.models import ScanRefusal, ScrapReason, TaskActivity, WorkReport
 from execution.services.quantities import parse_quantity
@@ -52,8 +52,10 @@ class StationRefusal(ValidationError):
     """A station action refused, with the reason the operator sees."""
 
 
-def refuse(message: str, code: str) -> StationRefusal:
-    return StationRefusal(message, code=code)
+def refuse(message: str | SystemText, code: str, params: dict | None = None) -> StationRefusal:
+    """`message`: a system_text, so that the lead reads the refusal in their own language
+    (a lazy translation with its `params` is kept as well)."""
+    return StationRefusal(message, code=code, params=params)
 
 
 def badge_holder(badge_code: str) -> User | None:
@@ -69,12 +71,12 @@ def operator_by_badge(badge_code: str, *, holder: User | None = None) -> User:
     badge_holder), else refused."""
     code = normalize_scan(badge_code)
     if not code:
-        raise refuse(_("Scan your badge first."), "no_badge")
+        raise refuse(system_text("Scan your badge first."), "no_badge")
     user = holder or badge_holder(code)
     if user is None:
-        raise refuse(_("Unknown badge “%(code)s”.") % {"code": code[:40]}, "unknown_badge")
+        raise refuse(system_text("Unknown badge “%(code)s”.", code=code[:40]), "unknown_badge")
     if not user.is_active:
-        raise refuse(_("Badge “%(code)s” belongs to an inactive employee.") % {"code": code},
+        raise refuse(system_text("Badge “%(code)s” belongs to an inactive employee.", code=code),
                      "inactive_badge")
     return user
 
@@ -82,7 +84,7 @@ def operator_by_badge(badge_code: str, *, holder: User | None = None) -> User:
 def check_client_token(token: str) -> str:
     token = (token or "").strip()
     if not token or len(token) > TOKEN_MAX or token.startswith(BY_REPORT_PREFIX):
-        raise refuse(_("The submission has no valid token; reload the station page."),
+        raise refuse(system_text("The submission has no valid token; reload the station page."),
                      "bad_token")
     return token
 
@@ -92,20 +94,20 @@ def check_can_work(task: Task, operator: User, work_center: WorkCenter, *,
     """Refusals that apply to every station action on a task. `assigned`: whether the
     operator may work at this station, when the caller already knows (None: look it up)."""
     if task.work_center_id != work_center.pk:
-        raise refuse(_("Task %(task)s belongs to work center %(wc)s, not to this station "
-                       "(%(here)s).") % {"task": task, "wc": task.work_center.code,
-                                         "here": work_center.code}, "wrong_station")
+        raise refuse(system_text("Task %(task)s belongs to work center %(wc)s, not to this "
+                                 "station (%(here)s).", task=task, wc=task.work_center.code,
+                                 here=work_center.code), "wrong_station")
     if task.status == T.PLANNED:
-        raise refuse(_("Task %(task)s has not been released.") % {"task": task},
+        raise refuse(system_text("Task %(task)s has not been released.", task=task),
                      "not_released")
     if task.status == T.ON_HOLD or task.work_order.status == WO.ON_HOLD:
-        raise refuse(_("Task %(task)s is on hold.") % {"task": task}, "on_hold")
+        raise refuse(system_text("Task %(task)s is on hold.", task=task), "on_hold")
     if task.status == T.DONE:
-        raise refuse(_("Task %(task)s is already done.") % {"task": task}, "done")
+        raise refuse(system_text("Task %(task)s is already done.", task=task), "done")
     if task.status == T.CANCELLED or task.work_order.status == WO.CANCELLED:
-        raise refuse(_("Task %(task)s was cancelled.") % {"task": task}, "cancelled")
+        raise refuse(system_text("Task %(task)s was cancelled.", task=task), "cancelled")
     if task.work_order.status in (WO.AWAITING_ACCEPTANCE, WO.ACCEPTED):
-        raise refuse(_("Work order %(wo)s is finished.") % {"wo": task.work_order},
+        raise refuse(system_text("Work order %(wo)s is finished.", wo=task.work_order),
                      "work_order_finished")
     if assigned is None and settings.MES_ENFORCE_OPERATOR_ASSIGNMENT:
         assigned = _assigned(operator, work_center)
@@ -122,8 +124,8 @@ def check_operator_assigned(operator: User, work_center: WorkCenter) -> None:
 
 
 def _not_assigned(operator: User, work_center: WorkCenter) -> StationRefusal:
-    return refuse(_("%(op)s is not assigned to work center %(wc)s.") % {
-        "op": operator, "wc": work_center.code}, "not_assigned")
+    return refuse(system_text("%(op)s is not assigned to work center %(wc)s.", op=operator,
+                              wc=work_center.code), "not_assigned")
 
 
 def _assigned(operator: User, work_center: WorkCenter) -> bool:
@@ -143,7 +145,8 @@ def lock_task(task_id: int) -> Task:
                 .annotate(next_work_center=next_step_work_center())
                 .get(pk=task_id))
     except (Task.DoesNotExist, ValueError, TypeError):
-        raise refuse(_("Unknown task; scan its traveler code again."), "unknown_task") from None
+        raise refuse(system_text("Unknown task; scan its traveler code again."),
+                     "unknown_task") from None
 
 
 _QTY = DecimalField(max_digits=14, decimal_places=4)
@@ -290,7 +293,7 @@ def _station_action(*, operator, task, work_center, client_token, action, kind, 
     check_can_work(locked, operator, work_center)
     at = at or timezone.now()
     if action == "start" and locked.status == T.IN_PROGRESS:
-        raise refuse(_("Task %(task)s is already running.") % {"task": locked}, "running")
+        raise refuse(system_text("Task %(task)s is already running.", task=locked), "running")
     if action == "start":
         locked.actual_start = locked.actual_start or at
         _start_work_order(locked.work_order, at, operator)
@@ -343,27 +346,28 @@ def task_complete(*, operator, task, work_center, client_token, at=None,
         return ActivityResult(locked, False)
     check_can_work(locked, operator, work_center)
     if locked.qty_good + locked.qty_scrap <= 0:
-        raise refuse(_("Report the quantity before completing task %(task)s.") % {
-            "task": locked}, "nothing_reported")
+        raise refuse(system_text("Report the quantity before completing task %(task)s.",
+                                 task=locked), "nothing_reported")
     more = more_can_come(locked)
     if more is not None:
-        raise refuse(_("Task %(task)s cannot be completed yet: %(why)s, so more units can "
-                       "still come to it.") % {"task": locked, "why": more}, "more_can_come")
+        raise refuse(system_text("Task %(task)s cannot be completed yet: %(why)s, so more "
+                                 "units can still come to it.", task=locked, why=more),
+                     "more_can_come")
     input_qty = task_input_quantity(locked)
     # Its own units in rework are not short: they come back to it as good or scrap.
     short = max(Decimal(0), input_qty - locked.qty_taken)
     if short > 0 and locked.kind == Task.Kind.REWORK:
         # They would stay in the reworked step's rework count, its nonconformance open.
-        raise refuse(_("%(short)s of %(input)s are not reported on rework task %(task)s: its "
-                       "units are all at the station, report each one as good or scrap.") % {
-            "short": _fmt(short), "input": _fmt(input_qty), "task": locked}, "rework_short")
+        raise refuse(system_text("%(short)s of %(input)s are not reported on rework task "
+                                 "%(task)s: its units are all at the station, report each one "
+                                 "as good or scrap.", short=_fmt(short), input=_fmt(input_qty),
+                                 task=locked), "rework_short")
     short_reason = " ".join((short_reason or "").split())[:200]
     if short > 0 and not short_reason:
-        raise StationRefusal({"short_reason": ValidationError(_(
+        raise StationRefusal({"short_reason": ValidationError(system_text(
             "%(short)s of %(input)s are not reported on %(task)s. Report them as good or "
-            "scrap, or give the reason to complete it short.") % {
-            "short": _fmt(short), "input": _fmt(input_qty), "task": locked},
-            code="short_reason_missing")})
+            "scrap, or give the reason to complete it short.", short=_fmt(short),
+            input=_fmt(input_qty), task=locked), code="short_reason_missing")})
     at = at or timezone.now()
     if short > 0:
         reason = system_text("completed at the station %(short)s short: %(reason)s",
@@ -455,42 +459,44 @@ def task_report_quantity(*, operator, task, work_center=None, client_token, good
     good = parse_quantity(good, field="good", discrete=discrete)
     scrap = parse_quantity(scrap, field="scrap", discrete=discrete)
     if good + scrap <= 0:
-        raise refuse(_("Enter a good or scrap quantity."), "nothing_to_report")
+        raise refuse(system_text("Enter a good or scrap quantity."), "nothing_to_report")
     if scrap > 0 and scrap_reason is None:
-        raise StationRefusal({"scrap_reason": _("Pick the scrap reason.")},
+        raise StationRefusal({"scrap_reason": system_text("Pick the scrap reason.")},
                              code="scrap_reason_missing")
     if scrap <= 0 and scrap_reason is not None:
         # A reason without scrap is a slip (the scrap quantity forgotten, or the reason left
         # picked): recording the report with it would count a cause for nothing.
-        raise StationRefusal({"scrap_reason": _(
+        raise StationRefusal({"scrap_reason": system_text(
             "A scrap reason was picked but no scrap entered: enter the scrap quantity, or "
             "clear the scrap reason.")}, code="scrap_reason_without_scrap")
     if scrap_reason is not None and not scrap_reason.active:
-        raise StationRefusal({"scrap_reason": _("Scrap reason %(code)s is no longer in use.")
-                              % {"code": scrap_reason.code}}, code="scrap_reason_inactive")
+        raise StationRefusal({"scrap_reason": system_text(
+            "Scrap reason %(code)s is no longer in use.", code=scrap_reason.code)},
+            code="scrap_reason_inactive")
     input_qty = _input_from(locked, facts["previous_passed"])
     # Units of this step in rework were reported already (as good): they are not to be made
     # again, and come back as good or scrap (read under the task's lock, with the quantities).
     remaining = max(Decimal(0), input_qty - locked.qty_taken)
     if good + scrap > remaining:
-        raise refuse(_("Only %(remaining)s left to report on %(task)s (the previous step "
-                       "passed on %(input)s, %(done)s already reported); %(asked)s is too "
-                       "many.") % {"remaining": _fmt(remaining), "task": locked,
-                                   "input": _fmt(input_qty),
-                                   "done": _fmt(locked.qty_taken),
-                                   "asked": _fmt(good + scrap)}, "too_many")
+        raise refuse(system_text("Only %(remaining)s left to report on %(task)s (the previous "
+                                 "step passed on %(input)s, %(done)s already reported); "
+                                 "%(asked)s is too many.", remaining=_fmt(remaining),
+                                 task=locked, input=_fmt(input_qty),
+                                 done=_fmt(locked.qty_taken), asked=_fmt(good + scrap)),
+                     "too_many")
     if equipment is not None and equipment.work_center_id != work_center.pk:
-        raise StationRefusal({"equipment": _("%(eq)s is not at this station.") % {
-            "eq": equipment.code}}, code="wrong_equipment")
+        raise StationRefusal({"equipment": system_text("%(eq)s is not at this station.",
+                                                       eq=equipment.code)},
+                             code="wrong_equipment")
     now = timezone.now()
     work_end = work_end or now
     work_start = work_start or _work_started_from(facts["last_start"], facts["last_report_end"],
                                                   work_end)
     if work_start > work_end:
-        raise StationRefusal({"work_start": _("The work cannot start after it ended.")},
+        raise StationRefusal({"work_start": system_text("The work cannot start after it ended.")},
                              code="times")
     if work_end > now + datetime.timedelta(minutes=5):
-        raise StationRefusal({"work_end": _("The work cannot end in the future.")},
+        raise StationRefusal({"work_end": system_text("The work cannot end in the future.")},
                              code="times")
     late = now - work_end > datetime.timedelta(minutes=settings.MES_REPORT_GRACE_MINUTES)
     # The report, the task's new quantities, the audit entry and the outbox rows: one
@@ -578,7 +584,7 @@ def _earlier_steps_done(task: Task) -> bool:
     return more_can_come(task) is None
 
 
-def more_can_come(task: Task) -> str | None:
+def more_can_come(task: Task) -> SystemText | None:
     """Why more units can still come to this task from its earlier steps (one of them is not
     done, has units in rework, or has good units the next step waits to have inspected), in
     the operator's words; None when nothing more can come. A rework task's units are all
@@ -589,30 +595,34 @@ def more_can_come(task: Task) -> str | None:
                                   kind=Task.Kind.NORMAL).order_by("seq")
     step = earlier.exclude(status__in=(T.DONE, T.CANCELLED)).first()
     if step is not None:
-        return _("step %(seq)s %(name)s is not done yet") % {"seq": step.seq,
-                                                            "name": step.name}
+        return system_text("step %(seq)s %(name)s is not done yet", seq=step.seq,
+                           name=step.name)
     step = earlier.filter(qty_rework__gt=0).first()
     if step is not None:
-        return _("units of step %(seq)s %(name)s are in rework") % {"seq": step.seq,
-                                                                   "name": step.name}
+        return system_text("units of step %(seq)s %(name)s are in rework", seq=step.seq,
+                           name=step.name)
     step = earlier.filter(wait_for_qc=True, qty_qc_accepted__lt=F("qty_good")).first()
     if step is not None:
-        return _("units of step %(seq)s %(name)s await inspection") % {"seq": step.seq,
-                                                                      "name": step.name}
+        return system_text("units of step %(seq)s %(name)s await inspection", seq=step.seq,
+                           name=step.name)
     rework = (Task.objects.filter(work_order_id=task.work_order_id, kind=Task.Kind.REWORK,
                                   origin__seq__lt=task.seq)
               .exclude(status__in=(T.DONE, T.CANCELLED)).select_related("origin").first())
     if rework is not None:
-        return _("rework of step %(seq)s %(name)s is still open") % {
-            "seq": rework.origin.seq, "name": rework.origin.name}
+        return system_text("rework of step %(seq)s %(name)s is still open",
+                           seq=rework.origin.seq, name=rework.origin.name)
     return None
 
 
 def scan_refusal_log(*, work_center=None, operator=None, action: str, payload: str,
-                     reason: str) -> ScanRefusal:
-    """Keep a refused attempt for the lead. Called outside the refused transaction."""
+                     reason: str, reason_key=None) -> ScanRefusal:
+    """Keep a refused attempt for the lead. Called outside the refused transaction.
+    `reason` as the operator saw it, `reason_key` to show it in the reader's language
+    (execution.services.refusals.refusal_reason gives both)."""
     # What was sent may hold NUL characters (a bad scan), which PostgreSQL text cannot store.
     payload, reason = ((v or "").replace("\x00", "\ufffd") for v in (payload, reason))
+    if reason_key is not None and "\\u0000" in json.dumps(reason_key):
+        reason_key = None  # (the text, made safe above, is shown instead)
     return ScanRefusal.objects.create(work_center=work_center, operator=operator,
                                       action=action[:40], payload=payload[:300],
-                                      reason=reason[:300])
+                                      reason=reason[:300], reason_key=reason_key)

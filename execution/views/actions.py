@@ -24,6 +24,7 @@ from execution.services.equipment import equipment_set_state
 from execution.services.materials import material_issue
 from execution.views.terminal import StationView, Status
 from mes.quantities import quantity_text
+from mes.system_text import system_text
 from planning.models import Equipment, Task, WorkCenter, WorkOrder
 
 TASK_ACTIONS = {
@@ -77,7 +78,7 @@ class _TaskActionBase(StationView):
         payload = _payload(request.POST, *self.payload_fields)
         try:
             if not form.is_valid():
-                raise ValidationError(form.first_error(), code="invalid")
+                raise form.first_error()
             operator = self.require_operator()
             task = self.task(form.cleaned_data)
             status = self.perform(operator=operator, task=task, data=form.cleaned_data)
@@ -100,7 +101,7 @@ class _TaskActionBase(StationView):
             return None
         task = Task.objects.select_related("work_order").filter(pk=data["task"]).first()
         if task is None:
-            raise reporting.refuse(_("Unknown task; scan its traveler code again."),
+            raise reporting.refuse(system_text("Unknown task; scan its traveler code again."),
                                    "unknown_task")
         return task
 
@@ -244,7 +245,7 @@ class EquipmentStateView(_TaskActionBase):
         equipment = Equipment.objects.filter(pk=data["equipment"], active=True,
                                              work_center=self.work_center).first()
         if equipment is None:
-            raise reporting.refuse(_("That equipment is not at this station."),
+            raise reporting.refuse(system_text("That equipment is not at this station."),
                                    "wrong_equipment")
         token = reporting.check_client_token(data["client_token"])  # the service would accept none
         seen = EquipmentStateChange.objects.filter(

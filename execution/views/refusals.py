@@ -49,6 +49,9 @@ class ScanRefusalTable(BaseTable):
         model = ScanRefusal
         fields = ("at", "work_center", "operator", "action", "reason", "payload")
 
+    def render_reason(self, record):
+        return record.reason_shown  # in the reader's language (the export too)
+
     def render_action(self, value):
         api, _sep, name = value.rpartition(":")
         label = ACTION_LABELS.get(name, name)

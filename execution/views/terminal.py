@@ -17,28 +17,19 @@ from django.urls import get_script_prefix, reverse
 from django.utils.html import conditional_escape, escape
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views import View
 
 from execution import selectors
+from execution.services.refusals import refusal_reason
 from execution.services.reporting import refuse, scan_refusal_log
 from mes.generic import CapabilityRequiredMixin
 from mes.models import User
+from mes.system_text import system_text
 from planning.models import WorkCenter
 
 OPERATOR_HOURS = 12  # a badge scan lasts one long shift, then the next person scans again
 REFUSED = 422
 
-# Field names the services use in their ValidationErrors, as the operator sees them.
-FIELD_LABELS = {
-    "good": gettext_lazy("Good"), "scrap": gettext_lazy("Scrap"),
-    "scrap_reason": gettext_lazy("Scrap reason"), "quantity": gettext_lazy("Quantity"),
-    "item_code": gettext_lazy("Component"), "lot_code": gettext_lazy("Lot"),
-    "reason": gettext_lazy("Reason"), "state": gettext_lazy("State"),
-    "equipment": gettext_lazy("Equipment"), "work_start": gettext_lazy("Work start"),
-    "work_end": gettext_lazy("Work end"), "at": gettext_lazy("Time"),
-    "short_reason": gettext_lazy("Reason for completing short"),
-}
 
 # Live events (topic wc:<id>) that change what the dispatch list and the task panel show.
 # (task.upstream_changed: the previous step, at another station, passed units on, completed,
@@ -92,17 +83,6 @@ def error_fields(exc: ValidationError) -> list[str]:
     if hasattr(exc, "error_dict"):
         return [name for name in exc.error_dict if name != NON_FIELD_ERRORS]
     return [CODE_FIELDS[e.code] for e in exc.error_list if e.code in CODE_FIELDS][:1]
-
-
-def refusal_text(exc: ValidationError) -> str:
-    """A service's refusal as one text naming the field(s) when it has any."""
-    if hasattr(exc, "error_dict"):
-        parts = []
-        for name, messages in exc.message_dict.items():
-            label = FIELD_LABELS.get(name, "" if name == NON_FIELD_ERRORS else name)
-            parts += [f"{label}: {m}" if label else m for m in messages]
-        return " ".join(parts)
-    return " ".join(exc.messages)
 
 
 def figures_answer_html(status: Status, selected: selectors.DispatchRow) -> str:
@@ -259,7 +239,7 @@ class StationView(CapabilityRequiredMixin, View):
 
     def require_operator(self) -> User:
         if self.operator is None:
-            raise refuse(_("Scan your badge first."), "no_badge")
+            raise refuse(system_text("Scan your badge first."), "no_badge")
         return self.operator
 
     # --- rendering ----------------------------------------------------------------------------
@@ -371,10 +351,11 @@ class StationView(CapabilityRequiredMixin, View):
         """Show the refusal and keep it for the lead (outside the refused transaction: the
         service's own atomic block has already rolled back). `fields`: what it is about, when
         the exception does not name them."""
-        reason = refusal_text(exc)
+        reason, reason_key = refusal_reason(exc)
         if log:
             scan_refusal_log(work_center=self.work_center, operator=self.operator,
-                             action=action, payload=payload, reason=reason)
+                             action=action, payload=payload, reason=reason,
+                             reason_key=reason_key)
         fields = fields or error_fields(exc)
         return self.answer(Status(False, reason), values=values, equipment=equipment,
                            error_fields=fields, error_form=action if fields else "")
