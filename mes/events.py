@@ -41,6 +41,7 @@ DOMAIN_EVENTS = {
     # execution → quality, alerts: kwargs report_id (and report: the WorkReport row itself)
     "task.reported": "Good/scrap quantity was reported on a task.",
     # execution → alerts: kwargs task_id, action ("start", "pause", "resume" or "complete")
+    # (also when a work report started, resumed or completed the task by itself)
     "task.state_changed": "A task was started, paused, resumed or completed at a station.",
     # execution → quality, alerts: kwargs work_order_id
     "work_order.completed": "A work order's last operation completed: it awaits acceptance.",

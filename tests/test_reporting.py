@@ -405,6 +405,57 @@ def test_a_report_that_starts_resumes_or_completes_a_task_records_it(op, make_us
     assert section.count(">resumed<") == 2 and section.count(">paused<") == 2
 
 
+def _events(task, kind):
+    return sorted((e.topic, e.payload["task"], e.payload["work_order"], e.payload["status"])
+                  for e in Event.objects.filter(kind=kind, payload__task=task.pk))
+
+
+def test_a_report_that_starts_resumes_or_completes_a_task_tells_boards_and_alerts(
+        op, monkeypatch):
+    """A start, resume or completion a report causes writes the outbox events (its station's
+    and the plant's topics: boards and stations listen) and the domain event (alerts
+    re-evaluate the task) that the station's own start, resume or completion writes."""
+    import alerts.services.handlers as handlers
+
+    evaluated = []
+    monkeypatch.setattr(handlers, "focus_enqueue_on_commit", evaluated.append)
+    _wo, (t1, t2), wc = released_order(steps=2, qty="10")
+    _wo, (m1, _m2), mwc = released_order(steps=2, qty="10")
+    plant = "plant"
+
+    # By hand (the reference): start, pause, resume, complete.
+    task_start(operator=op, task=m1, work_center=mwc, client_token=tok())
+    report(m1, op, mwc, good=1)
+    task_pause(operator=op, task=m1, work_center=mwc, client_token=tok())
+    task_resume(operator=op, task=m1, work_center=mwc, client_token=tok())
+    by_hand = [_events(m1, kind) for kind in ("task.start", "task.resume")]
+    assert by_hand == [sorted([(f"wc:{mwc.pk}", m1.pk, m1.work_order.number, "in_progress"),
+                               (plant, m1.pk, m1.work_order.number, "in_progress")])] * 2
+
+    evaluated.clear()
+    report(t1, op, wc, good=1)  # starts t1
+    assert _events(t1, "task.start") == sorted([
+        (f"wc:{wc.pk}", t1.pk, t1.work_order.number, "in_progress"),
+        (plant, t1.pk, t1.work_order.number, "in_progress")])
+    assert {"task_ids": [t1.pk]} in evaluated
+    task_pause(operator=op, task=t1, work_center=wc, client_token=tok())
+    evaluated.clear()
+    report(t1, op, wc, good=1)  # resumes t1
+    assert _events(t1, "task.resume") == _events(t1, "task.start")
+    assert {"task_ids": [t1.pk]} in evaluated
+    evaluated.clear()
+    report(t1, op, wc, good=8)  # completes t1
+    assert [e[3] for e in _events(t1, "task.completed")] == ["done", "done"]
+    assert {"task_ids": [t1.pk]} in evaluated
+    # A report on a running task that does not complete it changes no status: none of these.
+    before = Event.objects.filter(kind__in=("task.start", "task.resume")).count()
+    report(t2, op, wc, good=1)
+    report(t2, op, wc, good=1)
+    assert Event.objects.filter(kind__in=("task.start", "task.resume"),
+                                payload__task=t2.pk).count() == 2
+    assert Event.objects.filter(kind__in=("task.start", "task.resume")).count() == before + 2
+
+
 def _statements(fn) -> list[str]:
     from django.test.utils import CaptureQueriesContext
 

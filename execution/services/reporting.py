@@ -442,8 +442,10 @@ def task_report_quantity(*, operator, task, work_center=None, client_token, good
     After: one immutable WorkReport; the task's quantities, status and actual start follow
     from it; the task completes itself when nothing remains and every earlier step is done.
     A start, resume or completion the report causes is recorded as a TaskActivity of the
-    reporting operator, as the station's own action would be (a report on a running task
-    writes none). A token already used returns that earlier report and changes nothing.
+    reporting operator, and announced (outbox events task.start / task.resume /
+    task.completed, domain event task.state_changed), as the station's own action would be (a
+    report on a running task writes none of these). A token already used returns that
+    earlier report and changes nothing.
     """
     token = check_client_token(client_token)
     # Lock first, then read: a retry of the same submission waits here for the first one and
@@ -541,24 +543,29 @@ def task_report_quantity(*, operator, task, work_center=None, client_token, good
                                   after=snapshot(locked, changing),
                                   reason=system_text("work report %(token)s",
                                                      token=token[:20])))
+    announced = _announcements(locked, "task.reported", good=str(good), scrap=str(scrap),
+                               report=report.pk, late=late,
+                               next_work_center=facts["next_work_center"])
     if started is not None:
         writes.insert(started)  # in the same statement: no round trip more on PostgreSQL
-    events = event_new_many(_announcements(locked, "task.reported", good=str(good),
-                                           scrap=str(scrap), report=report.pk, late=late,
-                                           next_work_center=facts["next_work_center"]),
-                            actor=operator)
+        # The start (resume) is announced as the station's own would be, before the report.
+        announced = _announcements(locked, f"task.{started.kind}") + announced
+    events = event_new_many(announced, actor=operator)
     writes.insert(*events)
     writes.run()
     events_wake_on_commit(events)
     _start_work_order(locked.work_order, work_start, operator)
+    if started is not None:
+        domain_event_publish("task.state_changed", task_id=locked.pk, action=str(started.kind))
     domain_event_publish("task.reported", report_id=report.pk, report=report)
     completed = False
     if remaining - good - scrap <= 0 and _earlier_steps_done(locked):
         _complete(locked, operator, work_end, system_text("all quantity reported"),
                   next_work_center=facts["next_work_center"])
-        # Completed by the report: recorded as the station's completion would be.
+        # Completed by the report: recorded and announced as the station's completion would be.
         _activity(locked, operator, work_center, TaskActivity.Kind.COMPLETE,
                   _report_activity_token(report, TaskActivity.Kind.COMPLETE), work_end)
+        domain_event_publish("task.state_changed", task_id=locked.pk, action="complete")
         completed = True
     locked.input_qty = input_qty  # for the caller's display (what dispatch rows carry)
     return ReportResult(report, True, completed, status_before, work_center)
