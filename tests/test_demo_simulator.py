@@ -152,3 +152,45 @@ def models_f(name):
     from django.db.models import F
 
     return F(name)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("choice", ["rework", "scrap"])
+def test_simulated_qc_has_units_that_went_on_used_as_is(make_user, choice):
+    """10 → 20 (QC checkpoint) → 30 not waiting for QC: step 30 took all 10 before the
+    inspection at 20 failed 3. Neither rework nor scrap is possible at 20 any more
+    (units_went_on): the simulated QC does not crash; it has a manager approve them for use
+    as is, as the refusal says, and the simulation goes on."""
+    import uuid
+
+    from execution.services.reporting import task_report_quantity
+    from quality.models import Nonconformance
+    from quality.services.inspections import inspection_record
+    from tests.factories_execution import released_order
+    from tests.factories_quality import DefectCodeFactory, measured_plan
+
+    op, qc = make_user("operator"), make_user("qc_inspector")
+    manager = make_user("manager")
+    plan = measured_plan(sampling="every", sample_n=2)
+    wo, tasks, wc = released_order(steps=3, qty="10")
+    Task = tasks[0].__class__
+    Task.objects.filter(pk=tasks[1].pk).update(is_qc_checkpoint=True,
+                                                inspection_plan_code=plan.code)
+    for task in wo.tasks.order_by("seq"):
+        task_report_quantity(operator=op, task=task, work_center=wc,
+                             client_token=uuid.uuid4().hex, good=10)
+    insp = Inspection.objects.get(task=tasks[1])
+    inspection_record(inspector=qc, inspection=insp,
+                      results={ch.pk: {"value": "10.2"} for ch in insp.plan.characteristics.all()},
+                      qty_failed=3, defect_code=DefectCodeFactory(code="D01"))
+    nc = Nonconformance.objects.get()
+    sim = Simulator(seed=1)
+    sim.rates.rework_share = 1.0 if choice == "rework" else 0.0
+    now = timezone.now()
+    sim.due_actions[("nc", nc.pk)] = now  # decided now
+    sim._qc(now)
+    nc.refresh_from_db()
+    assert (nc.disposition, nc.status, nc.approved_by) == ("use_as_is", "closed", manager)
+    assert sim.counters["used_as_is"] == 1
+    sim._qc(now)  # decided: nothing more to do
+    assert sim.counters["used_as_is"] == 1

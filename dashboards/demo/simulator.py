@@ -51,6 +51,8 @@ PRODUCTS = ["GB-100", "GB-200", "MT-5", "PM-50", "VL-25", "CV-300", "HY-10", "FN
 # Reasons the simulated people give, as the plant's own staff would write them.
 DECIDED = "模拟决策 / simulated decision"
 REWORK_LIMIT = "返工次数已达上限 / rework limit reached"
+WENT_ON = "已流入下道工序，让步接收 / units already at the next step: used as is"
+UNITS_WENT_ON = "units_went_on"  # quality.services.nonconformance: too late to scrap or rework
 
 
 @dataclass
@@ -90,7 +92,7 @@ class Simulator:
         self.pending_late: list = []   # (due time, callable) for late reports
         self.due_actions: dict = {}    # key -> time an action becomes due (decided once)
         self.counters = {"orders": 0, "reports": 0, "inspections": 0, "breakdowns": 0,
-                         "accepted": 0, "rush": 0, "acks": 0}
+                         "accepted": 0, "rush": 0, "acks": 0, "used_as_is": 0}
 
     # --- helpers -------------------------------------------------------------------------
     def _users(self, prefix_role):
@@ -359,12 +361,35 @@ class Simulator:
             if not self._delay(("nc", nc.pk), now, (5, 60)):
                 continue
             choice = "rework" if self.rng.random() < self.rates.rework_share else "scrap"
+            self._decide(nc, choice, inspectors)
+
+    def _decide(self, nc, choice, inspectors):
+        """QC's decision; rework refused (the plan's loops used up): scrap; either refused
+        because the units already went on to the next step: a manager approves them for use
+        as is, as the refusal asks. Anything else refused is left for a later step."""
+        try:
             try:
                 nonconformance_disposition(actor=self._pick(inspectors), nonconformance=nc,
                                            disposition=choice, reason=DECIDED)
-            except ValidationError:
+            except ValidationError as exc:
+                if choice != "rework" or UNITS_WENT_ON in _codes(exc):
+                    raise
                 nonconformance_disposition(actor=self._pick(inspectors), nonconformance=nc,
                                            disposition="scrap", reason=REWORK_LIMIT)
+        except ValidationError as exc:
+            if UNITS_WENT_ON not in _codes(exc):
+                log.debug("simulated disposition refused: %s", exc)
+                return
+            approvers = [u for u in self._users("manager") if u.pk != nc.operator_id]
+            if not approvers:
+                log.debug("simulated use as is: no approver for %s", nc)
+                return
+            try:
+                nonconformance_disposition(actor=self._pick(approvers), nonconformance=nc,
+                                           disposition="use_as_is", reason=WENT_ON)
+                self.counters["used_as_is"] += 1
+            except (ValidationError, PermissionDenied) as exc:
+                log.debug("simulated use as is refused: %s", exc)
 
     def _acceptance(self, now):
         leads = self._users("workshop_lead")
@@ -407,6 +432,12 @@ class Simulator:
                                   cause=cause, action=action, now=now)
             except (ValidationError, PermissionDenied) as exc:
                 log.debug("simulated alert answer refused: %s", exc)
+
+
+def _codes(exc: ValidationError) -> set:
+    errors = (exc.error_list if not hasattr(exc, "error_dict")
+              else [e for errs in exc.error_dict.values() for e in errs])
+    return {e.code for e in errors}
 
 
 def downtime_open() -> int:
