@@ -186,6 +186,9 @@ def _snapshot():
 
 REFUSALS = {
     "unknown badge": (lambda ctx: ctx.term.scan("B-NOBODY"), "Unknown badge or code"),
+    "overlong scan": (lambda ctx: ctx.term.scan("X" * 250), "The scanned code is too long"),
+    "scan with a NUL character": (lambda ctx: ctx.term.scan("B-\x00-1"),
+                                  "Null characters are not allowed"),
     "malformed traveler code": (lambda ctx: ctx.term.scan("MES:T:123"),
                                 "is not a traveler code"),
     "forged traveler code": (lambda ctx: ctx.term.scan("MES:T:" + "A" * 22),

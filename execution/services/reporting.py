@@ -7,7 +7,6 @@ the same task at the same moment are applied one after the other and both count 
 """
 
 import datetime
-import json
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -628,8 +627,15 @@ def scan_refusal_log(*, work_center=None, operator=None, action: str, payload: s
     (execution.services.refusals.refusal_reason gives both)."""
     # What was sent may hold NUL characters (a bad scan), which PostgreSQL text cannot store.
     payload, reason = ((v or "").replace("\x00", "\ufffd") for v in (payload, reason))
-    if reason_key is not None and "\\u0000" in json.dumps(reason_key):
-        reason_key = None  # (the text, made safe above, is shown instead)
     return ScanRefusal.objects.create(work_center=work_center, operator=operator,
                                       action=action[:40], payload=payload[:300],
-                                      reason=reason[:300], reason_key=reason_key)
+                                      reason=reason[:300], reason_key=_without_nul(reason_key))
+
+
+def _without_nul(value):
+    """A key's parameters (what was sent, among them) as the reason's text stores them."""
+    if isinstance(value, dict):
+        return {name: _without_nul(v) for name, v in value.items()}
+    if isinstance(value, list):
+        return [_without_nul(v) for v in value]
+    return value.replace("\x00", "\ufffd") if isinstance(value, str) else value

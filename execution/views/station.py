@@ -10,6 +10,7 @@ from execution.forms import ScanForm
 from execution.views.terminal import DISPATCH_TRIGGER, StationView, Status
 from mes.generic import CapabilityRequiredMixin
 from mes.roles import perm
+from mes.system_text import system_text
 
 
 class StationListView(CapabilityRequiredMixin, View):
@@ -71,9 +72,11 @@ class ScanView(StationView):
     def post(self, request, code):
         form = ScanForm(request.POST)
         if not form.is_valid():  # too long, or characters no scanner sends (NUL)
-            too_long = "max_length" in {e.code for e in form.errors.as_data()["code"]}
-            reason = _("The scanned code is too long.") if too_long else form.errors["code"][0]
-            return self.refused(ValidationError(reason), action="scan",
+            errors = form.errors.as_data()["code"]
+            too_long = "max_length" in {e.code for e in errors}
+            refusal = (ValidationError(system_text("The scanned code is too long."))
+                       if too_long else errors[0])
+            return self.refused(refusal, action="scan",
                                 payload=request.POST.get("code", "")[:300])
         raw = form.cleaned_data["code"]
         try:
