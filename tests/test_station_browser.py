@@ -94,6 +94,14 @@ def test_operator_scans_reports_and_completes_while_a_second_screen_follows_live
     page.wait_for_timeout(1_000)  # the list's refresh after the start has come and gone
     dispatch_gets = []
     page.on("request", lambda r: dispatch_gets.append(r.url) if "/dispatch/" in r.url else None)
+    # When the answer and the report's event came back (the list refreshes on either, and
+    # coalesces the two when they come within its delay of each other).
+    page.evaluate("""() => { window.came = {};
+      document.body.addEventListener('htmx:afterRequest', e => {
+        if (/report/.test(e.detail.pathInfo.requestPath)) window.came.answer = performance.now();
+      });
+      document.getElementById('dispatch-list').addEventListener('sse:task.reported', () => {
+        window.came.event = performance.now(); }); }""")
     page.get_by_test_id("report-submit").click()
     page.wait_for_function("() => /good 7, scrap 1/.test("
                            "document.getElementById('station-status').innerText)")
@@ -108,12 +116,18 @@ def test_operator_scans_reports_and_completes_while_a_second_screen_follows_live
     # the other screen follows without reloading
     row.get_by_test_id("row-good").filter(has_text="7").wait_for(timeout=5_000)
     assert row.get_by_test_id("row-scrap").inner_text() == "1"
-    # The reporting screen's own list refreshed once: its answer (station-changed) and its
-    # report coming back on the stream, milliseconds apart, make one request, not two.
+    # The reporting screen's own list refreshed too: once for its answer (station-changed)
+    # and its report coming back on the stream.
     page.locator(f'[data-testid=dispatch-row][data-task="{task.pk}"] [data-testid=row-good]'
                  ).filter(has_text="7").wait_for(timeout=5_000)
     page.wait_for_timeout(1_000)  # time for a second refresh, were one coming
-    assert len(dispatch_gets) == 1, dispatch_gets
+    came = page.evaluate("() => window.came")
+    apart = abs(came["answer"] - came["event"])
+    # The answer and the report coming back on the stream, milliseconds apart, make one
+    # request, not two. (On a machine so loaded that they came further apart than the list's
+    # delay, 300 ms, each refreshes it: two, never more.)
+    assert len(dispatch_gets) == (1 if apart < 250 else 2) or (
+        250 <= apart <= 350 and len(dispatch_gets) in (1, 2)), (dispatch_gets, came)
     screenshot(page, "station-reported")
     screenshot(watcher, "station-second-screen-live")
 
