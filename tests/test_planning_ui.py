@@ -747,3 +747,43 @@ def test_codes_with_spaces_are_refused_like_the_importer_refuses_them(client_as,
 
     with pytest.raises(ValidationError, match="must not contain spaces"):
         WorkCenter._meta.get_field("code").run_validators("WC 1")
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_work_order_buttons_keep_their_chinese_labels_on_one_line(asgi_server, page,
+                                                                   make_user):
+    """A planner on a desktop in zh-hans read "下/达", "挂/起", "流转/卡": the work-order
+    tree let each action button break its label between characters. Buttons may wrap
+    between them, never inside one."""
+    from planning.services.orders import production_order_explode
+    from tests.conftest import browser_login, screenshot
+    from tests.factories import PASSWORD
+
+    top, _made, _wc = make_product(3)
+    user = make_user("planner", username="zh-planner")
+    order = ProductionOrder.objects.create(number="PO20261128-0001", item=top, quantity=5,
+                                           due="2030-01-01T00:00:00Z", customer="华东机械")
+    production_order_explode(actor=user, order=order)
+    # as wide as the demo plant's rows: a lead's full name, planned times, long item names
+    lead = make_user("workshop_lead", username="zh-lead",
+                     display_name="装配车间主任 周丽 / Zhou Li")
+    Item.objects.filter(work_orders__production_order=order).update(name="输出轴组件减速机")
+    order.work_orders.update(responsible=lead, planned_start="2030-01-01T01:00:00Z",
+                             planned_end="2030-01-02T01:00:00Z")
+    page.set_viewport_size({"width": 1280, "height": 900})
+    browser_login(page, asgi_server, user.username, PASSWORD)
+    page.goto(asgi_server.url + reverse("planning:order_detail", args=[order.pk]))
+    with page.expect_navigation():
+        page.select_option("select[name=language]", "zh-hans")
+    buttons = page.locator("tr.wo-row .row-actions .btn")
+    assert buttons.count() >= 3 * 4  # release, hold, cancel, traveler on each work order
+    assert "下达" in buttons.all_inner_texts()
+    screenshot(page, "planning-order-detail-zh")
+    lines = buttons.evaluate_all("""els => els.map(el => {
+        const range = document.createRange();
+        range.selectNodeContents(el);
+        const tops = new Set([...range.getClientRects()].map(r => Math.round(r.top)));
+        return [el.innerText, tops.size];
+    })""")
+    assert [text for text, n in lines if n != 1] == []
