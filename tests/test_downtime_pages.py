@@ -221,3 +221,22 @@ def test_a_stop_going_on_has_no_end_in_the_list_nor_in_its_exports(client_as, re
     if fmt == "csv":  # in the reader's language
         zh = client.get(url, {"export": fmt}, HTTP_ACCEPT_LANGUAGE="zh-hans")
         assert ",是," in zh.content.decode("utf-8-sig") and "True" not in zh.content.decode()
+
+
+def test_list_names_its_equipment_column_and_filters_like_every_other_list(client_as,
+                                                                          reasons):
+    """The lead read a column "Code" (zh-hans "编码") holding the equipment, beside filters
+    labelled "equipment", "reason", "planned" in lower case next to "Station" and "Since"."""
+    import re
+
+    client = client_as("workshop_lead")
+    stops(1, reasons[0])
+    url = reverse("execution:downtime_list")
+    html = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    headers = [re.sub(r"<[^>]+>", "", h).strip()
+               for h in re.findall(r"<th[^>]*>(.*?)</th>", html, re.S)]
+    assert "Equipment" in headers and "Code" not in headers
+    labels = [lab.strip() for lab in re.findall(r"<label[^>]*>([^<]*)", html)]
+    assert {"Station", "Equipment", "Reason", "Planned", "Still going on"} <= set(labels)
+    zh = client.get(url, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert ">设备<" in re.sub(r"\s*<a[^>]*>|</a>\s*", "", zh) and "编码" not in zh

@@ -11,6 +11,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.text import capfirst
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views import View
@@ -30,12 +31,12 @@ class DowntimeFilterSet(django_filters.FilterSet):
     work_center = django_filters.ModelChoiceFilter(
         label=_("Station"), field_name="equipment__work_center",
         queryset=WorkCenter.objects.order_by("code"))
-    equipment = django_filters.ModelChoiceFilter(label=_("equipment"),
+    equipment = django_filters.ModelChoiceFilter(label=capfirst(_("equipment")),
                                                  queryset=Equipment.objects.order_by("code"))
-    reason = django_filters.ModelChoiceFilter(label=_("reason"),
+    reason = django_filters.ModelChoiceFilter(label=capfirst(_("reason")),
                                               queryset=DowntimeReason.objects.order_by("code"))
-    planned = django_filters.BooleanFilter(label=_("planned"))
-    ongoing = django_filters.BooleanFilter(label=_("still going on"), field_name="end",
+    planned = django_filters.BooleanFilter(label=capfirst(_("planned")))
+    ongoing = django_filters.BooleanFilter(label=capfirst(_("still going on")), field_name="end",
                                            lookup_expr="isnull")
     since = django_filters.DateTimeFilter(field_name="start", lookup_expr="gte",
                                           label=_("Since"))
@@ -51,7 +52,7 @@ class DowntimeTable(BaseTable):
     start = LocalDateTimeColumn(linkify=("execution:downtime_detail", {"pk": tables.A("pk")}))
     end = LocalDateTimeColumn()
     minutes = tables.Column(verbose_name=_("minutes"), empty_values=(), orderable=False)
-    equipment = tables.Column(accessor="equipment__code")
+    equipment = tables.Column(verbose_name=_("Equipment"), accessor="equipment__code")
     work_center = tables.Column(verbose_name=_("Station"),
                                 accessor="equipment__work_center__code")
     reason = tables.Column()
