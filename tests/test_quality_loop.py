@@ -340,3 +340,23 @@ def test_the_rework_column_says_it_counts_units_now_in_rework(plan, defect, peop
     record = work_order_accept(actor=people["lead"], work_order=wo)
     (tasks,) = [s for s in sections(record.data) if s["key"] == "tasks"]
     assert "in rework" in [str(h) for h in tasks["headers"]]
+
+
+def test_a_rework_tasks_name_is_in_the_plants_language_whoever_decided(plan, defect, people,
+                                                                         settings):
+    """An inspector whose browser spoke English sent units to rework in a Chinese plant; the
+    operators' station, the board and the traveler read "Rework: 外径检验 (NC…)" for good
+    among tasks named "返工：…". A task's name is the plant's (its operation names are the
+    plant's master data): it is written in the plant's language, not the decider's."""
+    from django.utils import translation
+
+    settings.LANGUAGE_CODE = "zh-hans"
+    op, qc = people["op"], people["qc"]
+    _wo, (t1, t2, _t3), wc = qc_order(plan)
+    rep(t1, op, wc, good=10)
+    rep(t2, op, wc, good=10)
+    measure(Inspection.objects.get(), qc, "10.2", qty_failed="3", defect_code=defect)
+    with translation.override("en"):
+        nc = nonconformance_disposition(actor=qc, nonconformance=Nonconformance.objects.get(),
+                                        disposition="rework")
+    assert nc.rework_task.name == f"返工：{t2.name}（{nc.number}）"

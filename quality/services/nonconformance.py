@@ -1,9 +1,10 @@
 """Nonconformance and its disposition: rework (an automatic rework task), scrap, use as is."""
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import F
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from execution.services.reporting import task_upstream_changed_announce
@@ -175,9 +176,13 @@ def _create_rework_task(actor, nc: Nonconformance, origin: Task, work_center) ->
     it among the open work), so it is not judged late before it has a plan. (It used to get
     its creation time as planned start and read "late start" the moment it was made.)"""
     wc = work_center or origin.work_center
+    # A task's name is the plant's, like its operation's name: in the plant's language, not
+    # in the language of whoever decided (an English browser left "Rework: …" in a 返工 plant).
+    with translation.override(settings.LANGUAGE_CODE):
+        name = _("Rework: %(op)s (%(nc)s)") % {"op": origin.name, "nc": nc.number}
     task = Task.objects.create(
         work_order_id=origin.work_order_id, seq=origin.seq, kind=Task.Kind.REWORK,
-        origin=origin, name=_("Rework: %(op)s (%(nc)s)") % {"op": origin.name, "nc": nc.number},
+        origin=origin, name=name,
         work_center=wc, setup_minutes=0, run_minutes_per_unit=origin.run_minutes_per_unit,
         is_qc_checkpoint=True, inspection_plan_code=origin.inspection_plan_code,
         quantity=nc.quantity, status=Task.Status.RELEASED)
