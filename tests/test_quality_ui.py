@@ -853,3 +853,25 @@ def test_recorded_message_counts_units_in_the_singular_and_plural(client, plan, 
     assert response.status_code == 302
     shown = [str(m) for m in response.wsgi_request._messages]
     assert any(m.endswith(expected) for m in shown), shown
+
+
+def test_acceptance_shows_what_a_step_was_completed_short_by_and_why(client, plan, people):
+    """The lead read "Every unit is accounted for" above a step that took 4 in and reported
+    1 good: the 3 the operator completed it short by (and the reason given at the station)
+    were nowhere on the page that signs the work order off."""
+    import uuid
+
+    from execution.services.reporting import task_complete
+
+    insp, wo, tasks, wc = pending_inspection(plan, people["op"], qty="4")
+    pass_inspection(insp, people["qc"])
+    report(tasks[2], people["op"], wc, good=1)
+    task_complete(operator=people["op"], task=Task.objects.get(pk=tasks[2].pk),
+                  work_center=wc, client_token=uuid.uuid4().hex, short_reason="材料不足")
+    as_user(client, people["lead"])
+    page = client.get(reverse("quality:acceptance", args=[wo.pk])).content.decode()
+    assert 'data-testid="ready"' in page
+    table = page[page.index('data-testid="reconciliation"'):]
+    assert "Completed short" in table
+    short = re.findall(r'data-testid="short">(.*?)</td>', table, re.S)
+    assert len(short) == 1 and "3" in short[0] and "材料不足" in short[0]

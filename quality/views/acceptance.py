@@ -37,7 +37,8 @@ def acceptance(request, pk, errors=None, reject_form=None, status=200):
                  .select_related("work_center").order_by("seq", "id"))
     for t in tasks:
         t.figures = {k: plain(getattr(t, k)) for k in
-                     ("quantity", "qty_good", "qty_scrap", "qty_rework", "qty_qc_accepted")}
+                     ("quantity", "qty_good", "qty_scrap", "qty_rework", "qty_qc_accepted",
+                      "qty_short")}
     context = {
         "wo": wo, "title": str(_("Acceptance of %(wo)s") % {"wo": wo.number}),
         "quantity": plain(wo.quantity), "tasks": tasks,
