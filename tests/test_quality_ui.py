@@ -875,3 +875,19 @@ def test_acceptance_shows_what_a_step_was_completed_short_by_and_why(client, pla
     assert "Completed short" in table
     short = re.findall(r'data-testid="short">(.*?)</td>', table, re.S)
     assert len(short) == 1 and "3" in short[0] and "材料不足" in short[0]
+
+
+def test_an_accepted_work_orders_acceptance_page_says_so_not_that_it_cannot_be_accepted(
+        client, plan, people):
+    """Back on the acceptance page of a work order they had just accepted, the lead read in
+    red "Cannot be accepted yet: it is accepted, not awaiting acceptance"."""
+    record = accepted_order(plan, people["op"], people["qc"], people["lead"])
+    as_user(client, people["lead"])
+    url = reverse("quality:acceptance", args=[record.work_order_id])
+    page = client.get(url).content.decode()
+    assert 'data-testid="blockers"' not in page and "Cannot be accepted yet" not in page
+    assert 'data-testid="accepted"' in page
+    assert f"{record.work_order.number} is accepted and archived." in page
+    assert reverse("quality:archive_detail", args=[record.pk]) in page
+    zh = client.get(url, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert f"{record.work_order.number} 已验收并归档" in zh
