@@ -891,3 +891,29 @@ def test_an_accepted_work_orders_acceptance_page_says_so_not_that_it_cannot_be_a
     assert reverse("quality:archive_detail", args=[record.pk]) in page
     zh = client.get(url, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
     assert f"{record.work_order.number} 已验收并归档" in zh
+
+
+def test_the_archived_record_shows_what_a_step_was_completed_short_by_and_why(
+        client, plan, people):
+    """The archived record kept a step's completed-short quantity and the operator's reason
+    (its JSON has them), but its page and XLSX showed neither: 4 in, 1 good, and nothing
+    about the other 3."""
+    import uuid
+
+    from execution.services.reporting import task_complete
+    from quality.services.acceptance import work_order_accept
+
+    insp, wo, tasks, wc = pending_inspection(plan, people["op"], qty="4")
+    pass_inspection(insp, people["qc"])
+    report(tasks[2], people["op"], wc, good=1)
+    task_complete(operator=people["op"], task=Task.objects.get(pk=tasks[2].pk),
+                  work_center=wc, client_token=uuid.uuid4().hex, short_reason="材料不足")
+    wo.refresh_from_db()
+    record = work_order_accept(actor=people["lead"], work_order=wo)
+    as_user(client, people["lead"])
+    page = client.get(reverse("quality:archive_detail", args=[record.pk])).content.decode()
+    tasks_table = page[page.index("Tasks and quantities"):page.index("Work reports")]
+    assert "Completed short by" in tasks_table
+    activities = page[page.index("Start, pause, finish"):]
+    activities = activities[:activities.index("</table>")]
+    assert "材料不足" in activities

@@ -19,8 +19,8 @@ from quality.models import Acceptance, Inspection, Nonconformance
 # Keys whose values are times (ISO strings in the JSON) or quantities (decimal strings).
 TIMES = {"at", "start", "end", "work_start", "work_end", "reported_at", "inspected_at",
          "planned_start", "planned_end", "actual_start", "actual_end", "due"}
-QUANTITIES = {"quantity", "qty_good", "qty_scrap", "qty_rework", "qty_qc_accepted", "good",
-              "scrap", "sample_size", "qty_passed", "qty_failed", "value",
+QUANTITIES = {"quantity", "qty_good", "qty_scrap", "qty_rework", "qty_qc_accepted", "qty_short",
+              "short_qty", "good", "scrap", "sample_size", "qty_passed", "qty_failed", "value",
               "characteristic__lower", "characteristic__upper"}
 
 WORK_ORDER_FIELDS = (
@@ -38,8 +38,9 @@ SECTIONS = (
         ("seq", _("step")), ("name", _("operation")), ("kind", _("kind")),
         ("work_center__code", _("work center")), ("quantity", _("planned")),
         ("qty_good", _("good")), ("qty_scrap", _("scrap")), ("qty_rework", _("in rework")),
-        ("qty_qc_accepted", _("accepted by QC")), ("status", _("status")),
-        ("actual_start", _("actual start")), ("actual_end", _("actual finish")))),
+        ("qty_qc_accepted", _("accepted by QC")), ("qty_short", _("completed short by")),
+        ("status", _("status")), ("actual_start", _("actual start")),
+        ("actual_end", _("actual finish")))),
     ("reports", _("Work reports"), (
         ("task_id", _("step")), ("operator__display_name", _("operator")),
         ("operator__username", _("account")), ("work_center__code", _("work center")),
@@ -54,7 +55,8 @@ SECTIONS = (
         ("code", _("equipment")), ("reports", _("reports")), ("good", _("good")))),
     ("activities", _("Start, pause, finish"), (
         ("task_id", _("step")), ("kind", _("what")), ("at", _("when")),
-        ("operator__username", _("operator")))),
+        ("operator__username", _("operator")), ("short_qty", _("completed short by")),
+        ("reason", _("reason")))),
     ("downtime", _("Downtime of the equipment used"), (
         ("equipment__code", _("equipment")), ("reason__code", _("reason")),
         ("start", _("start")), ("end", _("end")), ("planned", _("planned")))),
