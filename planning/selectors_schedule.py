@@ -8,7 +8,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db.models import BigIntegerField, F, OuterRef, Subquery
+from django.db.models import (
+    BigIntegerField,
+    BooleanField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    Subquery,
+)
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -31,9 +40,18 @@ V = ScheduleVersion.Status
 
 
 # --- Versions -------------------------------------------------------------------------------
+def _with_outdated(qs):
+    """`outdated`: ready, but computed before another version was applied since, which
+    schedule_apply refuses ("run it again"): the pages offer no Apply for it."""
+    applied_since = ScheduleVersion.objects.filter(status=V.APPLIED,
+                                                   applied_at__gt=OuterRef("created_at"))
+    return qs.annotate(outdated=ExpressionWrapper(Q(status=V.READY) & Exists(applied_since),
+                                                  output_field=BooleanField()))
+
+
 def _versions():
-    return (ScheduleVersion.objects.select_related("created_by", "applied_by", "rush_order")
-            .defer("diff"))
+    return _with_outdated(ScheduleVersion.objects.select_related(
+        "created_by", "applied_by", "rush_order").defer("diff"))
 
 
 def versions_recent(limit: int = 15) -> list[ScheduleVersion]:
@@ -46,8 +64,8 @@ def version_current() -> ScheduleVersion | None:
 
 
 def version_get(pk) -> ScheduleVersion:
-    return ScheduleVersion.objects.select_related("created_by", "applied_by",
-                                                  "rush_order__item").get(pk=pk)
+    return _with_outdated(ScheduleVersion.objects.select_related(
+        "created_by", "applied_by", "rush_order__item")).get(pk=pk)
 
 
 def version_card(pk) -> ScheduleVersion:

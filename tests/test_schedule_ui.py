@@ -550,3 +550,21 @@ def test_query_counts_do_not_grow_with_the_plant(planner, django_assert_max_num_
     assert big == small
     with django_assert_max_num_queries(16):
         planner.get(url("schedule_gantt"), **EN)
+
+
+def test_a_version_computed_before_another_was_applied_offers_no_apply(planner):
+    """A planner came back to a run they had not applied, still "ready to apply" with its
+    Apply button, after a later run was applied: the button only answered "Another schedule
+    was applied after this one was computed; run it again." The page says so at once and
+    offers Discard only."""
+    released_orders(1)
+    old = computed(planner.user, reason="first try")
+    assert old.status == "ready", old.error
+    applied(planner.user, reason="second try")
+    stale = "Another schedule was applied after this one was computed; run it again."
+    page = planner.get(url("schedule_version", old.pk), **EN).content.decode()
+    assert stale in page
+    assert 'data-testid="apply"' not in page and 'data-testid="discard"' in page
+    index = planner.get(url("schedule"), **EN).content.decode()
+    card = index.split(f'id="version-card-{old.pk}"')[1].split("</article>")[0]
+    assert stale in card and 'data-testid="review"' not in card
