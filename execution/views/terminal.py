@@ -195,6 +195,14 @@ def _station_url(_prefix: str, name: str, args: tuple) -> str:
     return reverse(name, args=args)  # (the script prefix is part of the cache key)
 
 
+def _user_itself(user):
+    """The signed-in user itself, not the lazy stand-in Django puts on the request: the
+    services read the operator's fields and attach it to the rows they write, and each access
+    through the stand-in costs a few calls (a scan report makes dozens)."""
+    user.pk  # noqa: B018 (reads the user, if this request has not yet)
+    return getattr(user, "_wrapped", user)
+
+
 class StationView(CapabilityRequiredMixin, View):
     """A page or action of one station's terminal (URL by work-center code)."""
 
@@ -219,15 +227,15 @@ class StationView(CapabilityRequiredMixin, View):
     def operator_and_source(self) -> tuple[User | None, str]:
         """(operator, "badge" | "login" | "") — who the station's actions are attributed to."""
         op_id = self.station_session.badge_operator_id()
+        signed_in = _user_itself(self.request.user)
         if op_id is not None:
-            signed_in = self.request.user
             if op_id == signed_in.pk and signed_in.is_active:
                 return signed_in, "badge"  # scanned their own badge: already read this request
             user = selectors.active_user(op_id)
             if user is not None:
                 return user, "badge"
-        if self.request.user.badge_code:
-            return self.request.user, "login"
+        if signed_in.badge_code:
+            return signed_in, "login"
         return None, ""
 
     @property
