@@ -211,6 +211,12 @@ class DispatchRow:
         """Nothing has reached this step yet: the previous step has not passed anything on."""
         return self.input_qty <= 0 and self.task.qty_good + self.task.qty_scrap <= 0
 
+    @property
+    def ready(self) -> bool:
+        """The operator can get on with it now: workable, and not waiting for the previous
+        step (a waiting task may be started, but nothing can be reported on it)."""
+        return self.workable and not self.waiting
+
 
 @dataclass
 class DispatchList:
@@ -250,8 +256,11 @@ def dispatch_row(task: Task, *, group: str = "", now=None, selected_id=None) -> 
 
 
 def dispatch_list(work_center: WorkCenter, *, now=None, selected_id=None) -> DispatchList:
-    """Current (running or paused here), next (the first released tasks, one per parallel
-    machine) and later (the rest, held ones greyed). One query, plus the alert providers'."""
+    """Current (running or paused here), next (the first tasks that can be worked now, one
+    per parallel machine) and later (the rest: held ones greyed, waiting ones marked), each
+    in schedule order. A task waiting for its previous step never takes a next slot: the
+    operator would see work they cannot do and miss the work they can. One query, plus the
+    alert providers'."""
     now = now or timezone.now()
     result = DispatchList()
     rows = [dispatch_row(t, now=now, selected_id=selected_id)
@@ -263,7 +272,7 @@ def dispatch_list(work_center: WorkCenter, *, now=None, selected_id=None) -> Dis
         if row.task.status in CURRENT and not row.on_hold:
             row.group = "current"
             result.current.append(row)
-        elif not row.on_hold and len(result.next) < slots:
+        elif row.ready and len(result.next) < slots:
             row.group = "next"
             result.next.append(row)
         else:

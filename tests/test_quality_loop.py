@@ -242,6 +242,35 @@ def test_reject_puts_the_work_order_back_unfinished(plan, people):
     assert entry.changed_fields == ["actual_end", "status"]
 
 
+def test_a_new_rework_task_is_next_on_its_station_ahead_of_a_waiting_step(plan, defect,
+                                                                          people):
+    """A fresh rework task (no plan yet, so last in schedule order) sat under Later while the
+    station's one Next slot went to the step after the QC checkpoint, waiting for units that
+    had all failed; the rework can be done now, the waiting step cannot."""
+    import datetime
+
+    from django.utils import timezone
+
+    from execution.selectors import dispatch_list
+
+    op, qc = people["op"], people["qc"]
+    _wo, (t1, t2, t3), wc = qc_order(plan)
+    start = timezone.now() + datetime.timedelta(hours=1)
+    Task.objects.filter(pk=t3.pk).update(planned_start=start,
+                                         planned_end=start + datetime.timedelta(hours=1))
+    rep(t1, op, wc, good=10)
+    rep(t2, op, wc, good=10)
+    measure(Inspection.objects.get(), qc, "10.2", qty_failed="10", defect_code=defect)
+    rework = nonconformance_disposition(actor=qc, nonconformance=Nonconformance.objects.get(),
+                                        disposition="rework").rework_task
+    lists = dispatch_list(wc)
+    rows = {r.task.pk: r for r in lists.current + lists.next + lists.later}
+    assert rows[t3.pk].waiting and rework.planned_start is None
+    assert [r.task.pk for r in lists.next] == [rework.pk]
+    assert [r.task.pk for r in lists.later] == [t3.pk]
+    assert rows[rework.pk].ready and not rows[t3.pk].ready
+
+
 def test_a_new_rework_task_is_not_late_before_it_has_a_plan(plan, defect, people, make_user):
     """A rework task goes to its station at once but is planned by the next schedule run, as
     any task the schedule has not placed: until then it has no planned start, so neither the

@@ -492,6 +492,68 @@ def test_dispatch_list_order_groups_and_lateness(client, tablet, worker, make_us
     assert "late: planned end passed" in page and "late start" in page and "on hold" in page
 
 
+def _rows(page: str, group: str) -> list[str]:
+    """The dispatch rows (as HTML) of one group of a rendered dispatch list."""
+    if f'data-group="{group}"' not in page:
+        return []
+    part = page.split(f'data-group="{group}"')[1].split("</ol>")[0]
+    return part.split('data-task="')[1:]
+
+
+def test_dispatch_list_next_is_work_that_can_be_done_now(client, tablet, worker, make_user):
+    """A step nothing has reached yet ("waiting for the previous step") took a Next slot
+    ahead of work the station could do, which sat under Later, off-screen on a tablet. Next
+    is now the first tasks, in schedule order, that can be worked; waiting ones follow under
+    Later, still in schedule order and marked, and move up once units reach them."""
+    planner = make_user("planner")
+    now = timezone.now()
+    wc, elsewhere = WorkCenterFactory(machines=2), WorkCenterFactory()
+    waiting = []
+    for hours in (1, 2):  # step 2 is here, first in the schedule; step 1 is elsewhere
+        _wo, (first, second), _ = released_order(steps=2, planner=planner, work_center=wc)
+        Task.objects.filter(pk=first.pk).update(work_center=elsewhere)
+        _plan(second, now + datetime.timedelta(hours=hours))
+        waiting.append((first, second))
+    (w1_first, w1), (_w2_first, w2) = waiting
+    _r, (ready,), _ = released_order(steps=1, planner=planner, work_center=wc)
+    _plan(ready, now + datetime.timedelta(hours=3))
+    _u, (unplanned,), _ = released_order(steps=1, planner=planner, work_center=wc)
+    _plan(unplanned, None)  # unscheduled (as a new rework task): last in schedule order
+
+    dispatch = selectors.dispatch_list(wc)
+    assert [r.task.pk for r in dispatch.next] == [ready.pk, unplanned.pk]
+    assert [r.task.pk for r in dispatch.later] == [w1.pk, w2.pk]
+    assert all(r.waiting and not r.ready for r in dispatch.later)
+    assert all(r.ready and not r.waiting for r in dispatch.next)
+
+    term = Terminal(client, wc)
+    for page in (html(term.page()), html(term.page("station_dispatch"))):
+        nxt, later = _rows(page, "next"), _rows(page, "later")
+        assert [int(r.split('"')[0]) for r in nxt] == [ready.pk, unplanned.pk]
+        assert [int(r.split('"')[0]) for r in later] == [w1.pk, w2.pk]
+        assert not any("waiting for the previous step" in r for r in nxt)
+        assert all("waiting for the previous step" in r for r in later)
+
+    # Step 1 passes 4 on: w1 can be worked and takes its place in schedule order.
+    Terminal(client, elsewhere).scan("B-WORK-1")
+    Terminal(client, elsewhere).report(w1_first, good="4")
+    dispatch = selectors.dispatch_list(wc)
+    assert [r.task.pk for r in dispatch.next] == [w1.pk, ready.pk]
+    assert [r.task.pk for r in dispatch.later] == [w2.pk, unplanned.pk]
+
+
+def test_dispatch_list_a_station_with_only_waiting_work_shows_it_under_later(client, tablet,
+                                                                            make_user):
+    wc = WorkCenterFactory()
+    _wo, (first, second), _ = released_order(steps=2, work_center=wc)
+    Task.objects.filter(pk=first.pk).update(work_center=WorkCenterFactory())
+    dispatch = selectors.dispatch_list(wc)
+    assert (dispatch.current, dispatch.next) == ([], [])
+    assert [r.task.pk for r in dispatch.later] == [second.pk] and dispatch.later[0].waiting
+    page = html(Terminal(client, wc).page())
+    assert _rows(page, "next") == [] and len(_rows(page, "later")) == 1
+
+
 def _count(fn) -> int:
     with CaptureQueriesContext(connection) as ctx:
         fn()
