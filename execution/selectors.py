@@ -38,7 +38,13 @@ from mes.quantities import quantity_text
 from mes.sql import valid_pk
 from mes.system_text import system_text
 from planning.models import Equipment, MaterialRequirement, Task, WorkCenter, WorkOrder
-from planning.travelers import SCHEME, normalize_scan, payload_for_task, scan_resolve
+from planning.travelers import (
+    SCHEME,
+    damaged_traveler_code,
+    normalize_scan,
+    payload_for_task,
+    scan_resolve,
+)
 
 T = Task.Status
 WO = WorkOrder.Status
@@ -359,6 +365,13 @@ def station_scan_resolve(raw: str, work_center: WorkCenter, operator=None) -> Sc
             target = scan_resolve(text)
         except ValidationError as exc:
             error = exc.error_list[0]  # (a lazy message with its params: kept as a key)
+            if exc.code == "malformed" and damaged_traveler_code(text):
+                # Here the work order's number, typed, is the way round a label that will
+                # not scan.
+                raise refuse(system_text(
+                    "Scanned code “%(code)s” is a traveler code, but incomplete or damaged: "
+                    "scan it again, or type the work order number.",
+                    code=error.params["code"]), "malformed") from None
             raise refuse(error.message, exc.code or "malformed", error.params) from None
         if target.task is not None:
             station_task_check(target.task, work_center, operator)

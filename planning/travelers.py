@@ -48,6 +48,7 @@ KIND_LABELS = {TASK: _("task"), WORK_ORDER: _("work order")}
 
 # qr_token is at most 32 characters; today's tokens are 22. Short tokens (ids) never match.
 _PAYLOAD_RE = re.compile(r"^MES:([TW]):([A-Za-z0-9_-]{16,32})$", re.IGNORECASE)
+_TRAVELER_PREFIX_RE = re.compile(r"^MES:[TW]:", re.IGNORECASE)
 _AIM_PREFIX_RE = re.compile(r"^\][A-Za-z][0-9A-Za-z]")  # "]Q1" etc., added by some scanners
 _MAX_SCAN_LENGTH = 200
 
@@ -106,6 +107,12 @@ def normalize_scan(raw: str) -> str:
     return text.strip()
 
 
+def damaged_traveler_code(text: str) -> bool:
+    """A normalized scan that begins as one of our codes (MES:T: or MES:W:) but does not go on
+    as one: a label read only in part (torn, smudged), or a code cut short when typed."""
+    return bool(_TRAVELER_PREFIX_RE.match(text)) and _PAYLOAD_RE.match(text) is None
+
+
 def scan_resolve(payload: str, *, kinds: Iterable[str] | None = None) -> ScanTarget:
     """Resolve a scanned traveler code to its task or work order.
 
@@ -118,6 +125,10 @@ def scan_resolve(payload: str, *, kinds: Iterable[str] | None = None) -> ScanTar
     match = _PAYLOAD_RE.match(text) if len(text) <= _MAX_SCAN_LENGTH else None
     if match is None:
         shown = text if len(text) <= 40 else text[:40] + "…"
+        if damaged_traveler_code(text):
+            raise ValidationError(
+                _("Scanned code “%(code)s” is a traveler code, but incomplete or damaged: scan "
+                  "it again."), code="malformed", params={"code": shown})
         raise ValidationError(
             _("Scanned code “%(code)s” is not a traveler code (expected MES:T:… for a task "
               "or MES:W:… for a work order)."), code="malformed", params={"code": shown})

@@ -140,6 +140,26 @@ def test_payload_is_the_random_token_never_an_id():
 
 
 @pytest.mark.django_db
+def test_a_cut_short_traveler_code_is_called_incomplete_not_foreign():
+    """A code that begins MES:W: (or MES:T:) but is cut short or smudged was refused as
+    "not a traveler code (expected … MES:W:…)", though it starts as one; it is called a
+    traveler code that is incomplete or damaged, with the same refusal code."""
+    _order, (wo, *_rest) = build_order(levels=1, steps=1)
+    whole = travelers.payload_for_work_order(wo)
+    for damaged in (whole[:-8], "MES:T:123", "mes:w:" + "A" * 40, whole[:-1] + "#"):
+        with pytest.raises(ValidationError) as info:
+            travelers.scan_resolve(damaged)
+        assert info.value.code == "malformed", damaged
+        message = info.value.messages[0]
+        assert "is a traveler code, but incomplete or damaged: scan it again." in message
+        assert "not a traveler code" not in message
+    for foreign in ("MES:X:" + "A" * 22, "MES:", "B-OP-001"):
+        with pytest.raises(ValidationError) as info:
+            travelers.scan_resolve(foreign)
+        assert "is not a traveler code" in info.value.messages[0], foreign
+
+
+@pytest.mark.django_db
 def test_forged_or_altered_codes_are_refused():
     _order, (wo, *_rest) = build_order(levels=1, steps=2)
     task = wo.tasks.first()
