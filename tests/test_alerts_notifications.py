@@ -79,6 +79,16 @@ def test_each_channel_sends_once_per_person(late_task, receiver, eager,
     assert len(mail.outbox) == 1 and len(receiver.requests) == 1
 
 
+def test_an_in_app_notification_is_one_delivery_attempt(late_task, receiver, eager,
+                                                       django_capture_on_commit_callbacks):
+    """The alert page showed an in-app notification "sent" after "0 attempts": it is
+    delivered when it is written, and that delivery is its one attempt, like an e-mail's."""
+    with django_capture_on_commit_callbacks(execute=True):
+        alert = raise_with(late_task)
+    rows = {(n.channel, n.status, n.attempts) for n in alert.notifications.all()}
+    assert rows == {("in_app", "sent", 1), ("email", "sent", 1)}
+
+
 def test_generic_webhook_is_signed_and_verifiable(late_task, receiver):
     hook = make_endpoint(receiver.url, secret="k3y")
     alert = raise_with(late_task, hook, channels=())

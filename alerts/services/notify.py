@@ -101,8 +101,9 @@ def _create(wanted, *, now, actor) -> list[Notification]:
     for alert, level, channels, people, hooks in wanted:
         for channel in channels:
             if channel == Channel.IN_APP:
+                # Delivered by being written: that is its one attempt (as a sent e-mail's).
                 rows += [Notification(alert=alert, recipient_id=p, channel=channel, level=level,
-                                      status=N.SENT, sent_at=now, created_at=now)
+                                      status=N.SENT, attempts=1, sent_at=now, created_at=now)
                          for p in sorted(people) if p in emails]
             elif channel == Channel.EMAIL:
                 # No address on file: nobody to send to (the in-app channel still reaches them).
