@@ -7,12 +7,14 @@ records behind it.
 
 import math
 from collections.abc import Callable
+from decimal import ROUND_HALF_UP, Decimal
 from html import escape
 
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
 WIDTH, HEIGHT = 800, 260
+TENTH = Decimal("0.1")
 LEFT, RIGHT, TOP, BOTTOM = 52, 16, 14, 30
 
 
@@ -28,11 +30,27 @@ def nice_max(value: float) -> float:
 
 
 def fmt(value: float | None, unit: str = "") -> str:
+    """An axis label (a round number); a figure itself reads as `figure_text` writes it."""
     if value is None:
         return "—"
     digits = 0 if abs(value) >= 100 else 1 if abs(value) >= 10 or unit == "%" else 2
     text = f"{value:,.{digits}f}"
     return f"{text} {unit}".strip() if unit else text
+
+
+def figure_text(value, unit: str = "") -> str:
+    """A KPI figure as every page shows it, so the headline, the tables, the overview and the
+    chart's tooltips read the same: whole numbers (counts) as they are, any other figure with
+    one decimal."""
+    if value is None:
+        return "—"
+    if isinstance(value, Decimal) and value == value.to_integral():
+        value = int(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        text = f"{value:,}"
+    else:  # rounded half up, as the pages' floatformat did (0.25 h reads 0.3 h)
+        text = f"{Decimal(str(float(value))).quantize(TENTH, ROUND_HALF_UP):,.1f}"
+    return f"{text} {unit}" if unit else text
 
 
 def trend_svg(points, *, unit: str = "", kind: str = "line", title: str = "",
@@ -109,14 +127,15 @@ def trend_svg(points, *, unit: str = "", kind: str = "line", title: str = "",
         out.append(f'<polyline class="target" points="{" ".join(pts)}" data-testid="target-line">'
                    f"<title>{escape(_('target'))}</title></polyline>")
         last = next(t for t in reversed(targets) if t is not None)
+        label = f'{_("target")} {figure_text(last, unit)}'
         out.append(f'<text class="target-label" x="{WIDTH - RIGHT}" y="{y(last) - 4:.1f}" '
-                   f'text-anchor="end">{escape(_("target"))} {escape(fmt(last, unit))}</text>')
+                   f'text-anchor="end">{escape(label)}</text>')
     out.append("</svg>")
     return mark_safe("".join(out))  # noqa: S308 - every text in it is escaped above
 
 
 def _tip(p, unit: str) -> str:
-    return f"<title>{escape(p.label)}: {escape(fmt(p.figure.value, unit))}</title>"
+    return f"<title>{escape(p.label)}: {escape(figure_text(p.figure.value, unit))}</title>"
 
 
 def _linked(href, p, inner: str) -> str:

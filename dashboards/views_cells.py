@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from django.utils.translation import gettext_lazy as _
 
-from dashboards.charts import fmt
+from dashboards.charts import figure_text
 from dashboards.kpis import Figure, KpiDef
 from dashboards.periods import Period, Scope
 from dashboards.views_common import kpi_url, records_url
@@ -45,9 +45,9 @@ def _c(value, unit="", href=None, cls="num") -> Cell:
     if isinstance(value, Decimal) and value == value.to_integral():
         value = int(value)
     if isinstance(value, int) and not isinstance(value, bool):
-        return Cell(value, f"{value:,}", href, cls)
+        return Cell(value, figure_text(value, unit), href, cls)
     value = float(value)
-    return Cell(round(value, 3), fmt(value, unit), href, cls)
+    return Cell(round(value, 3), figure_text(value, unit), href, cls)
 
 
 def _met(ok) -> Cell:

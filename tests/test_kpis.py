@@ -344,3 +344,42 @@ def test_the_report_rollup_gives_the_same_figures(wc):
                                  ).reports == 2
     with override_settings(MES_REPORT_GRACE_MINUTES=60):  # made with another grace: unused
         assert kpis.kpi_report_timeliness(*MARCH).numerator == 9
+
+
+# --- One figure, one text --------------------------------------------------------------------
+def _headline(html: str) -> str:
+    import re
+
+    return re.search(r'data-testid="value">([^<]*)<', html).group(1)
+
+
+def test_a_figure_reads_the_same_on_the_headline_the_tables_and_the_overview(wc, client_as):
+    """The downtime page read 252.5 h in its headline, 253 in the table beside it and
+    "hours: 252.50" on the KPI overview: every page now writes a figure with one rule."""
+    import re
+
+    from django.urls import reverse
+
+    downtime(EquipmentFactory(work_center=wc), at("2026-03-02"), at("2026-03-12", "12:30"))
+    march = {"start": "2026-03-01", "end": "2026-03-31"}
+    client = client_as("manager")
+    page = client.get(reverse("dashboards:kpi_detail", args=["downtime"]), march)
+    assert _headline(page.content.decode()) == "252.5 h"
+    assert [c.text for _h, c in page.context["summary"]][:2] == ["252.5", "1"]
+    per_equipment = next(g for g in page.context["grids"] if g.key == "equipment")
+    assert per_equipment.rows[0][2].text == "252.5"
+    overview = client.get(reverse("dashboards:kpi_index"), march).content.decode()
+    card = overview.split('data-testid="kpi-downtime"')[1].split("</article>")[0]
+    assert _headline(card) == "252.5 h"
+    assert re.search(r'data-testid="numerator">[^<]*[:：] ?252\.5</a>', card), card
+    # A percentage and a time under 10 h likewise (they read 100 beside 100.0 %, and 0.33
+    # beside 0.3 h).
+    work_order(work_centers=[wc], due=at("2026-03-20"), actual_end=at("2026-03-19"))
+    page = client.get(reverse("dashboards:kpi_detail", args=["on_time"]), march)
+    assert _headline(page.content.decode()) == "100.0 %"
+    assert page.context["summary"][0][1].text == "100.0"
+    alert(raised_at=at("2026-03-05", "08:00"), acknowledged_at=at("2026-03-05", "08:20"),
+          work_center=wc)
+    page = client.get(reverse("dashboards:kpi_detail", args=["response"]), march)
+    assert _headline(page.content.decode()) == "0.3 h"
+    assert page.context["summary"][2][1].text == "0.3"
