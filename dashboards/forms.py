@@ -12,6 +12,7 @@ from dashboards.kpis import KPIS
 from dashboards.periods import BUCKETS, Period, Scope, default_bucket
 from dashboards.selectors.orders import RISKS
 from mes.forms import PlausibleDateField, check_years
+from mes.labels import noted
 from planning.models import Line, Priority, WorkCenter, Workshop
 
 MAX_DAYS = 3 * 366
@@ -197,7 +198,7 @@ class TargetsForm(forms.Form):
                 continue
             unit = _("h per line per year") if key == "downtime" else kdef.unit
             self.fields[key] = forms.DecimalField(
-                label=f"{kdef.label} ({unit})", required=False, min_value=0,
+                label=noted(kdef.label, unit), required=False, min_value=0,
                 max_value=100 if kdef.unit == "%" else 100000, max_digits=10,
                 decimal_places=3, initial=targets.get(key),
                 help_text=_("at least") if kdef.better == "higher" else _("at most"))

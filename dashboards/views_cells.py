@@ -11,6 +11,7 @@ from dashboards.charts import figure_text
 from dashboards.kpis import Figure, KpiDef
 from dashboards.periods import Period, Scope
 from dashboards.views_common import kpi_url, records_url
+from mes.labels import noted
 from planning.models.common import localized_name
 
 
@@ -72,7 +73,7 @@ def header(kdef: KpiDef, first: str) -> list:
                     _("good"), _("total"), _("target %"), _("met")]
     if key == "pareto":
         return h + [_("nonconforming units"), _("nonconformances")]
-    return h + [f"{kdef.label} (%)", kdef.numerator_label, kdef.denominator_label,
+    return h + [noted(kdef.label, "%"), kdef.numerator_label, kdef.denominator_label,
                 _("target %"), _("met")]
 
 

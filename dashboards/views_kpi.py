@@ -33,6 +33,7 @@ from dashboards.views_common import (
     require_target_editor,
 )
 from mes.export import EXPORT_FORMATS, export_response, table_export_response
+from mes.labels import labelled
 
 DIM_LABELS = {"line": _lazy("Line"), "work_center": _lazy("Work center")}
 
@@ -155,7 +156,7 @@ class KpiRecordsView(DashboardView):
         if request.htmx and request.htmx.target == "object-list":
             return render(request, "mes/_object_list_table.html", {"table": table})
         context = _common(request, form, period, scope)
-        context.update({"title": f"{kdef.label}: {kdef.parts[part][0]}", "kdef": kdef,
+        context.update({"title": labelled(kdef.label, kdef.parts[part][0]), "kdef": kdef,
                         "table": table, "part_label": kdef.parts[part][0],
                         "kpi_url": kpi_url(key, period, scope), "formula": formula(kdef),
                         "extra": {k: v for k, v in extra.items() if v}})

@@ -124,3 +124,73 @@ def test_names_of_things_read_mingcheng_and_a_persons_name_xingming(client_as):
     page = client_as("manager").get(reverse("alerts:webhook_add"),
                                     HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
     assert "名称" in page and "姓名" not in page
+
+
+# --- Chinese punctuation ----------------------------------------------------------------------
+CJK = "[\u4e00-\u9fff]"  # Chinese words (not punctuation)
+
+
+def test_zh_catalog_punctuates_chinese_full_width():
+    """Chinese text takes a full-width colon (no space after it) and full-width parentheses:
+    "原因：…", "返工率（%）", not "原因: …" or "返工率 (%)"."""
+    import re
+
+    po = polib.pofile(str(Path(ROOT, "locale", "zh_Hans", "LC_MESSAGES", "django.po")))
+    ascii_next_to_chinese = re.compile(
+        rf"{CJK}\s*[:()]|[:(]\s*{CJK}|\)\s*{CJK}|%\([a-z_]+\)s: |\)s \(")
+    wrong = [(e.msgid, e.msgstr) for e in po.translated_entries()
+             if ascii_next_to_chinese.search(re.sub(r"MES:[A-Z]:", "", e.msgstr))]
+    assert not wrong, wrong
+
+
+def test_templates_leave_the_punctuation_around_words_to_the_catalog():
+    """A template that writes `{% translate "Why" %}: …` or `({% translate "inactive" %})`
+    shows Chinese readers "原因: …" and "(停用)": the colon and the parentheses belong in a
+    message ("%(label)s: %(value)s", "(%(note)s)", ": " in context "label separator")."""
+    import re
+
+    glued = re.compile(r'(\{% translate "[^"]*" %\}|\{% endblocktranslate %\})\s?[:(]'
+                       r'|\(\{% (translate|blocktranslate)')
+    found = [f"{path.relative_to(ROOT)}: {m.group(0)}"
+             for path in Path(ROOT, "templates").rglob("*.html")
+             for m in glued.finditer(path.read_text(encoding="utf-8"))]
+    assert not found, found
+
+
+@pytest.mark.django_db
+def test_zh_pages_and_refusals_use_full_width_punctuation(client_as):
+    """What the walk of the demo in zh-hans found: a station refusal "报废原因: 请选择…", a KPI
+    records title "任务准时率: 准时完工", "定义:", an alert title "检验不合格: QC…"."""
+    from django.core.exceptions import ValidationError
+    from django.utils import translation
+
+    from alerts.services.notify import notification_title
+    from execution.services.refusals import refusal_reason
+    from mes.system_text import render, system_text
+    from tests.factories_kpi import alert
+
+    with translation.override("zh-hans"):
+        text, key = refusal_reason(ValidationError(
+            {"scrap_reason": system_text("Pick the scrap reason.")}))
+        assert text == "报废原因：请选择报废原因。"
+        assert render(key) == text  # kept for the lead, read back the same
+        a = alert(raised_at=timezone_now(), severity="critical")
+        assert notification_title(a) == f"严重 · {a.rule.display_name}：{a.subject_repr}"
+    with translation.override("en"):
+        assert refusal_reason(ValidationError(
+            {"scrap_reason": system_text("Pick the scrap reason.")}))[0] == (
+            "Scrap reason: Pick the scrap reason.")
+    client = client_as("manager")
+    page = client.get(reverse("dashboards:kpi_records", args=["on_time", "numerator"]),
+                      HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
+    assert "任务准时率：准时完工" in page and "任务准时率: " not in page
+    page = client.get(reverse("dashboards:kpi_detail", args=["on_time"]),
+                      HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
+    assert "定义：</b>" in page and "定义:" not in page
+    assert "任务准时率（%）" in page
+
+
+def timezone_now():
+    from django.utils import timezone
+
+    return timezone.now()

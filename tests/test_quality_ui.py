@@ -552,7 +552,7 @@ def test_archive_page_verifies_and_exports(client, plan, people):
     with translation.override("zh-hans"):
         label = capfirst(WorkOrder._meta.get_field("status").verbose_name)
         released = WorkOrder.Status.RELEASED.label
-        assert f"{label}: " in trail and f"→ {released}" in trail
+        assert f"{label}：" in trail and f"→ {released}" in trail
         # Every record type's states by their labels: a task's and an inspection's too.
         assert re.findall(r"[a-z_]{3,} →|→ [a-z_]{3,}", trail) == [], trail[:3000]
         assert f"→ {Task.Status.DONE.label}" in trail

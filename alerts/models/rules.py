@@ -7,6 +7,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from alerts.kinds import THRESHOLD_FIELDS, THRESHOLDS, Kind, Scope, Severity, threshold_errors
+from mes.labels import labelled
 from planning.models import Line, WorkCenter, Workshop
 from planning.models.common import CodedNamed
 
@@ -114,7 +115,7 @@ class AlertRule(CodedNamed):
     @property
     def scope_display(self) -> str:
         target = self.workshop or self.line or self.work_center
-        return f"{self.get_scope_display()}: {target}" if target else self.get_scope_display()
+        return labelled(self.get_scope_display(), target) if target else self.get_scope_display()
 
 
 class EscalationLevel(models.Model):

@@ -18,6 +18,7 @@ from alerts.kinds import Channel
 from alerts.models import Alert, EscalationLevel, Notification
 from alerts.services.common import alert_url, enqueue_on_commit, events_bulk, insert_and_fetch
 from mes.events import topic_user
+from mes.labels import labelled
 from mes.models import User
 from planning.models import WorkCenter, WorkOrder
 
@@ -25,7 +26,8 @@ N = Notification.Status
 
 
 def notification_title(alert: Alert) -> str:
-    return f"{alert.get_severity_display()} · {alert.rule.display_name}: {alert.subject_repr}"
+    title = labelled(alert.rule.display_name, alert.subject_repr)
+    return f"{alert.get_severity_display()} · {title}"
 
 
 def _responsible_people(alerts: list[Alert]) -> dict[int, set[int]]:

@@ -3,7 +3,7 @@ lead reads it later: the text in the operator's language, and its key (mes.syste
 show it again in the reader's language."""
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext, gettext_lazy, gettext_noop
 
 from mes.system_text import SystemText, message_key, render
 
@@ -18,8 +18,9 @@ FIELD_LABELS = {
     "short_reason": gettext_lazy("Reason for completing short"),
 }
 
-# "<field>: <message>", the way the station names the field (no words of its own to translate).
-_LABELLED = "%(label)s: %(message)s"
+# "<field>: <message>", the way the station names the field: words of its own only in its
+# punctuation (zh: "报废原因：请选择…", a full-width colon).
+_LABELLED = gettext_noop("%(label)s: %(message)s")
 
 
 def _part_key(label, error: ValidationError):
@@ -47,7 +48,8 @@ def refusal_reason(exc: ValidationError, labels=None, *,
         label = labels.get(name, "" if name == NON_FIELD_ERRORS else name) if named else ""
         for error in errors:
             message = next(iter(error))  # as ValidationError renders it
-            parts.append(f"{label}: {message}" if label else message)
+            parts.append(gettext(_LABELLED) % {"label": label, "message": message} if label
+                         else message)
             keys.append(_part_key(label, error))
     text = " ".join(parts)
     if not keys or None in keys:

@@ -11,6 +11,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
 
 from execution.models import TaskActivity
+from mes.labels import labelled
 from mes.models import AuditEntry, field_label
 from mes.system_text import render as render_system_text
 from planning.models import ProductionOrder, Task, WorkOrder
@@ -190,8 +191,9 @@ def _audit_changes(entry: dict) -> str:
     for name in entry.get("changed_fields") or []:
         if name in before:
             model = record_model or _model_with(name, before.get(name), after.get(name))
-            parts.append(f"{field_label(model, name)}: {_short(before.get(name), model, name)}"
-                         f" → {_short(after.get(name), model, name)}")
+            parts.append(labelled(field_label(model, name),
+                                  f"{_short(before.get(name), model, name)}"
+                                  f" → {_short(after.get(name), model, name)}"))
     return "; ".join(parts)
 
 
