@@ -107,7 +107,9 @@ def stations_grouped() -> list[WorkshopGroup]:
     centers = (WorkCenter.objects.filter(active=True)
                .select_related("line", "line__workshop", "line__workshop__site")
                .annotate(n_current=Count("tasks", filter=Q(tasks__status__in=CURRENT)),
-                         n_waiting=Count("tasks", filter=Q(tasks__status=T.RELEASED)))
+                         # released, not started yet (not the same as a task "waiting for
+                         # the previous step", which the station marks)
+                         n_to_start=Count("tasks", filter=Q(tasks__status=T.RELEASED)))
                .order_by("line__workshop__site__code", "line__workshop__code", "line__code",
                          "code"))
     groups: list[WorkshopGroup] = []

@@ -609,6 +609,9 @@ def test_station_list_groups_by_workshop_and_line(client_as):
     page = html(client.get(reverse("execution:station_list")))
     assert wc.code in page and wc.line.workshop.code in page and wc.line.code in page
     assert reverse("execution:station", args=[wc.code]) in page
+    # Its two released steps are counted as work to start, not as "waiting": on the station,
+    # waiting means waiting for the previous step, which only the second one is.
+    assert "2 to start" in page and "waiting" not in page
 
 
 @pytest.mark.parametrize(("role", "url_name", "status"), [
