@@ -405,6 +405,11 @@ def test_a_report_that_starts_resumes_or_completes_a_task_records_it(op, make_us
     assert section.count(">resumed<") == 2 and section.count(">paused<") == 2
 
 
+def _named_reports(task, kind):
+    """The reports named by `task`'s `kind` events (None: the event names none)."""
+    return {e.payload.get("report") for e in Event.objects.filter(kind=kind, payload__task=task.pk)}
+
+
 def _events(task, kind):
     return sorted((e.topic, e.payload["task"], e.payload["work_order"], e.payload["status"])
                   for e in Event.objects.filter(kind=kind, payload__task=task.pk))
@@ -432,20 +437,27 @@ def test_a_report_that_starts_resumes_or_completes_a_task_tells_boards_and_alert
     assert by_hand == [sorted([(f"wc:{mwc.pk}", m1.pk, m1.work_order.number, "in_progress"),
                                (plant, m1.pk, m1.work_order.number, "in_progress")])] * 2
 
+    # The station's own start and resume name no report.
+    assert _named_reports(m1, "task.start") == _named_reports(m1, "task.resume") == {None}
+
     evaluated.clear()
-    report(t1, op, wc, good=1)  # starts t1
+    started = report(t1, op, wc, good=1)  # starts t1
+    # ... a report's name it (the reporting station's answer showed the task running).
+    assert _named_reports(t1, "task.start") == {started.report.pk}
     assert _events(t1, "task.start") == sorted([
         (f"wc:{wc.pk}", t1.pk, t1.work_order.number, "in_progress"),
         (plant, t1.pk, t1.work_order.number, "in_progress")])
     assert {"task_ids": [t1.pk]} in evaluated
     task_pause(operator=op, task=t1, work_center=wc, client_token=tok())
     evaluated.clear()
-    report(t1, op, wc, good=1)  # resumes t1
+    resumed = report(t1, op, wc, good=1)  # resumes t1
     assert _events(t1, "task.resume") == _events(t1, "task.start")
+    assert _named_reports(t1, "task.resume") == {resumed.report.pk}
     assert {"task_ids": [t1.pk]} in evaluated
     evaluated.clear()
-    report(t1, op, wc, good=8)  # completes t1
+    completing = report(t1, op, wc, good=8)  # completes t1
     assert [e[3] for e in _events(t1, "task.completed")] == ["done", "done"]
+    assert _named_reports(t1, "task.completed") == {completing.report.pk}
     assert {"task_ids": [t1.pk]} in evaluated
     # A report on a running task that does not complete it changes no status: none of these.
     before = Event.objects.filter(kind__in=("task.start", "task.resume")).count()

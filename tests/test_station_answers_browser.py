@@ -236,6 +236,52 @@ def test_the_task_panel_follows_the_tasks_status_live(asgi_server, page, make_us
     assert page.get_by_test_id("task-status").inner_text() == "done"
 
 
+def test_a_report_that_starts_or_completes_the_task_is_not_fetched_again_when_it_comes_back(
+        asgi_server, page, make_user):
+    """A report on a task not yet started starts it, and the last one completes it: the start
+    and the completion come back on the stream beside the report, naming it. The answer showed
+    the task as it is after them, so none of them makes the panel fetch it again when it comes
+    back after the answer (as it does unless the server is slow to answer)."""
+    user = make_user("operator", username="echo1", badge_code="B-90")
+    _wo, (task,), wc = released_order(steps=1, qty="3")
+    open_station(page, asgi_server, user, wc)
+    wedge(page, "B-90")
+    page.get_by_test_id("operator-name").wait_for()
+    wedge(page, payload_for_task(task))
+    page.get_by_test_id("report-good").wait_for()
+    panel_gets = []
+    page.on("request", lambda r: panel_gets.append(r.url) if "/task-panel/" in r.url else None)
+    page.evaluate("""() => { window.seen = [];
+      document.body.addEventListener('htmx:afterRequest', e => {
+        if (/report/.test(e.detail.pathInfo.requestPath)) window.seen.push('answer'); });
+      document.body.addEventListener('htmx:sseMessage', e => {
+        window.seen.push(e.target.id + ':' + e.detail.type); }); }""")
+
+    def report(good, events):
+        panel_gets.clear()
+        page.evaluate("() => { window.seen = []; }")
+        page.get_by_test_id("report-good").fill(good)
+        page.get_by_test_id("report-submit").click()
+        page.wait_for_function(f"() => /good {good}, scrap 0/.test("
+                               "document.getElementById('station-status').innerText)")
+        page.wait_for_function(f"() => {events!r}.every(k => window.seen.includes(k))")
+        page.wait_for_timeout(500)  # a fetch, were one coming
+        seen = page.evaluate("() => window.seen")
+        before_answer = [k for k in seen[:seen.index("answer")] if k.startswith("task-panel:")]
+        # Each event that came back to the panel before the answer refreshes it (as any other
+        # station's would); none after it does.
+        assert len(panel_gets) <= len(before_answer), (seen, panel_gets)
+        return seen
+
+    seen = report("1", ["task-panel:task.start", "task-panel:task.reported"])
+    task.refresh_from_db()
+    assert task.status == task.Status.IN_PROGRESS, seen
+    # (The completed task leaves the panel: its list hears the completion.)
+    seen = report("2", ["dispatch-list:task.reported", "dispatch-list:task.completed"])
+    task.refresh_from_db()
+    assert task.status == task.Status.DONE, seen
+
+
 @pytest.mark.parametrize("size", ["tablet", "phone"])
 def test_a_reason_left_picked_goes_only_with_a_stop(asgi_server, page, make_user, size):
     from execution.models import DowntimeEvent, DowntimeReason, EquipmentState

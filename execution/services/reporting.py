@@ -383,10 +383,12 @@ def task_complete(*, operator, task, work_center, client_token, at=None,
 
 def _complete(task: Task, actor, at, reason: str | SystemText, *,
               short: Decimal = Decimal(0), short_reason: str = "",
-              next_work_center: int | None = None) -> None:
+              next_work_center: int | None = None, report: int | None = None) -> None:
     """`short`, `short_reason`: the units it is completed short by and why (kept on the task,
     where the work-order and order pages read them). `next_work_center`: the next step's (its
-    station hears that its previous step is done: it may now complete)."""
+    station hears that its previous step is done: it may now complete). `report`: the work
+    report that completed it, if one did (named in the announcement: the reporting station's
+    answer showed the task completed already)."""
     task.actual_end = at
     # (A step completed short before, re-opened and now complete: its shortfall is what it is
     # now.)
@@ -395,11 +397,10 @@ def _complete(task: Task, actor, at, reason: str | SystemText, *,
             if getattr(task, f) != v]
     task.qty_short, task.short_reason = short, short_reason
     _set_task_status(task, "complete", actor, reason, also=also)
-    if short > 0:
-        _announce(task, "task.completed", actor, short=_fmt(short),
-                  next_work_center=next_work_center)
-    else:
-        _announce(task, "task.completed", actor, next_work_center=next_work_center)
+    payload = {"short": _fmt(short)} if short > 0 else {}
+    if report is not None:
+        payload["report"] = report
+    _announce(task, "task.completed", actor, next_work_center=next_work_center, **payload)
     wo = WorkOrder.objects.select_for_update().get(pk=task.work_order_id)
     if not wo.tasks.exclude(status__in=(T.DONE, T.CANCELLED)).exists():
         before = snapshot(wo, ["status", "actual_end"])
@@ -547,8 +548,9 @@ def task_report_quantity(*, operator, task, work_center=None, client_token, good
                                next_work_center=facts["next_work_center"])
     if started is not None:
         writes.insert(started)  # in the same statement: no round trip more on PostgreSQL
-        # The start (resume) is announced as the station's own would be, before the report.
-        announced = _announcements(locked, f"task.{started.kind}") + announced
+        # The start (resume) is announced as the station's own would be, before the report,
+        # naming the report (the reporting station's answer showed the task running already).
+        announced = _announcements(locked, f"task.{started.kind}", report=report.pk) + announced
     events = event_new_many(announced, actor=operator)
     writes.insert(*events)
     writes.run()
@@ -560,7 +562,7 @@ def task_report_quantity(*, operator, task, work_center=None, client_token, good
     completed = False
     if remaining - good - scrap <= 0 and _earlier_steps_done(locked):
         _complete(locked, operator, work_end, system_text("all quantity reported"),
-                  next_work_center=facts["next_work_center"])
+                  next_work_center=facts["next_work_center"], report=report.pk)
         # Completed by the report: recorded and announced as the station's completion would be.
         _activity(locked, operator, work_center, TaskActivity.Kind.COMPLETE,
                   _report_activity_token(report, TaskActivity.Kind.COMPLETE), work_end)

@@ -366,12 +366,15 @@
       if (form) form.removeAttribute("data-just-reported");
     });
     // Reports whose answer already showed the task as it is after them: when one comes back
-    // on the live stream, the task panel is not fetched again for it (other stations' reports
-    // on the same task, and every other event, still refresh it).
+    // on the live stream, or the start, resume or completion it caused (their events name the
+    // report), the task panel is not fetched again for it (other stations' reports on the same
+    // task, and every other event, still refresh it).
     var answered = [];
+    var REPORT_EVENTS = ["sse:task.reported", "sse:task.start", "sse:task.resume",
+                         "sse:task.completed"];
     document.body.addEventListener("htmx:confirm", function (event) {
       var trigger = event.detail.triggeringEvent;
-      if (!trigger || trigger.type !== "sse:task.reported" || !event.detail.elt ||
+      if (!trigger || REPORT_EVENTS.indexOf(trigger.type) < 0 || !event.detail.elt ||
           event.detail.elt.id !== "task-panel" || !trigger.detail) return;
       var report;
       try { report = String(JSON.parse(trigger.detail.data).payload.report); } catch (e) { return; }
