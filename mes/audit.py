@@ -9,13 +9,23 @@ import decimal
 import uuid
 from collections.abc import Iterable
 
+from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
+from django.utils import translation
 
 from mes.models import SYSTEM_ACTOR, AuditEntry
 from mes.request_context import current_request_id
 from mes.sql import new_instance
 from mes.system_text import SystemText, text_and_key
+
+
+def record_name(instance) -> str:
+    """The name an entry keeps for its record, in the plant's language (LANGUAGE_CODE): a
+    record named in Chinese and English (an item, a reason, a work center) reads the same in
+    the log whoever changed it, not in the language each writer happened to use."""
+    with translation.override(settings.LANGUAGE_CODE):
+        return str(instance)[:200]
 
 
 def _jsonable(value):
@@ -99,7 +109,7 @@ def audit_entry_new(
         action=action,
         content_type=ContentType.objects.get_for_model(instance, for_concrete_model=False),
         object_id=str(instance.pk),
-        object_repr=str(instance)[:200],
+        object_repr=record_name(instance),
         before=before,
         after=after,
         changed_fields=changed,
@@ -138,7 +148,7 @@ def audit_transitions_bulk(*, actor, instances, before: dict, reason: str | Syst
             actor=actor if authenticated else None,
             actor_repr=str(actor) if authenticated else SYSTEM_ACTOR,
             action=AuditEntry.Action.TRANSITION, content_type=ct, object_id=str(obj.pk),
-            object_repr=str(obj)[:200], before=old, after=after,
+            object_repr=record_name(obj), before=old, after=after,
             changed_fields=sorted(k for k in after if old.get(k) != after[k]),
             reason=reason, reason_key=reason_key, request_id=request_id,
         ))

@@ -7,7 +7,7 @@ from django.utils import translation
 from django.utils.text import capfirst
 from django.utils.translation import gettext
 
-from mes.audit import audit_entries_for, audit_record, snapshot
+from mes.audit import audit_entries_for, audit_record, audit_transitions_bulk, snapshot
 from mes.models import AuditEntry
 from mes.system_text import system_text
 
@@ -27,6 +27,27 @@ def test_audit_records_who_what_before_after_and_why(make_user):
     assert entry.before["badge_code"] == "B-1" and entry.after["badge_code"] == "B-2"
     assert "password" not in entry.before and "password" not in entry.after
     assert list(audit_entries_for(subject)) == [entry]
+
+
+@pytest.mark.parametrize(("plant", "expected"), [("zh-hans", "DIM 尺寸超差"),
+                                                 ("en", "DIM Dimension")])
+def test_an_entry_names_its_record_in_the_plants_language_whoever_wrote_it(
+        make_user, settings, plant, expected):
+    """A record named in Chinese and English reads the same in the log whether a Chinese or
+    an English reader changed it: in the plant's language."""
+    from tests.factories_execution import scrap_reason
+
+    settings.LANGUAGE_CODE = plant
+    actor = make_user("admin")
+    reason = scrap_reason()
+    names = set()
+    for writer in ("en", "zh-hans"):
+        with translation.override(writer):
+            names.add(audit_record(actor=actor, instance=reason, action="update",
+                                   reason="renamed").object_repr)
+            names |= {e.object_repr for e in audit_transitions_bulk(
+                actor=actor, instances=[reason], before={reason.pk: {}}, fields=("active",))}
+    assert names == {expected}
 
 
 def test_a_partial_before_lists_only_what_changed(make_user):

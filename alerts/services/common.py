@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
 from alerts.models import Alert
-from mes.audit import snapshot
+from mes.audit import record_name, snapshot
 from mes.celery import enqueue_on_commit as enqueue_on_commit  # the alert services' enqueuer
 from mes.events import TOPIC_PLANT, stream_wakeup, topic_work_center
 from mes.models import SYSTEM_ACTOR, AuditEntry, Event
@@ -78,7 +78,7 @@ def audit_bulk(*, actor, instances, action: str, before: dict | None = None,
         keys = set(old or {}) | set(new)
         entries.append(AuditEntry(
             actor=who, actor_repr=str(who) if who else SYSTEM_ACTOR, action=action,
-            content_type=ct, object_id=str(obj.pk), object_repr=str(obj)[:200], before=old,
+            content_type=ct, object_id=str(obj.pk), object_repr=record_name(obj), before=old,
             after=new, changed_fields=sorted(k for k in keys if (old or {}).get(k) != new.get(k)),
             reason=reason, reason_key=reason_key, request_id=request_id))
     insert_rows(AuditEntry, entries)

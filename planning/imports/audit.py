@@ -6,7 +6,7 @@ of 10,000 rows costs a handful of queries instead of 10,000.
 
 from django.contrib.contenttypes.models import ContentType
 
-from mes.audit import snapshot
+from mes.audit import record_name, snapshot
 from mes.models import SYSTEM_ACTOR, AuditEntry
 from mes.request_context import current_request_id
 
@@ -37,7 +37,7 @@ class AuditBatch:
                 actor=self.actor, actor_repr=self.actor_repr, action=action,
                 content_type=ContentType.objects.get_for_model(instance,
                                                                for_concrete_model=False),
-                object_id=str(instance.pk), object_repr=str(instance)[:200],
+                object_id=str(instance.pk), object_repr=record_name(instance),
                 before=before, after=after, changed_fields=changed, reason=self.reason,
                 request_id=self.request_id))
         AuditEntry.objects.bulk_create(entries, batch_size=500)
