@@ -571,6 +571,27 @@ def test_archive_page_verifies_and_exports(client, plan, people):
     signed = page[page.index('data-testid="section-acceptances"'):]
     signed = signed[:signed.index("</section>")]
     assert people["lead"].display_name in signed and f">{people['lead'].username}<" not in signed
+
+    def section(html, key):
+        part = html[html.index(f'data-testid="section-{key}"'):]
+        return part[:part.index("</section>")]
+
+    # Everyone by name, as the reports name the operators: who started and finished, who
+    # inspected, who issued the lots (the account is on the reports' and operators' tables).
+    who = {"activities": people["op"], "inspections": people["qc"],
+           "consumptions": people["op"]}
+    for key, person in who.items():
+        shown = section(page, key)
+        assert f">{person.display_name}<" in shown, (key, shown[:1500])
+        assert f">{person.username}<" not in shown, (key, shown[:1500])
+    # Records archived before the names were kept show the accounts.
+    old = {k: ([{f: v for f, v in r.items() if not f.endswith("__display_name")} for r in rows]
+               if isinstance(rows, list) else rows) for k, rows in record.data.items()}
+    ArchivedRecord.objects.filter(pk=record.pk).update(data=old)
+    old_page = client.get(reverse("quality:archive_detail", args=[record.pk])).content.decode()
+    for key, person in who.items():
+        assert f">{person.username}<" in section(old_page, key), key
+    ArchivedRecord.objects.filter(pk=record.pk).update(data=record.data)
     raw = client.get(reverse("quality:archive_json", args=[record.pk]))
     assert raw["Content-Disposition"].startswith("attachment;")
     body = json.loads(raw.content)

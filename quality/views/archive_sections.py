@@ -56,7 +56,7 @@ SECTIONS = (
         ("code", _("equipment")), ("reports", _("reports")), ("good", _("good")))),
     ("activities", _("Start, pause, finish"), (
         ("task_id", _("step")), ("kind", _("what")), ("at", _("when")),
-        ("operator__username", _("operator")), ("short_qty", _("completed short by")),
+        ("operator", _("operator")), ("short_qty", _("completed short by")),
         ("reason", _("reason")))),
     ("downtime", _("Downtime of the equipment used"), (
         ("equipment__code", _("equipment")), ("reason__code", _("reason")),
@@ -66,7 +66,7 @@ SECTIONS = (
         ("plan__code", _("plan")), ("quantity", _("lot quantity")),
         ("sample_size", _("sample size")), ("qty_passed", _("passed")),
         ("qty_failed", _("failed")), ("status", _("status")),
-        ("inspector__username", _("inspector")), ("inspected_at", _("inspected")),
+        ("inspector", _("inspector")), ("inspected_at", _("inspected")),
         ("notes", _("notes")))),
     ("results", _("Measurements"), (
         ("inspection_id", _("inspection")), ("characteristic__name", _("characteristic")),
@@ -78,15 +78,15 @@ SECTIONS = (
         ("responsible_task__seq", _("responsible step")),
         ("defect_code__code", _("defect code")), ("quantity", _("quantity")),
         ("loop", _("loop")), ("disposition", _("disposition")), ("status", _("status")),
-        ("rework_task_id", _("rework task")), ("operator__username", _("operator")),
-        ("equipment__code", _("equipment")), ("dispositioned_by__username", _("decided by")),
-        ("approved_by__username", _("approved by")))),
+        ("rework_task_id", _("rework task")), ("operator", _("operator")),
+        ("equipment__code", _("equipment")), ("dispositioned_by", _("decided by")),
+        ("approved_by", _("approved by")))),
     ("materials", _("Materials required"), (
         ("item__code", _("component")), ("quantity", _("required")),
         ("operation_seq", _("consumed at step")))),
     ("consumptions", _("Materials and lots used"), (
         ("item__code", _("component")), ("lot_code", _("lot")), ("quantity", _("quantity")),
-        ("task_id", _("step")), ("operator__username", _("operator")), ("at", _("when")))),
+        ("task_id", _("step")), ("operator", _("operator")), ("at", _("when")))),
     ("acceptances", _("Acceptance"), (
         ("verdict", _("verdict")), ("by", _("signed by")), ("at", _("when")),
         ("reason", _("reason")))),
@@ -219,9 +219,17 @@ def _model_with(name: str, *values):
     return found
 
 
-def _signed(rows: list[dict]) -> list[dict]:
-    """Acceptances with who signed by name (records archived before it was kept: account)."""
-    return [dict(r, by=r.get("by__display_name") or r.get("by__username")) for r in rows]
+def _named(rows: list[dict], *people: str) -> list[dict]:
+    """Rows with each person (`operator`, `by`, …) by name, as the reports show them; records
+    archived before names were kept show the account."""
+    return [dict(r, **{p: r.get(f"{p}__display_name") or r.get(f"{p}__username")
+                       for p in people}) for r in rows]
+
+
+# section -> the people its rows name (kept as `<person>__username` and `__display_name`)
+PEOPLE = {"activities": ("operator",), "inspections": ("inspector",),
+          "nonconformances": ("operator", "dispositioned_by", "approved_by"),
+          "consumptions": ("operator",), "acceptances": ("by",)}
 
 
 def sections(data: dict) -> list[dict]:
@@ -229,7 +237,7 @@ def sections(data: dict) -> list[dict]:
     steps = {t.get("id"): t.get("seq") for t in data.get("tasks", [])}
     operators, equipment = _people(data.get("reports", []))
     derived = {"operators": operators, "equipment": equipment,
-               "acceptances": _signed(data.get("acceptances", [])),
+               **{key: _named(data.get(key, []), *people) for key, people in PEOPLE.items()},
                "audit": [dict(e, changes=_audit_changes(e),
                                reason=render_system_text(e.get("reason_key"), e.get("reason", "")))
                          for e in data.get("audit", [])]}
