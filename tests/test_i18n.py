@@ -9,6 +9,7 @@ from pathlib import Path
 import polib
 import pytest
 from django.urls import reverse
+from django.utils import translation
 
 from tests.conftest import ROOT
 
@@ -194,3 +195,18 @@ def timezone_now():
     from django.utils import timezone
 
     return timezone.now()
+
+
+def test_the_short_completion_question_names_good_as_the_report_form_does():
+    """Asked why units are not reported, the operator is told to report them as good or scrap
+    in the words of the report form's own fields (zh: 良品, not 合格, which is QC's word)."""
+    from execution.forms import ReportForm
+
+    with translation.override("zh-hans"):
+        good = str(ReportForm.base_fields["good"].label)
+        for msgid in ("%(short)s of %(input)s are not reported on %(task)s. Report them as "
+                      "good or scrap, or give the reason to complete it short.",
+                      "%(short)s of %(input)s are not reported on rework task %(task)s: its "
+                      "units are all at the station, report each one as good or scrap."):
+            text = translation.gettext(msgid)
+            assert f"{good}或报废" in text, text
