@@ -55,6 +55,15 @@ def test_fail_rework_reinspect_accept_archive_trace(asgi_server, page, browser, 
     queue_row(page, first.pk).get_by_role("link", name="Record").click()
     ch = plan.characteristics.get()
     value = page.get_by_test_id(f"value-{ch.pk}")
+    # Sent without its value: refused, the field's error beside it; once a value is typed,
+    # the error about the empty field goes (it would sit beside "within limits").
+    page.get_by_test_id("record-submit").click()
+    missing = page.locator(f'p.error[data-field="{value.get_attribute("name")}"]')
+    missing.wait_for()
+    value.fill("10.01")
+    assert missing.count() == 0
+    assert "has-error" not in page.locator(
+        f'[data-testid=char-row][data-char="{ch.pk}"]').get_attribute("class")
     value.fill("10.2")
     row = page.locator(f'[data-testid=char-row][data-char="{ch.pk}"]')
     assert "is-out" in row.get_attribute("class")

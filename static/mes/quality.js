@@ -41,6 +41,20 @@
     row.classList.toggle("is-in", !!checked && checked.value === "pass");
   }
 
+  // The server's error about a field answered the value it was sent: once the inspector
+  // changes that field, the error is about a value no longer there (and would sit beside
+  // "within limits"). It goes; the server judges the new value when the form is recorded.
+  function settle(field) {
+    var name = field.name;
+    var form = field.form;
+    if (!name || !form) return;
+    form.querySelectorAll("p.error[data-field]").forEach(function (error) {
+      if (error.getAttribute("data-field") === name) error.remove();
+    });
+    var holder = field.closest(".char-row, .field, .card");
+    if (holder && !holder.querySelector("p.error")) holder.classList.remove("has-error");
+  }
+
   function install() {
     var form = document.querySelector("#record-form");
     if (!form || form.dataset.ready) return;
@@ -49,10 +63,12 @@
     form.querySelectorAll(".char-row input[type=radio]:checked").forEach(toggle);
     failing(form);
     form.addEventListener("input", function (event) {
+      settle(event.target);
       if (event.target.matches("input.measure")) judge(event.target);
       failing(form);
     });
     form.addEventListener("change", function (event) {
+      settle(event.target);
       if (event.target.matches("input[type=radio]")) toggle(event.target);
       failing(form);
     });
