@@ -12,6 +12,7 @@ from html import escape
 
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 WIDTH, HEIGHT = 800, 260
 TENTH = Decimal("0.1")
@@ -35,7 +36,7 @@ def fmt(value: float | None, unit: str = "") -> str:
         return "—"
     digits = 0 if abs(value) >= 100 else 1 if abs(value) >= 10 or unit == "%" else 2
     text = f"{value:,.{digits}f}"
-    return f"{text} {unit}".strip() if unit else text
+    return f"{text} {unit_text(unit)}".strip() if unit else text
 
 
 def figure_text(value, unit: str = "") -> str:
@@ -50,7 +51,14 @@ def figure_text(value, unit: str = "") -> str:
         text = f"{value:,}"
     else:  # rounded half up, as the pages' floatformat did (0.25 h reads 0.3 h)
         text = f"{Decimal(str(float(value))).quantize(TENTH, ROUND_HALF_UP):,.1f}"
-    return f"{text} {unit}" if unit else text
+    return f"{text} {unit_text(unit)}" if unit else text
+
+
+def unit_text(unit: str) -> str:
+    """A KPI's unit as the reader writes it ("h" reads 小时 in Chinese; "%" is "%")."""
+    if unit == "h":
+        return pgettext("unit of time", "h")
+    return unit
 
 
 def trend_svg(points, *, unit: str = "", kind: str = "line", title: str = "",

@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
+from dashboards.charts import unit_text
 from dashboards.kpis import KPIS
 from dashboards.periods import BUCKETS, Period, Scope, default_bucket
 from dashboards.selectors.orders import RISKS
@@ -196,7 +197,7 @@ class TargetsForm(forms.Form):
         for key, kdef in KPIS.items():
             if not kdef.better:
                 continue
-            unit = _("h per line per year") if key == "downtime" else kdef.unit
+            unit = _("h per line per year") if key == "downtime" else unit_text(kdef.unit)
             self.fields[key] = forms.DecimalField(
                 label=noted(kdef.label, unit), required=False, min_value=0,
                 max_value=100 if kdef.unit == "%" else 100000, max_digits=10,

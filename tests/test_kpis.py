@@ -383,3 +383,8 @@ def test_a_figure_reads_the_same_on_the_headline_the_tables_and_the_overview(wc,
     page = client.get(reverse("dashboards:kpi_detail", args=["response"]), march)
     assert _headline(page.content.decode()) == "0.3 h"
     assert page.context["summary"][2][1].text == "0.3"
+    # Chinese readers read the hours as 小时 (the target form, the chart's axis alike).
+    zh = client.get(reverse("dashboards:kpi_detail", args=["downtime"]), march,
+                    HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
+    assert _headline(zh) == "252.5 小时"
+    assert " h<" not in zh and " h " not in zh.split('data-testid="value"')[1][:400]
