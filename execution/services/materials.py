@@ -80,14 +80,16 @@ def material_issue(*, operator, task: Task, work_center, item_code: str, lot_cod
     qty = parse_quantity(quantity, field="quantity", discrete=item.discrete, allow_zero=False)
     before = MaterialConsumption.objects.filter(work_order_id=locked.work_order_id,
                                                 item=item).aggregate(s=Sum("quantity"))["s"] or 0
-    most = max(0, OVER_ISSUE_FACTOR * requirement.quantity - before)
-    if qty > most:
+    if before + qty > OVER_ISSUE_FACTOR * requirement.quantity:
+        # (The limit is not offered as a quantity to issue: it only tells a slip from a real
+        # over-issue, and the answer is the quantity on the pack.)
         raise ValidationError({"quantity": system_text(
             "%(wo)s needs %(required)s %(uom)s of %(code)s (%(issued)s issued so far): "
-            "%(qty)s is far more than that. Check the quantity; at most %(most)s more can "
-            "be issued.", wo=locked.work_order, required=quantity_text(requirement.quantity),
-            uom=item.uom, code=item.code, issued=quantity_text(before),
-            qty=quantity_text(qty), most=quantity_text(most))}, code="over_issue")
+            "%(qty)s more would be over %(factor)s times the need, which is taken for a typo "
+            "or a wrong scan. Check the quantity on the pack.", wo=locked.work_order,
+            required=quantity_text(requirement.quantity), uom=item.uom, code=item.code,
+            issued=quantity_text(before), qty=quantity_text(qty), factor=OVER_ISSUE_FACTOR)},
+            code="over_issue")
     consumption = MaterialConsumption.objects.create(
         work_order_id=locked.work_order_id, task=locked, item=item, lot_code=lot_code,
         quantity=qty, operator=operator, client_token=token)
