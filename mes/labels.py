@@ -1,10 +1,13 @@
-"""A label and its value, a text and its note, punctuated for the reader's language: "Reason:
-worn tool" and "Rework rate (%)" in English, "原因：刀具磨损" and "返工率（%）" in Chinese
-(full-width colon with no space after it, full-width parentheses). Code that joins translated
-words with ": " or "( )" itself shows Chinese readers ASCII punctuation; it calls these (and a
-template uses the same messages with {% blocktranslate %})."""
+"""A label and its value, a text and its note, a list of names, punctuated for the reader's
+language: "Reason: worn tool", "Rework rate (%)" and "WC01, WC02" in English, "原因：刀具磨损",
+"返工率（%）" and "WC01、WC02" in Chinese (full-width colon with no space after it, full-width
+parentheses with no space before them, the enumeration comma 、). Code that joins translated
+words with ": ", "( )" or ", " itself shows Chinese readers ASCII punctuation; it calls these
+(and a template uses the same messages with {% blocktranslate %}, {% translate ", " context
+"list separator" %} or the `join_list` filter of {% load labels %})."""
 
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 
 def labelled(label, value) -> str:
@@ -13,3 +16,13 @@ def labelled(label, value) -> str:
 
 def noted(text, note) -> str:
     return _("%(text)s (%(note)s)") % {"text": text, "note": note}
+
+
+def list_separator() -> str:
+    return pgettext("list separator", ", ")
+
+
+def join_list(items) -> str:
+    """Names a person reads, one after another: "A, B, C" / "A、B、C". Not for SQL, htmx
+    trigger specs or a value a form parses back."""
+    return list_separator().join(str(item) for item in items)

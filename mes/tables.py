@@ -10,6 +10,7 @@ from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 from django_tables2.columns import library
 
+from mes.labels import join_list
 from mes.models import AuditEntry, User
 from mes.roles import ROLE_LABELS
 
@@ -96,7 +97,7 @@ class AuditEntryTable(BaseTable):
         return record.record_type
 
     def render_changed_fields(self, record):
-        return ", ".join(record.changed_labels)
+        return join_list(record.changed_labels)
 
     def value_changed_fields(self, value):
         return ", ".join(value)
@@ -114,7 +115,7 @@ class UserTable(BaseTable):
 
     def render_roles(self, record):
         # groups are prefetched by the view: no query per row
-        return ", ".join(str(ROLE_LABELS.get(g.name, g.name)) for g in record.groups.all())
+        return join_list(ROLE_LABELS.get(g.name, g.name) for g in record.groups.all())
 
     def value_roles(self, record):
         return self.render_roles(record)

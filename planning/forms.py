@@ -8,6 +8,7 @@ from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
 from mes.forms import PlausibleDateTimeField
+from mes.labels import join_list
 from planning import selectors
 from planning.models import (
     BOMLine,
@@ -245,7 +246,7 @@ class BOMLineForm(ReasonForm, forms.ModelForm):
             if steps and seq not in steps:
                 self.add_error("operation_seq", _(
                     "The active routing has no step %(seq)s (steps: %(steps)s).")
-                    % {"seq": seq, "steps": ", ".join(str(s) for s in sorted(steps))})
+                    % {"seq": seq, "steps": join_list(sorted(steps))})
         return data
 
 

@@ -14,6 +14,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext
 
 from mes.audit import audit_entries_for
+from mes.labels import join_list
 from mes.models import AuditEntry, field_label
 
 
@@ -91,7 +92,7 @@ def _shown(model, name, value, names):
     if f.is_relation and f.related_model is not None:
         known = names.get(f.related_model, {})
         if isinstance(value, list):
-            return ", ".join(known.get(v, f"#{v}") for v in value) or None
+            return join_list(known.get(v, f"#{v}") for v in value) or None
         return known.get(value, f"#{value}")
     if f.choices:
         return dict(f.flatchoices).get(value, value)

@@ -210,3 +210,50 @@ def test_the_short_completion_question_names_good_as_the_report_form_does():
                       "units are all at the station, report each one as good or scrap."):
             text = translation.gettext(msgid)
             assert f"{good}或报废" in text, text
+
+
+# --- lists and notes --------------------------------------------------------------------------
+def _zh_catalog():
+    return polib.pofile(str(Path(ROOT, "locale", "zh_Hans", "LC_MESSAGES", "django.po")))
+
+
+def test_lists_read_with_the_enumeration_comma_in_chinese():
+    """Names one after another read "WC01、WC02" in Chinese, "WC01, WC02" in English: the
+    separator is a message (", " in context "list separator"), used by mes.labels.join_list."""
+    from django.core.exceptions import ValidationError
+    from django.utils import translation
+
+    from mes.api.tokens import _check_scopes
+    from mes.labels import join_list
+
+    assert _zh_catalog().find(", ", msgctxt="list separator").msgstr == "、"
+    for language, joined, refusal in (
+            ("zh-hans", "甲、乙、丙", "未知的授权范围：no.a、no.b。"),
+            ("en", "甲, 乙, 丙", "Unknown scope(s): no.a, no.b.")):
+        with translation.override(language):
+            assert join_list(["甲", "乙", "丙"]) == joined
+            with pytest.raises(ValidationError) as refused:
+                _check_scopes(["no.b", "no.a"])
+            assert refused.value.message_dict["scopes"] == [refusal]
+
+
+def test_templates_join_lists_for_the_reader():
+    """`|join:", "` and `{% if not forloop.last %}, {% endif %}` show Chinese readers ASCII
+    commas between names: templates use `|join_list` ({% load labels %}) or the separator
+    message."""
+    import re
+
+    ascii_list = re.compile(r'\|join:", "|forloop\.last %\}, \{%')
+    found = [f"{path.relative_to(ROOT)}: {m.group(0)}"
+             for path in Path(ROOT, "templates").rglob("*.html")
+             for m in ascii_list.finditer(path.read_text(encoding="utf-8"))]
+    assert not found, found
+
+
+@pytest.mark.django_db
+def test_a_page_lists_names_with_the_enumeration_comma(client_as):
+    client = client_as("planner", "workshop_lead")
+    zh = client.get(reverse("home"), HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
+    assert "您的角色：计划员、车间主管" in zh or "您的角色：车间主管、计划员" in zh, zh
+    en = client.get(reverse("home"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Planner, Workshop lead" in en or "Workshop lead, Planner" in en

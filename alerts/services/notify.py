@@ -18,7 +18,7 @@ from alerts.kinds import Channel
 from alerts.models import Alert, EscalationLevel, Notification
 from alerts.services.common import alert_url, enqueue_on_commit, events_bulk, insert_and_fetch
 from mes.events import topic_user
-from mes.labels import labelled
+from mes.labels import join_list, labelled
 from mes.models import User
 from planning.models import WorkCenter, WorkOrder
 
@@ -167,7 +167,7 @@ def _toasts(created: list[Notification]) -> list[tuple[str, str, dict]]:
             rows += [(topic_user(person), "notification.new", _toast(n)) for n in ns]
             continue
         worst = min((n.alert.severity for n in ns), key=lambda s: SEVERITY_ORDER.get(s, 3))
-        subjects = ", ".join(n.alert.subject_repr for n in ns[:3])
+        subjects = join_list(n.alert.subject_repr for n in ns[:3])
         rows.append((topic_user(person), "notification.new", {
             "count": len(ns), "severity": worst, "url": reverse("alerts:inbox"),
             "title": _("%(n)d new alerts") % {"n": len(ns)},

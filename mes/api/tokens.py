@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from mes.audit import audit_record, snapshot
+from mes.labels import join_list
 from mes.models import ApiToken, AuditEntry
 
 KEY_PREFIX = "mes_"
@@ -43,7 +44,7 @@ def _check_scopes(scopes) -> list[str]:
     unknown = [s for s in scopes if s not in SCOPES]
     if unknown:
         raise ValidationError({"scopes": _("Unknown scope(s): %(list)s.") % {
-            "list": ", ".join(unknown)}})
+            "list": join_list(unknown)}})
     if not scopes:
         raise ValidationError({"scopes": _("Give the token at least one scope.")})
     return scopes

@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from mes.api.base import ApiViewSet, call_service
 from mes.api.errors import Conflict
 from mes.audit import snapshot
+from mes.labels import join_list
 from mes.system_text import system_text
 from planning.api import filters
 from planning.api import serializers as s
@@ -213,7 +214,7 @@ class WorkOrderViewSet(ApiViewSet):
             from rest_framework.exceptions import ValidationError
 
             raise ValidationError({"work_orders": [_("Unknown work order(s): %(list)s.") % {
-                "list": ", ".join(missing[:20])}]}, code="unknown")
+                "list": join_list(missing[:20])}]}, code="unknown")
         result = work_orders_release(actor=request.user, work_orders=list(found.values()),
                                      reason=data.get("reason", ""))
         return Response(release_data(result))

@@ -12,6 +12,7 @@ from typing import Any
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
+from mes.labels import join_list
 from planning.imports.fields import Column, Row, RowError, match_header
 from planning.imports.parsing import Sheet
 
@@ -187,7 +188,7 @@ def read_rows(sheet: Sheet, kind: type[Kind], batch: Batch) -> list[Row] | None:
                            % {"en": column.key, "zh": column.zh}))
     if unknown:
         batch.warnings.append(_("Sheet %(sheet)s: columns ignored: %(columns)s.")
-                              % {"sheet": sheet.name, "columns": ", ".join(unknown)})
+                              % {"sheet": sheet.name, "columns": join_list(unknown)})
     if missing or duplicates:
         return None
     headers = {key: sheet.header[index] for key, index in found.items()}

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from mes.audit import snapshot
+from mes.labels import join_list
 from planning.imports import fields as f
 from planning.imports.audit import AuditBatch
 from planning.imports.base import Batch, Kind, KindResult
@@ -38,7 +39,7 @@ class BOMPlan:
         if self.new_boms:
             notes.append(_("%(n)d new BOM version(s): %(list)s.") % {
                 "n": len(self.new_boms),
-                "list": ", ".join(f"{b.item.code} v{b.version}" for b in self.new_boms[:20])})
+                "list": join_list(f"{b.item.code} v{b.version}" for b in self.new_boms[:20])})
         return KindResult(len(self.create), len(self.update), self.unchanged, notes)
 
 
@@ -101,7 +102,7 @@ class BOMKind(Kind):
                 batch.add(row.error("consumed_at_step", _(
                     "The routing of %(code)s has no step %(step)d (it has %(steps)s).")
                     % {"code": parent_code, "step": step,
-                       "steps": ", ".join(str(s) for s in sorted(known_steps))}))
+                       "steps": join_list(sorted(known_steps))}))
                 continue
             if parent is None or child is None or row.failed:
                 continue

@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy
 
 from mes.audit import snapshot
 from mes.events import TOPIC_PLANT
+from mes.labels import join_list
 from mes.models import Event
 from planning.imports import fields as f
 from planning.imports.audit import AuditBatch
@@ -55,7 +56,7 @@ class OrderPlan:
     def result(self) -> KindResult:
         again = [o.number for o, _b, changed in self.update
                  if o.status == PO.PLANNED and REEXPLODE_FIELDS & changed]
-        notes = [_("Planned orders exploded again: %(list)s.") % {"list": ", ".join(again)}
+        notes = [_("Planned orders exploded again: %(list)s.") % {"list": join_list(again)}
                  ] if again else []
         return KindResult(len(self.create), len(self.update), self.unchanged, notes)
 

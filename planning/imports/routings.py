@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from mes.audit import snapshot
+from mes.labels import join_list
 from planning.imports import fields as f
 from planning.imports.audit import AuditBatch
 from planning.imports.base import Batch, Kind, KindResult
@@ -41,7 +42,7 @@ class RoutingPlan:
         if self.new_routings:
             notes.append(_("%(n)d new routing version(s): %(list)s.") % {
                 "n": len(self.new_routings),
-                "list": ", ".join(f"{r.item.code} v{r.version}"
+                "list": join_list(f"{r.item.code} v{r.version}"
                                   + ("" if r.active else _(" (inactive)"))
                                   for r in self.new_routings[:20])})
         for routing, _before in self.activate:

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from mes.audit import audit_record, snapshot
 from mes.celery import enqueue_on_commit
 from mes.events import TOPIC_PLANT, domain_event_publish, event_emit, topic_user, topic_work_center
+from mes.labels import join_list
 from mes.models import AuditEntry
 from mes.system_text import SystemText, system_text, text_and_key
 from planning.calendars import calendar_windows
@@ -269,7 +270,7 @@ def _solve(version: ScheduleVersion):
 def _problem_message(exc: ProblemError) -> str:
     """Why the engine refused, in the planner's words where the plant's records caused it
     (the engine's own text, with the tasks named, for the rest)."""
-    names = ", ".join(_task_names(exc.keys))
+    names = join_list(_task_names(exc.keys))
     wc = WorkCenter.objects.filter(pk=exc.resource).first() if exc.resource else None
     if exc.kind == ProblemError.NO_WORKING_TIME and wc is not None:
         return _("Work center %(wc)s has not enough working time in its shift calendar "

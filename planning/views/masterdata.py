@@ -19,6 +19,7 @@ from django.views.generic import CreateView, DetailView, UpdateView
 from mes.audit import audit_record, snapshot
 from mes.forms import add_service_errors
 from mes.generic import CapabilityRequiredMixin, ObjectListView
+from mes.labels import join_list
 from mes.models import AuditEntry
 from mes.roles import perm
 from planning import filtersets, forms, selectors, tables
@@ -77,7 +78,7 @@ def attributes(obj, names) -> list[dict]:
         f = obj._meta.get_field(name)
         link = None
         if f.many_to_many:
-            value = ", ".join(str(v) for v in getattr(obj, name).all())  # prefetched
+            value = join_list(getattr(obj, name).all())  # prefetched
         elif f.choices:
             value = getattr(obj, f"get_{name}_display")()
         else:
@@ -239,7 +240,7 @@ def protected_message(obj, exc) -> str:
         by_kind.setdefault(other._meta.verbose_name_plural, []).append(str(other))
     parts = []
     for kind, names in sorted(by_kind.items(), key=lambda kv: str(kv[0])):
-        shown = ", ".join(names[:5]) + (", …" if len(names) > 5 else "")
+        shown = join_list(names[:5] + (["…"] if len(names) > 5 else []))
         parts.append(f"{kind} ({len(names)}): {shown}")
     return _g("Cannot delete %(record)s: it is still used by %(users)s. Remove or reassign "
               "those first, or mark it inactive.") % {"record": obj, "users": "; ".join(parts)}

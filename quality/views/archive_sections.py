@@ -11,7 +11,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
 
 from execution.models import TaskActivity
-from mes.labels import labelled
+from mes.labels import join_list, labelled
 from mes.models import AuditEntry, field_label
 from mes.system_text import render as render_system_text
 from planning.models import ProductionOrder, Task, WorkOrder
@@ -134,7 +134,7 @@ def cell(key: str, value, steps: dict | None = None):
         except InvalidOperation:
             return value
     if isinstance(value, list):
-        return ", ".join(str(v) for v in value)
+        return join_list(value)
     if isinstance(value, datetime.datetime):
         return timezone.localtime(value).strftime("%Y-%m-%d %H:%M")
     return value
