@@ -257,3 +257,40 @@ def test_a_page_lists_names_with_the_enumeration_comma(client_as):
     assert "您的角色：计划员、车间主管" in zh or "您的角色：车间主管、计划员" in zh, zh
     en = client.get(reverse("home"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "Planner, Workshop lead" in en or "Workshop lead, Planner" in en
+
+
+def test_zh_catalog_has_no_space_before_a_full_width_parenthesis():
+    """"名称（备注）", not "名称 （备注）": a message whose English has a space before "(" has
+    none before "（" in Chinese."""
+    import re
+
+    wrong = [(e.msgid, e.msgstr) for e in _zh_catalog().translated_entries()
+             if re.search(r"\s（", e.msgstr)]
+    assert not wrong, wrong
+
+
+def test_templates_leave_the_space_before_a_note_to_the_catalog():
+    """`name {% blocktranslate %}({{ note }})…` keeps the template's space in Chinese,
+    "名称 （备注）": the space belongs in the message (" (%(note)s)" in context "note after
+    text", or "%(text)s (%(note)s)")."""
+    import re
+
+    spaced = re.compile(r'\s\{% blocktranslate [^%]*%\}\(|\s\{% translate "\(')
+    found = [f"{path.relative_to(ROOT)}: {m.group(0)}"
+             for path in Path(ROOT, "templates").rglob("*.html")
+             for m in spaced.finditer(path.read_text(encoding="utf-8"))]
+    assert not found, found
+
+
+@pytest.mark.django_db
+def test_a_note_after_a_name_has_no_space_before_it_in_chinese(client_as):
+    """Where an item is used in an inactive BOM version: "v1（已停用）" / "v1 (inactive)"."""
+    from tests.factories import BOMLineFactory
+
+    line = BOMLineFactory(bom__active=False)
+    client = client_as("planner")
+    url = reverse("planning:item_detail", args=[line.child.pk])
+    zh = client.get(url, HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
+    assert '</a><span class="muted">（已停用）</span>' in zh
+    en = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert '</a><span class="muted"> (inactive)</span>' in en

@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from mes.audit import snapshot
-from mes.labels import join_list
+from mes.labels import join_list, noted
 from planning.imports import fields as f
 from planning.imports.audit import AuditBatch
 from planning.imports.base import Batch, Kind, KindResult
@@ -42,8 +42,8 @@ class RoutingPlan:
         if self.new_routings:
             notes.append(_("%(n)d new routing version(s): %(list)s.") % {
                 "n": len(self.new_routings),
-                "list": join_list(f"{r.item.code} v{r.version}"
-                                  + ("" if r.active else _(" (inactive)"))
+                "list": join_list(f"{r.item.code} v{r.version}" if r.active
+                                  else noted(f"{r.item.code} v{r.version}", _("inactive"))
                                   for r in self.new_routings[:20])})
         for routing, _before in self.activate:
             notes.append(_("%(routing)s becomes the active routing.") % {"routing": routing})

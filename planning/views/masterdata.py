@@ -19,7 +19,7 @@ from django.views.generic import CreateView, DetailView, UpdateView
 from mes.audit import audit_record, snapshot
 from mes.forms import add_service_errors
 from mes.generic import CapabilityRequiredMixin, ObjectListView
-from mes.labels import join_list
+from mes.labels import join_list, labelled, noted
 from mes.models import AuditEntry
 from mes.roles import perm
 from planning import filtersets, forms, selectors, tables
@@ -240,8 +240,8 @@ def protected_message(obj, exc) -> str:
         by_kind.setdefault(other._meta.verbose_name_plural, []).append(str(other))
     parts = []
     for kind, names in sorted(by_kind.items(), key=lambda kv: str(kv[0])):
-        shown = join_list(names[:5] + (["…"] if len(names) > 5 else []))
-        parts.append(f"{kind} ({len(names)}): {shown}")
+        parts.append(labelled(noted(kind, len(names)),
+                              join_list(names[:5] + (["…"] if len(names) > 5 else []))))
     return _g("Cannot delete %(record)s: it is still used by %(users)s. Remove or reassign "
               "those first, or mark it inactive.") % {"record": obj, "users": "; ".join(parts)}
 
