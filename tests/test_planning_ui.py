@@ -787,3 +787,53 @@ def test_work_order_buttons_keep_their_chinese_labels_on_one_line(asgi_server, p
         return [el.innerText, tops.size];
     })""")
     assert [text for text, n in lines if n != 1] == []
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+def test_work_order_table_fits_its_card_on_a_1366_screen(asgi_server, page, make_user,
+                                                         language):
+    """On a 1366×768 laptop the order page's work-order table was wider than its card: the
+    Traveler button of each row sat past the edge, behind a sideways scroll (the bell's
+    alerts.css, on every page, made each `td.row-actions` a one-line flex box, so the buttons
+    could not wrap). Every column shows in full, the table no wider than its card, in both
+    languages."""
+    from planning.services.orders import production_order_explode
+    from tests.conftest import browser_login, screenshot
+    from tests.factories import PASSWORD, LineFactory
+
+    top, _made, _wc = make_product(3)
+    user = make_user("planner", username=f"wide-{language}")
+    order = ProductionOrder.objects.create(number="PO20261128-0001", item=top, quantity=1250,
+                                           due="2030-01-01T00:00:00Z", customer="华东机械")
+    production_order_explode(actor=user, order=order)
+    # as wide as the demo plant's rows get: a lead's full name, a line, planned times, long
+    # item codes and names, three BOM levels deep
+    lead = make_user("workshop_lead", username=f"wide-lead-{language}",
+                     display_name="装配车间主任 周丽 / Zhou Li")
+    line = LineFactory(code="L-ASSY-02")
+    for n, item in enumerate(Item.objects.filter(work_orders__production_order=order)):
+        item.code, item.name = f"GBX-SHAFT-ASSY-{n:04d}", "输出轴组件减速机（精加工）"
+        item.name_en = "Output shaft assembly for gearbox, finish-machined"
+        item.save()
+    order.work_orders.update(responsible=lead, line=line,
+                             planned_start="2030-01-01T01:00:00Z",
+                             planned_end="2030-01-02T01:00:00Z")
+    page.set_viewport_size({"width": 1366, "height": 768})
+    browser_login(page, asgi_server, user.username, PASSWORD)
+    page.goto(asgi_server.url + reverse("planning:order_detail", args=[order.pk]))
+    if language != "en":
+        with page.expect_navigation():
+            page.select_option("select[name=language]", language)
+    assert page.locator("html").get_attribute("lang") == language
+    assert page.locator("tr.wo-row .row-actions .btn").count() >= 3 * 4
+    screenshot(page, f"planning-order-detail-1366-{language}")
+    table, box, cells = page.evaluate("""() => {
+        const t = document.querySelector('[data-testid=work-orders] table.wo-tree');
+        const c = t.closest('.table-container');
+        const actions = [...t.querySelectorAll('td.row-actions')];
+        return [t.scrollWidth, c.clientWidth, actions.map(td => getComputedStyle(td).display)];
+    }""")
+    assert table <= box, f"{language}: the table is {table}px wide in a {box}px card"
+    assert set(cells) == {"table-cell"}
