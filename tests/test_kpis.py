@@ -140,6 +140,10 @@ def test_defect_pareto(inspected):
     assert [(x["defect_code__code"], x["qty"]) for x in rows] == [("D02", 3), ("D01", 2)]
     assert [round(x["cum"]) for x in rows] == [60, 100]
     assert r.value == 5
+    # 5 nonconforming units read "5" on the tile, as a count of units does (not "5.0").
+    from dashboards.charts import figure_text
+
+    assert figure_text(r.value) == figure_text(r.numerator) == "5"
 
 
 def test_downtime_clipped_to_the_period_and_split_by_day(wc):

@@ -134,17 +134,23 @@ def pareto_rows(period: Period, scope: Scope) -> list[dict]:
     return rows
 
 
+def _units(qty: float) -> float | int:
+    """A quantity of units as the pages write it: 50 units, not 50.0 (a quantity in kg keeps
+    its decimal)."""
+    return int(qty) if float(qty).is_integer() else qty
+
+
 def pareto_grouped(period, scope, group=None):
     qs = NONCONFORMANCES.queryset(period, scope).order_by()
     if group is None:
         rows = pareto_rows(period, scope)
-        qty = sum(r["qty"] for r in rows)
+        qty = _units(sum(r["qty"] for r in rows))
         return {None: Figure(qty, qty, None, {"rows": rows,
                                               "count": sum(r["count"] for r in rows)})}
     out = {}
     for key, r in grouped_rows(qs, NONCONFORMANCES, group, {
             "qty": Sum("quantity"), "count": Count("pk")}):
-        qty = float(r["qty"] or 0)
+        qty = _units(float(r["qty"] or 0))
         out[key] = Figure(qty, qty, None, {"count": r["count"]})
     return out
 
@@ -155,7 +161,7 @@ def pareto_page(period, scope, bucket, dim):
         acc[1] += fig.extra["count"]
 
     def finish(acc):
-        return Figure(acc[0], acc[0], None, {"count": acc[1]})
+        return Figure(_units(acc[0]), _units(acc[0]), None, {"count": acc[1]})
 
     cube = pareto_grouped(period, scope, ("cube", bucket, dim))
     _total, by_bucket, by_dim = fold(cube, lambda: [0.0, 0], add, finish)
