@@ -32,6 +32,7 @@ from quality.services.acceptance import archive_verify
 from quality.services.inspections import inspection_record
 from quality.services.nonconformance import nonconformance_disposition
 from tests.factories import WorkCenterFactory
+from tests.factories_execution import scrap_reason
 from tests.factories_quality import (
     CharacteristicFactory,
     DefectCodeFactory,
@@ -938,3 +939,95 @@ def test_the_archived_record_shows_what_a_step_was_completed_short_by_and_why(
     activities = page[page.index("Start, pause, finish"):]
     activities = activities[:activities.index("</table>")]
     assert "材料不足" in activities
+
+
+def short_order(plan, people, scrap=1):
+    """A 4-unit work order awaiting acceptance, its last step 4 - scrap good and scrap scrapped."""
+    insp, wo, tasks, wc = pending_inspection(plan, people["op"], qty="4")
+    pass_inspection(insp, people["qc"])
+    report(tasks[2], people["op"], wc, good=4 - scrap, scrap=scrap,
+           scrap_reason=scrap_reason() if scrap else None)
+    wo.refresh_from_db()
+    return wo
+
+
+def test_acceptance_says_the_work_order_is_short_of_its_quantity_but_allows_it(
+        client, plan, people):
+    """A work order of 4 with 3 good and 1 scrapped said in green "Ready for acceptance: every
+    unit is accounted for" and was archived with one click; nowhere did it say that only 3 of
+    the 4 ordered were good."""
+    wo = short_order(plan, people)
+    assert wo.status == WorkOrder.Status.AWAITING_ACCEPTANCE
+    as_user(client, people["lead"])
+    url = reverse("quality:acceptance", args=[wo.pk])
+    page = client.get(url).content.decode()
+    warning = page[page.index('data-testid="shortfall"'):]
+    warning = warning[:warning.index("</section>")]
+    assert "Short of the ordered quantity" in warning
+    assert "3 of 4 good (1 scrapped)" in warning
+    assert 'data-testid="ready"' in page and 'data-testid="accept"' in page  # not a blocker
+    zh = client.get(url, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "未达订单数量" in zh and "订单数量 4，良品仅 3（报废 1）" in zh
+    # Accepted, the acceptance page and the archived record still say so.
+    response = client.post(reverse("quality:accept", args=[wo.pk]))
+    assert response.status_code == 302
+    record = ArchivedRecord.objects.get(work_order=wo)
+    assert "3 of 4 good (1 scrapped)" in client.get(url).content.decode()
+    archive_url = reverse("quality:archive_detail", args=[record.pk])
+    archived = client.get(archive_url).content.decode()
+    assert re.search(r'data-testid="shortfall">[^<]*3 of 4 good \(1 scrapped\)', archived)
+    zh = client.get(archive_url, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "订单数量 4，良品仅 3（报废 1）" in zh
+    from openpyxl import load_workbook
+
+    book = load_workbook(io.BytesIO(client.get(
+        reverse("quality:archive_xlsx", args=[record.pk])).content))
+    rows = [tuple(r) for r in book.worksheets[0].iter_rows(values_only=True)]
+    assert ("short of the ordered quantity", "3 of 4 good (1 scrapped)") in rows
+
+
+def test_a_full_order_shows_no_shortfall(client, plan, people):
+    record = accepted_order(plan, people["op"], people["qc"], people["lead"])
+    as_user(client, people["lead"])
+    for url in (reverse("quality:acceptance", args=[record.work_order_id]),
+                reverse("quality:archive_detail", args=[record.pk])):
+        page = client.get(url).content.decode()
+        assert 'data-testid="shortfall"' not in page and "Short of the ordered" not in page
+
+
+def test_shortfall_names_scrap_completed_short_and_units_not_accounted_for():
+    from types import SimpleNamespace
+
+    from quality.services.acceptance import delivery_shortfall
+
+    def step(good, scrap=0, short=0, kind="normal", qc=None):
+        return SimpleNamespace(kind=kind, qty_good=Decimal(good), qty_scrap=Decimal(scrap),
+                               qty_short=Decimal(short), wait_for_qc=qc is not None,
+                               qty_qc_accepted=Decimal(qc or 0))
+
+    with translation.override("en"):
+        assert delivery_shortfall(Decimal("10"), [step(10), step(10)]) == ""
+        assert delivery_shortfall(Decimal("10"), [step(9, 1), step(7, short=2)]) == (
+            "7 of 10 good (1 scrapped, 2 completed short)")
+        # The last step's output waits for QC: only what QC accepted is delivered.
+        assert delivery_shortfall(Decimal("10"), [step(10, qc=8)]) == (
+            "8 of 10 good (2 not accounted for)")
+        # A rework task's units come back to the step it reworks: not counted twice.
+        assert delivery_shortfall(Decimal("4"), [step(3, 1), step(1, 1, kind="rework")]) == (
+            "3 of 4 good (1 scrapped)")
+    with translation.override("zh-hans"):
+        assert delivery_shortfall(Decimal("10"), [step(9, 1), step(7, short=2)]) == (
+            "订单数量 10，良品仅 7（报废 1、短缺完工 2）")
+
+
+def test_acceptance_page_query_count_is_the_same_short_or_full(client, plan, people):
+    full = short_order(plan, people, scrap=0)
+    short = short_order(plan, people, scrap=1)
+    as_user(client, people["lead"])
+    counts = [queries(client, reverse("quality:acceptance", args=[wo.pk]))
+              for wo in (full, short)]
+    assert counts[0] == counts[1] == ACCEPTANCE_PAGE_QUERIES
+
+
+# The acceptance page's queries (session, user, work order, tasks, blockers, the side lists).
+ACCEPTANCE_PAGE_QUERIES = 10

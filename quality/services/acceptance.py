@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
@@ -11,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from mes.audit import audit_record, snapshot
 from mes.events import TOPIC_PLANT, event_emit, topic_work_center
+from mes.labels import join_list
 from mes.models import AuditEntry
 from mes.quantities import quantity_text as _fmt
 from mes.roles import perm
@@ -57,8 +59,46 @@ def reconciliation(work_order: WorkOrder, tasks: list[Task] | None = None) -> li
         if task.is_qc_checkpoint and task.qty_qc_accepted != task.qty_good:
             problems.append(_("step %(seq)s: %(good)s good, but %(ok)s passed inspection") % {
                 "seq": task.seq, "good": _fmt(task.qty_good), "ok": _fmt(task.qty_qc_accepted)})
-        passed_on = task.qty_qc_accepted if task.wait_for_qc else task.qty_good
+        passed_on = step_output(task)
     return problems
+
+
+def step_output(task: Task) -> Decimal:
+    """What a step passes on: the units QC accepted when the next step waits for QC, else its
+    good units."""
+    return task.qty_qc_accepted if task.wait_for_qc else task.qty_good
+
+
+def _figure(row, key: str) -> Decimal:
+    value = row.get(key) if isinstance(row, dict) else getattr(row, key)
+    return Decimal(str(value or 0))
+
+
+def delivery_shortfall(quantity, tasks) -> str:
+    """“3 of 4 good (1 scrapped)” when the last step's output is below the work-order quantity,
+    "" when the order is made in full. A warning for whoever signs it off, not a blocker.
+
+    `tasks` are the work order's tasks in step order (cancelled ones left out), as Task rows or
+    as an archived record's plain rows (which keep no wait-for-QC flag: at acceptance a QC
+    checkpoint's good units have all passed inspection, so its good units are its output)."""
+    normal = [t for t in tasks if (t.get("kind") if isinstance(t, dict) else t.kind)
+              != Task.Kind.REWORK]
+    if not normal:
+        return ""
+    ordered = Decimal(str(quantity))
+    last = normal[-1]
+    good = _figure(last, "qty_good") if isinstance(last, dict) else step_output(last)
+    if good >= ordered:
+        return ""
+    scrapped = sum((_figure(t, "qty_scrap") for t in normal), Decimal(0))
+    short = sum((_figure(t, "qty_short") for t in normal), Decimal(0))
+    open_ = ordered - good - scrapped - short
+    parts = [text % {"n": _fmt(n)} for n, text in (
+        (scrapped, _("%(n)s scrapped")), (short, _("%(n)s completed short")),
+        (open_, _("%(n)s not accounted for"))) if n > 0]
+    return _("%(good)s of %(ordered)s good (%(why)s)") % {
+        "good": _fmt(good), "ordered": _fmt(ordered),
+        "why": join_list(parts)}
 
 
 def acceptance_blockers(work_order: WorkOrder) -> list[str]:

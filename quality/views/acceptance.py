@@ -11,7 +11,12 @@ from planning.models import Task, WorkOrder
 from quality import filtersets, selectors, tables
 from quality.forms import ReasonForm, plain
 from quality.models import ArchivedRecord, Nonconformance
-from quality.services.acceptance import acceptance_blockers, work_order_accept, work_order_reject
+from quality.services.acceptance import (
+    acceptance_blockers,
+    delivery_shortfall,
+    work_order_accept,
+    work_order_reject,
+)
 from quality.views.common import QualityListView, error_messages, quality_context, require_any
 
 ACCEPTERS = ("accept_work",)
@@ -43,6 +48,9 @@ def acceptance(request, pk, errors=None, reject_form=None, status=200):
         "wo": wo, "title": str(_("Acceptance of %(wo)s") % {"wo": wo.number}),
         "quantity": plain(wo.quantity), "tasks": tasks,
         "blockers": acceptance_blockers(wo), "errors": errors or [],
+        # Before it is finished, what is not made yet is no shortfall.
+        "shortfall": (delivery_shortfall(wo.quantity, tasks) if wo.status in (
+            WorkOrder.Status.AWAITING_ACCEPTANCE, WorkOrder.Status.ACCEPTED) else ""),
         "ncs": list(Nonconformance.objects.filter(work_order=wo)
                     .select_related("defect_code").order_by("id")),
         "acceptances": list(wo.acceptances.select_related("by").order_by("-at", "-id")),

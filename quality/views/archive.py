@@ -22,7 +22,7 @@ from quality import filtersets, selectors, tables
 from quality.forms import ReasonForm
 from quality.models import ArchivedRecord
 from quality.services.acceptance import archive_verify, work_order_reopen
-from quality.views.archive_sections import sections, work_order_rows
+from quality.views.archive_sections import sections, shortfall, work_order_rows
 from quality.views.common import (
     QUALITY_READERS,
     QualityListView,
@@ -55,6 +55,7 @@ def archive_detail(request, pk, errors=None, reopen_form=None, status=200):
         "record": record, "verified": archive_verify(record),
         "title": str(_("Archived record of %(wo)s") % {"wo": record.work_order.number}),
         "wo_rows": work_order_rows(record.data.get("work_order", {})),
+        "shortfall": shortfall(record.data),
         "sections": sections(record.data),
         "versions": list(ArchivedRecord.objects.filter(work_order_id=record.work_order_id)
                          .exclude(pk=record.pk).order_by("-archived_at")),
@@ -108,6 +109,9 @@ def archive_xlsx(request, pk):
     ws = wb.create_sheet(_sheet_name(_g("Work order")))
     for label, value in work_order_rows(record.data.get("work_order", {})):
         ws.append([str(label), value])
+    short = shortfall(record.data)
+    if short:
+        ws.append([str(_("short of the ordered quantity")), short])
     ws.append([str(_("checksum")), record.sha256])
     ws.append([str(_("checksum verified")), _g("OK") if archive_verify(record) else
                _g("TAMPERED")])

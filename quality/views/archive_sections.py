@@ -16,6 +16,7 @@ from mes.models import AuditEntry, field_label
 from mes.system_text import render as render_system_text
 from planning.models import ProductionOrder, Task, WorkOrder
 from quality.models import Acceptance, Inspection, Nonconformance
+from quality.services.acceptance import delivery_shortfall
 
 # Keys whose values are times (ISO strings in the JSON) or quantities (decimal strings).
 TIMES = {"at", "start", "end", "work_start", "work_end", "reported_at", "inspected_at",
@@ -142,6 +143,12 @@ def cell(key: str, value, steps: dict | None = None):
 
 def work_order_rows(wo: dict) -> list[tuple]:
     return [(label, cell(key, wo.get(key))) for key, label in WORK_ORDER_FIELDS]
+
+
+def shortfall(data: dict) -> str:
+    """“3 of 4 good (1 scrapped)” when the archived work order was accepted short, else ""."""
+    tasks = [t for t in data.get("tasks", []) if t.get("status") != Task.Status.CANCELLED]
+    return delivery_shortfall(data.get("work_order", {}).get("quantity") or 0, tasks)
 
 
 def _people(reports: list[dict]) -> tuple[list[dict], list[dict]]:
