@@ -92,6 +92,7 @@ def _dt(value):
 @dataclass
 class VersionDiff:
     moved_count: int = 0
+    continuing_count: int = 0  # started tasks that go on from now: not moves
     moved: list[dict] = field(default_factory=list)
     work_center_changed: list[dict] = field(default_factory=list)
     newly_late: list[dict] = field(default_factory=list)
@@ -120,7 +121,8 @@ def version_diff(version: ScheduleVersion) -> VersionDiff:
            .select_related("production_order")} if numbers else {}
     order_ids = [c["order"] for c in version.pending_changes or []]
     orders = ProductionOrder.objects.in_bulk(order_ids)
-    diff = VersionDiff(moved_count=raw.get("moved_count", len(moved)))
+    diff = VersionDiff(moved_count=raw.get("moved_count", len(moved)),
+                       continuing_count=raw.get("continuing_count", 0))
     diff.truncated = diff.moved_count > len(moved)
     diff.moved = [{"task": m["task"], "name": m["name"], "work_center": wcs.get(m["work_center"]),
                    "from": _dt(m["from"]), "to": _dt(m["to"])} for m in moved]

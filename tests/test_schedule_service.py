@@ -296,3 +296,25 @@ def test_a_change_versions_why_reads_in_the_readers_language(make_user, client_a
     html = client_as("planner").get(reverse("planning:schedule_version", args=[version.pk]),
                                     HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert english in html and chinese not in html
+
+
+def test_a_running_task_going_on_from_now_is_not_counted_as_moved(make_user):
+    """Every run re-anchors a running task to its origin (now): the planner read "22 tasks
+    moved", among them a task already in progress shown as 08:58 → 08:59, on every run. It is
+    no move anyone acts on; it is counted apart. A task planned afresh still counts."""
+    from unittest import mock
+
+    planner = make_user("planner")
+    wo, tasks, _wc = released_order(steps=2, qty="10")
+    schedule_apply(actor=planner, version=run(planner))
+    Task.objects.filter(pk=tasks[0].pk).update(status=Task.Status.IN_PROGRESS,
+                                               actual_start=timezone.now())
+    later = timezone.now() + datetime.timedelta(minutes=5)
+    with mock.patch("django.utils.timezone.now", return_value=later):
+        version = run(planner, frozen_minutes=0)
+    assert version.status == "ready", version.error
+    running = version.entries.get(task=tasks[0])
+    assert running.start == version.origin  # re-anchored, 5 minutes after its planned start
+    assert tasks[0].pk not in [m["task"] for m in version.diff["moved"]]
+    assert version.diff["continuing_count"] == 1
+    assert version.diff["moved_count"] == len(version.diff["moved"])

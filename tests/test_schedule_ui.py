@@ -568,3 +568,51 @@ def test_a_version_computed_before_another_was_applied_offers_no_apply(planner):
     index = planner.get(url("schedule"), **EN).content.decode()
     card = index.split(f'id="version-card-{old.pk}"')[1].split("</article>")[0]
     assert stale in card and 'data-testid="review"' not in card
+
+
+def test_no_computing_message_stays_above_the_finished_result(planner):
+    """"Schedule S65 is being computed." (a flash message, outside the body the page swaps
+    while it polls) stayed above the finished result. The body alone says it computes."""
+    from planning.services.schedule import schedule_compute
+
+    released_orders(1)
+    response = planner.post(url("schedule_run"), {"reason": "new orders", "time_limit": "1",
+                                                  "frozen_minutes": "120"}, **EN)
+    assert response.status_code == 302  # no worker: it is still computing
+    version = ScheduleVersion.objects.get()
+    page = planner.get(response["Location"], **EN).content.decode()
+    assert 'data-testid="version-progress"' in page and 'hx-trigger="every 1s"' in page
+    assert "being computed" not in page and 'class="messages"' not in page
+    schedule_compute(version.pk)
+    body = planner.get(url("schedule_version", version.pk), HTTP_HX_TARGET="version-body", **HX)
+    assert body.status_code == 286 and 'data-testid="diff"' in body.content.decode()
+    page = planner.get(url("schedule_version", version.pk), **EN).content.decode()
+    assert "being computed" not in page and 'data-testid="version-progress"' not in page
+    zh = planner.get(url("schedule_version", version.pk),
+                     HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert 'lang="zh-hans"' in zh and "正在计算" not in zh
+
+
+def test_tasks_already_running_are_not_listed_as_moved(planner):
+    """A running task re-anchored to now on every run was listed as moved (08:58 → 08:59)
+    and counted in "22 tasks moved"; the page says how many go on from now instead."""
+    from unittest import mock
+
+    orders, _wc = released_orders(1, steps=2)
+    applied(planner.user)
+    first = Task.objects.filter(work_order__production_order=orders[0]).order_by("seq")[0]
+    Task.objects.filter(pk=first.pk).update(status=Task.Status.IN_PROGRESS,
+                                            actual_start=timezone.now())
+    later = timezone.now() + datetime.timedelta(minutes=5)
+    with mock.patch("django.utils.timezone.now", return_value=later):
+        version = computed(planner.user, frozen_minutes=0)
+    assert version.status == "ready", version.error
+    page = planner.get(url("schedule_version", version.pk), **EN).content.decode()
+    assert f'<tr data-task="{first.pk}">' not in page
+    moved = int(re.search(r'data-testid="count-moved"><b>(\d+)</b>', page).group(1))
+    assert moved == page.count('<tr data-task="')
+    assert re.search(r'data-testid="continuing">\s*1 task already started goes on from now',
+                     page)
+    zh = planner.get(url("schedule_version", version.pk),
+                     HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "1 道已开工的工序从现在继续" in zh

@@ -326,16 +326,21 @@ def _store(version, solution, tasks) -> None:
 
 
 def schedule_diff(entries, tasks: dict[int, Task], version) -> tuple[dict, int]:
-    """What applying these entries would change, against the tasks' current plan."""
-    moved, changed_wc = [], []
+    """What applying these entries would change, against the tasks' current plan.
+
+    A started task (running or paused) placed at the version's origin just goes on from now:
+    every run re-anchors it there, so it is counted apart (`continuing`), not as moved."""
+    moved, changed_wc, continuing = [], [], 0
     new_end = defaultdict(lambda: None)
     for e in entries:
         task = tasks[e.task_id]
         wo = task.work_order
         if new_end[wo.pk] is None or e.end > new_end[wo.pk]:
             new_end[wo.pk] = e.end
-        if task.planned_start is None or abs((task.planned_start - e.start).total_seconds()) \
-                >= 60:
+        if task.status in RUNNING and e.start <= version.origin:
+            continuing += 1
+        elif task.planned_start is None \
+                or abs((task.planned_start - e.start).total_seconds()) >= 60:
             moved.append({"task": task.pk, "name": str(task)[:80], "work_center": e.work_center_id,
                           "from": task.planned_start.isoformat() if task.planned_start else None,
                           "to": e.start.isoformat()})
@@ -358,7 +363,7 @@ def schedule_diff(entries, tasks: dict[int, Task], version) -> tuple[dict, int]:
             newly_late.append(row)
         elif was_late and not late:
             no_longer_late.append(row)
-    diff = {"moved_count": len(moved), "moved": moved[:300],
+    diff = {"moved_count": len(moved), "moved": moved[:300], "continuing_count": continuing,
             "work_center_changed": changed_wc[:300], "newly_late": newly_late[:300],
             "no_longer_late": no_longer_late[:300],
             "affected_work_centers": sorted({m["work_center"] for m in moved})}

@@ -102,7 +102,8 @@ def schedule_run(request):
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
-            messages.success(request, _g("Schedule S%(v)s is being computed.") % {"v": version.pk})
+            # No flash message: the version page's body says it computes and is swapped for
+            # the result when done, while a message would stay above it until the next page.
             return redirect("planning:schedule_version", pk=version.pk)
     return _index(request, form, status=INVALID)
 
