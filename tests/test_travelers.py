@@ -365,3 +365,63 @@ def test_traveler_in_chromium_prints_without_navigation(asgi_server, page, make_
     pages = len(re.findall(rb"/Type\s*/Page[^s]", pdf))
     assert len(wos) <= pages <= 2 * len(wos), pages  # each work order starts a new page
     screenshot(page, "traveler-batch-print")
+
+
+# Each cell of the operations table whose content is wider than the cell (sticks out past its
+# border), and each QC badge not inside its cell.
+OVERFLOWS = """() => {
+  const out = [];
+  for (const cell of document.querySelectorAll('table.tv-ops th, table.tv-ops td')) {
+    if (cell.scrollWidth > cell.clientWidth + 1) out.push(cell.className + ': ' + cell.innerText);
+  }
+  for (const mark of document.querySelectorAll('.tv-ops .qc-mark')) {
+    const m = mark.getBoundingClientRect(), c = mark.closest('td').getBoundingClientRect();
+    if (m.left < c.left || m.right > c.right) out.push('badge ' + mark.innerText);
+  }
+  return out;
+}"""
+LINES = "el => el.getClientRects().length"
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("locale,header_end,wait", [
+    ("zh-CN", "结束", "等待合格"), ("en-US", "end", "wait for pass")])
+def test_printed_qc_column_keeps_its_badge_and_plan_code_inside(asgi_server, browser, make_user,
+                                                                locale, header_end, wait):
+    """On the printed traveler the ◆ 质检 badge stuck out past its cell, the plan code broke as
+    "IP- / SHAF / T", "等待合格" as "等待合 / 格" and the header "计划开始 / 结束" as "结 / 束"."""
+    user = make_user("planner", username=f"printer-{locale}")
+    _order, wos = build_order(levels=1, steps=4)
+    Task.objects.filter(work_order=wos[0], is_qc_checkpoint=True).update(
+        inspection_plan_code="IP-SHAFT", wait_for_qc=True)
+    context = browser.new_context(locale=locale, viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    try:
+        browser_login(page, asgi_server, user.username, PASSWORD)
+        page.goto(asgi_server.url + reverse("planning:traveler", args=[wos[0].pk]))
+        page.set_viewport_size({"width": 718, "height": 1000})
+        page.emulate_media(media="print")  # the sheet at A4 width less its margins, 96 dpi
+        assert page.locator("html").get_attribute("lang").startswith(locale[:2])
+        assert page.evaluate(OVERFLOWS) == []
+        plan = page.get_by_test_id("qc-plan")
+        assert plan.inner_text() == "IP-SHAFT" and plan.evaluate(LINES) == 1
+        assert page.get_by_test_id("qc-mark").evaluate(LINES) == 1
+        assert page.locator(".qc-wait").inner_text() == wait
+        if locale.startswith("zh"):
+            assert page.locator(".qc-wait").evaluate(LINES) == 1
+        header = page.locator("th.col-time").inner_text()
+        assert header.split("\n")[-1].strip().endswith(header_end), header
+        page.locator("table.tv-ops").screenshot(
+            path=str(screenshot_folder() / f"traveler-qc-column-{locale}.png"))
+    finally:
+        context.close()
+
+
+def screenshot_folder():
+    from tests.conftest import ARTIFACTS
+
+    folder = ARTIFACTS / "screenshots"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
