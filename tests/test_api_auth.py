@@ -1,15 +1,19 @@
 """API keys and scopes, the one error shape, size limits, and lists at a fixed query cost."""
 
 import datetime
+from concurrent.futures import ThreadPoolExecutor
+from threading import Barrier
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from rest_framework.test import APIRequestFactory, force_authenticate
 
+from mes.api import docs
 from mes.api.tokens import api_token_revoke, key_digest
 from mes.models import ApiToken, AuditEntry
-from tests.factories import ItemFactory
+from tests.factories import ItemFactory, UserFactory
 from tests.factories_api import ApiClient, api_as, api_key, error_of
 from tests.factories_execution import released_order
 
@@ -188,3 +192,35 @@ def test_malformed_json_says_where_in_the_callers_language(client):
     response = api.post("/api/items/", '{"code": "A", "name": ')
     assert response.status_code == 400
     assert "JSON parse error" not in error_of(response)["message"]
+
+
+def test_schema_answers_every_concurrent_request():
+    """Integrators opening the API docs at the same moment: the web server runs several threads
+    per process, and each request generating the schema at once must get it (it used to
+    answer 500 "Schema generation REQUIRES a view instance" to most of them)."""
+    docs._DOCUMENTS.clear()  # generate here, at once, not from an earlier test's document
+    user = UserFactory(roles=["operator"])
+    view = docs.SchemaView.as_view()
+    factory = APIRequestFactory()
+    threads = 8
+    barrier = Barrier(threads)
+
+    def fetch(lang):
+        request = factory.get("/api/schema/", {"format": "json", "lang": lang})
+        force_authenticate(request, user=user)
+        barrier.wait()
+        try:
+            response = view(request)
+        except Exception as exc:  # noqa: BLE001 - the server would answer 500
+            return 500, lang, repr(exc).encode()
+        response.render()
+        return response.status_code, lang, response.content
+
+    for _round in range(3):
+        with ThreadPoolExecutor(threads) as pool:
+            answers = list(pool.map(fetch, ["en", "zh-hans"] * (threads // 2)))
+        assert [status for status, _lang, _body in answers] == [200] * threads, [
+            body[:200] for status, _lang, body in answers if status != 200]
+        # The same document for the same language, whichever request made it.
+        for lang in ("en", "zh-hans"):
+            assert len({body for _s, got, body in answers if got == lang}) == 1
