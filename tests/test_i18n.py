@@ -294,3 +294,35 @@ def test_a_note_after_a_name_has_no_space_before_it_in_chinese(client_as):
     assert '</a><span class="muted">（已停用）</span>' in zh
     en = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert '</a><span class="muted"> (inactive)</span>' in en
+
+
+@pytest.mark.django_db
+def test_alert_detail_form_labels_take_no_ascii_colon(client_as):
+    """The alert page's resolve and comment forms read "原因:", "处理措施:", "评论:" (Django's
+    default label suffix) where every other form labels its fields without one."""
+    import re
+
+    from tests.factories_kpi import alert
+
+    a = alert(raised_at=timezone_now(), severity="critical")
+    page = client_as("workshop_lead").get(reverse("alerts:alert_detail", args=[a.pk]),
+                                          HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
+    labels = dict(re.findall(r'<label for="id_(cause|action|text)">([^<]*)</label>', page))
+    assert labels == {"cause": "原因", "action": "处理措施", "text": "评论"}, labels
+    assert not re.search(rf"{CJK}:", re.sub(r"<[^>]*>", "", page))
+
+
+def test_templates_render_forms_through_the_apps_field_templates():
+    """`{{ form }}`, `form.as_div` and the like lay fields out Django's way, each label followed
+    by an ASCII ":" (in Chinese too): forms go through a field template of the app's
+    (planning/_form_fields.html, alerts/_form_fields.html) or name their fields."""
+    import re
+
+    # A whole form in one variable, or laid out by Django (a formset's management form is
+    # hidden inputs: no labels).
+    django_layout = re.compile(r"\{\{\s*([\w.]*\.as_(div|p|table|ul)"
+                               r"|(?![\w.]*management_form)[\w.]*form)\s*\}\}")
+    found = [f"{path.relative_to(ROOT)}: {m.group(0)}"
+             for path in Path(ROOT, "templates").rglob("*.html")
+             for m in django_layout.finditer(path.read_text(encoding="utf-8"))]
+    assert not found, found
