@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
+from django.urls import reverse
 from django.utils import timezone
 
 from execution.models import TaskActivity, WorkReport
@@ -20,8 +21,9 @@ from execution.services.reporting import (
     task_start,
 )
 from mes.models import AuditEntry, Event
-from planning.models import Task, WorkOrder
+from planning.models import ProductionOrder, Task, WorkOrder
 from planning.services.orders import work_order_hold
+from quality.services.acceptance import work_order_accept
 from tests.factories import WorkCenterFactory
 from tests.factories_execution import released_order, scrap_reason
 
@@ -582,3 +584,43 @@ def test_a_short_completion_shows_where_planners_look(op, client_as,
     cell = progress.split(f'data-testid="order-{wo.production_order.number}"')[1]
     assert "at risk" in cell.split('data-testid="risk"')[1][:40]
     assert "1 step completed short" in cell and "7 short" in cell
+
+
+def test_the_order_history_shows_its_release_start_and_completion(op, make_user, client_as):
+    """An order's status moves with its work orders (released with them, in progress from the
+    first report, completed when the last is accepted): each move is in its audit log and on
+    the order page's change history, with who made it and why (they used to be missing)."""
+    planner = make_user("planner")
+    wo, (t1,), wc = released_order(steps=1, qty="3", planner=planner)
+    order = ProductionOrder.objects.get(pk=wo.production_order_id)
+    assert order.status == ProductionOrder.Status.RELEASED
+    report(t1, op, wc, good=1)
+    order.refresh_from_db()
+    assert order.status == ProductionOrder.Status.IN_PROGRESS
+    report(t1, op, wc, good=2)
+    lead = make_user("workshop_lead")
+    work_order_accept(actor=lead, work_order=WorkOrder.objects.get(pk=wo.pk))
+    order.refresh_from_db()
+    assert order.status == ProductionOrder.Status.COMPLETED
+
+    moves = [(e.before, e.after, e.actor, e.reason_key["msgid"]) for e in AuditEntry.objects
+             .filter(object_id=str(order.pk), content_type__model="productionorder",
+                     action="transition").order_by("id")]
+    assert moves == [
+        (moves[0][0], moves[0][1], planner, "BOM explosion"),
+        ({"status": "planned"}, {"status": "released"}, planner, "release"),
+        ({"status": "released"}, {"status": "in_progress"}, op, "first work reported"),
+        ({"status": "in_progress"}, {"status": "completed"}, lead,
+         "all its work orders accepted")]
+    # The released tasks have their entries too, in the planner's name.
+    assert AuditEntry.objects.filter(
+        object_id=str(t1.pk), content_type__model="task", action="transition",
+        before={"status": "planned"}, after={"status": "released"}, actor=planner).exists()
+
+    page = client_as("planner").get(reverse("planning:order_detail", args=[order.pk]))
+    history = page.content.decode().split('data-testid="history"')[1]
+    assert 'planned</span> → <span class="after">released' in history
+    assert 'released</span> → <span class="after">in progress' in history
+    assert 'in progress</span> → <span class="after">completed' in history
+    assert str(op) in history and str(lead) in history and str(planner) in history
+    assert "first work reported" in history and "all its work orders accepted" in history

@@ -7,7 +7,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from mes.models import Event
+from mes.models import AuditEntry, Event
 from planning.calendars import calendar_windows
 from planning.models import ScheduleVersion, Shift, ShiftCalendar, Task, WorkOrder
 from planning.services.changes import order_change_preview, rush_order_preview
@@ -101,6 +101,15 @@ def test_urgent_rush_order_goes_first_and_discard_cancels(make_user):
     assert rush.status == "cancelled"
     assert not Task.objects.filter(work_order__production_order=rush).exclude(
         status="cancelled").exists()
+    # Its work orders and tasks were cancelled with it: each has its audit entry.
+    cancelled = AuditEntry.objects.filter(action="transition", after={"status": "cancelled"},
+                                          actor=planner)
+    for model, rows in ((WorkOrder, rush.work_orders.all()),
+                        (Task, Task.objects.filter(work_order__production_order=rush))):
+        ids = {str(pk) for pk in rows.values_list("pk", flat=True)}
+        assert ids and set(cancelled.filter(content_type__model=model._meta.model_name)
+                           .filter(object_id__in=ids)
+                           .values_list("object_id", flat=True)) == ids
 
 
 def test_rush_order_apply_releases_it(make_user):

@@ -34,7 +34,8 @@ from mes.models import AuditEntry, User
 from mes.quantities import quantity_text as _fmt
 from mes.sql import Writes, new_instance
 from mes.system_text import SystemText, system_text
-from planning.models import Equipment, ProductionOrder, Task, WorkCenter, WorkOrder
+from planning.models import Equipment, Task, WorkCenter, WorkOrder
+from planning.services.orders import production_orders_advance
 from planning.states import next_status
 from planning.travelers import normalize_scan
 
@@ -266,12 +267,13 @@ def _start_work_order(wo: WorkOrder, at: datetime.datetime, actor) -> None:
         wo.status = next_status(wo, "start")
         wo.actual_start = wo.actual_start or at
         wo.save(update_fields=["status", "actual_start"])
+        reason = system_text("first work reported")
         audit_record(actor=actor, instance=wo, action=AuditEntry.Action.TRANSITION,
                      before=before, after=snapshot(wo, ["status", "actual_start"]),
-                     reason=system_text("first work reported"))
-        ProductionOrder.objects.filter(pk=wo.production_order_id,
-                                       status=ProductionOrder.Status.RELEASED).update(
-            status=ProductionOrder.Status.IN_PROGRESS)
+                     reason=reason)
+        # Only on a work order's first report: the reports after it cost nothing here.
+        production_orders_advance(actor=actor, order_ids=[wo.production_order_id],
+                                  action="start", reason=reason)
 
 
 @dataclass

@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from mes.api.fields import dates_out_of_range, plausible
-from mes.audit import audit_record, snapshot
+from mes.audit import audit_record, audit_transitions_bulk, snapshot
 from mes.models import AuditEntry
 from mes.quantities import quantity_text
 from mes.system_text import system_text
@@ -152,9 +152,21 @@ def discard_rush_order(*, actor, version) -> None:
         before = snapshot(order, ["status"])
         order.status = PO.CANCELLED
         order.save(update_fields=["status"])
-        WorkOrder.objects.filter(production_order=order, status=WorkOrder.Status.DRAFT).update(
+        reason = system_text("rush order preview discarded")
+        wos = list(WorkOrder.objects.filter(production_order=order,
+                                            status=WorkOrder.Status.DRAFT))
+        tasks = list(Task.objects.filter(work_order__production_order=order)
+                     .exclude(status=Task.Status.CANCELLED).select_related("work_order"))
+        WorkOrder.objects.filter(pk__in=[wo.pk for wo in wos]).update(
             status=WorkOrder.Status.CANCELLED)
-        Task.objects.filter(work_order__production_order=order).update(
+        Task.objects.filter(pk__in=[task.pk for task in tasks]).update(
             status=Task.Status.CANCELLED)
         audit_record(actor=actor, instance=order, action=AuditEntry.Action.TRANSITION,
-                     before=before, reason=system_text("rush order preview discarded"))
+                     before=before, reason=reason)
+        for rows, cancelled in ((wos, WorkOrder.Status.CANCELLED),
+                                (tasks, Task.Status.CANCELLED)):
+            row_before = {row.pk: {"status": row.status} for row in rows}
+            for row in rows:
+                row.status = cancelled
+            audit_transitions_bulk(actor=actor, instances=rows, before=row_before,
+                                   reason=reason)

@@ -14,10 +14,10 @@ from mes.api.fields import dates_out_of_range, plausible
 from mes.audit import audit_record, audit_transitions_bulk, snapshot
 from mes.events import TOPIC_PLANT, event_emit, topic_work_center
 from mes.models import AuditEntry
-from mes.system_text import system_text
+from mes.system_text import SystemText, system_text
 from planning.explosion import ExplosionResult, explode_into
 from planning.models import Item, Priority, ProductionOrder, Routing, Task, WorkOrder
-from planning.states import next_status
+from planning.states import PRODUCTION_ORDER_TRANSITIONS, next_status
 
 PO = ProductionOrder.Status
 WO = WorkOrder.Status
@@ -193,7 +193,8 @@ def work_orders_release(*, actor, work_orders, reason: str = "") -> ReleaseResul
 
     After: every releasable work order and its tasks are released (visible on their work
     centers' dispatch lists), each refused one is listed with its reasons; one audit entry
-    per released work order; one event per affected work center and one for the plant.
+    per released work order, task and production order (planned → released); one event per
+    affected work center and one for the plant.
     """
     ids = sorted({wo.pk if isinstance(wo, WorkOrder) else int(wo) for wo in work_orders})
     locked = list(WorkOrder.objects.select_for_update(of=("self",)).filter(pk__in=ids)
@@ -217,12 +218,20 @@ def work_orders_release(*, actor, work_orders, reason: str = "") -> ReleaseResul
     WorkOrder.objects.filter(pk__in=released_ids).update(status=WO.RELEASED, released_at=now)
     Task.objects.filter(work_order_id__in=released_ids, status=Task.Status.PLANNED).update(
         status=Task.Status.RELEASED)
+    tasks_released, tasks_before = [], {}
     for wo in result.released:
         wo.status, wo.released_at = WO.RELEASED, now
-    audit_transitions_bulk(actor=actor, instances=result.released, before=before,
-                           reason=reason or system_text("release"))
-    orders = {wo.production_order_id for wo in result.released}
-    ProductionOrder.objects.filter(pk__in=orders, status=PO.PLANNED).update(status=PO.RELEASED)
+        for task in tasks_of[wo.pk]:
+            if task.status == Task.Status.PLANNED:
+                tasks_before[task.pk] = {"status": task.status}
+                task.status, task.work_order = Task.Status.RELEASED, wo
+                tasks_released.append(task)
+    reason = reason or system_text("release")
+    audit_transitions_bulk(actor=actor, instances=result.released, before=before, reason=reason)
+    audit_transitions_bulk(actor=actor, instances=tasks_released, before=tasks_before,
+                           reason=reason)
+    production_orders_advance(actor=actor, action="release", reason=reason,
+                              order_ids={wo.production_order_id for wo in result.released})
     per_wc = defaultdict(int)
     for wo_id in released_ids:
         for task in tasks_of[wo_id]:
@@ -233,6 +242,28 @@ def work_orders_release(*, actor, work_orders, reason: str = "") -> ReleaseResul
     event_emit(topic=TOPIC_PLANT, kind="work_orders.released", actor=actor,
                payload={"work_orders": len(released_ids)})
     return result
+
+
+def production_orders_advance(*, actor, order_ids, action: str,
+                              reason: str | SystemText) -> list[ProductionOrder]:
+    """Move on the production orders among `order_ids` that `action` moves (their work orders
+    were released, started or accepted): one audit entry each, in one insert; orders already
+    there (or past it) stay as they are. Inside the caller's transaction; one query when no
+    order moves, three when some do."""
+    sources = [old for old, new in PRODUCTION_ORDER_TRANSITIONS[action].items() if old != new]
+    orders = list(ProductionOrder.objects.select_for_update()
+                  .filter(pk__in=order_ids, status__in=sources).order_by("pk"))
+    if not orders:
+        return []
+    before = {order.pk: {"status": order.status} for order in orders}
+    moved = defaultdict(list)
+    for order in orders:
+        order.status = next_status(order, action)
+        moved[order.status].append(order.pk)
+    for status, pks in moved.items():
+        ProductionOrder.objects.filter(pk__in=pks).update(status=status)
+    audit_transitions_bulk(actor=actor, instances=orders, before=before, reason=reason)
+    return orders
 
 
 @transaction.atomic

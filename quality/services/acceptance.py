@@ -17,7 +17,8 @@ from mes.models import AuditEntry
 from mes.quantities import quantity_text as _fmt
 from mes.roles import perm
 from mes.system_text import system_text
-from planning.models import ProductionOrder, Task, WorkOrder
+from planning.models import Task, WorkOrder
+from planning.services.orders import production_orders_advance
 from planning.states import next_status
 from quality.models import Acceptance, ArchivedRecord, Inspection, Nonconformance
 
@@ -140,8 +141,9 @@ def work_order_accept(*, actor, work_order: WorkOrder, reason: str = "") -> Arch
     record = _archive(wo, actor)
     if not wo.production_order.work_orders.exclude(
             status__in=(WO.ACCEPTED, WO.CANCELLED)).exists():
-        ProductionOrder.objects.filter(pk=wo.production_order_id).update(
-            status=ProductionOrder.Status.COMPLETED)
+        production_orders_advance(actor=actor, order_ids=[wo.production_order_id],
+                                  action="complete",
+                                  reason=system_text("all its work orders accepted"))
     event_emit(topic=TOPIC_PLANT, kind="work_order.accepted", actor=actor,
                payload={"work_order": wo.number})
     return record
