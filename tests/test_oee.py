@@ -185,3 +185,27 @@ def test_a_fixed_number_of_queries_whatever_the_activities(django_assert_num_que
             (at("2026-03-10", f"{hour:02d}:30"), at("2026-03-10", f"{hour:02d}:50")))
         report(task, work_end=at("2026-03-10", f"{hour:02d}:50"), good="3")
     assert count() == few
+
+
+def test_the_page_shows_the_idle_hours_and_why_its_downtime_differs(client_as):
+    """Where the availability went (no work running), and that its unplanned downtime is the
+    part in working time (the plant read 148.2 h here and 309.2 h on the downtime page)."""
+    from django.urls import reverse
+
+    wc = _shift_center()
+    eq = EquipmentFactory(work_center=wc)
+    task = _task(wc)
+    ran(task, (at("2026-03-10", "10:00"), at("2026-03-10", "12:00")))
+    report(task, work_end=at("2026-03-10", "12:00"), good="15")
+    downtime(eq, at("2026-03-10", "15:00"), at("2026-03-10", "18:00"))  # 1 h in the shift
+    client = client_as("manager")
+    url = reverse("dashboards:kpi_detail", args=["oee"])
+    query = {"start": "2026-03-10", "end": "2026-03-10"}
+    page = client.get(url, query, HTTP_ACCEPT_LANGUAGE="zh-hans")
+    parts = dict(page.context["summary"])
+    assert [c.value for h, c in page.context["summary"] if str(h).startswith("无任务运行")] == [
+        pytest.approx(5)]  # 8 h − 1 h down − 2 h running
+    assert "工作时间内的非计划停机（小时）" in {str(h) for h in parts}
+    assert "此处的非计划停机只计计划工作时间内的部分" in page.content.decode()
+    english = client.get(url, query, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "no work running (h)" in english and "downtime hours KPI counts every" in english
