@@ -112,7 +112,17 @@ def test_scale_data_set_keeps_the_services_invariants():
     assert WorkReport.objects.exclude(operator__work_centers=F("work_center")).count() == 0
     running = Task.objects.filter(status="in_progress")
     assert running.exists()
-    assert TaskActivity.objects.filter(kind="start").count() == running.count()
+    open_starts = TaskActivity.objects.filter(kind="start").exclude(task__status="done")
+    assert open_starts.count() == running.count()
+    # Every finished step started and completed at its station, when its task says (OEE's run
+    # time comes from these).
+    done = Task.objects.filter(status="done", kind="normal")
+    for kind, field in (("start", "actual_start"), ("complete", "actual_end")):
+        assert TaskActivity.objects.filter(kind=kind, task__in=done).count() == done.count()
+        assert not TaskActivity.objects.filter(kind=kind, task__in=done).exclude(
+            at=F(f"task__{field}")).exists()
+        assert not TaskActivity.objects.filter(task__in=done).exclude(
+            work_center=F("task__work_center")).exists()
     # QC: lots balance; every failure went through a nonconformance, rework and re-inspection.
     assert Inspection.objects.exclude(quantity=F("qty_passed") + F("qty_failed")).count() == 0
     failed = Inspection.objects.filter(status="failed")

@@ -183,7 +183,7 @@ def _insert(model, rows: list[dict], batch: int = 5000) -> None:
 
 
 def _history_chunk(plant, master, first: int, count: int, size: ScaleSize, now) -> None:
-    from execution.models import WorkReport
+    from execution.models import TaskActivity, WorkReport
     from planning.models import ProductionOrder, Task, WorkOrder
     from quality.models import Acceptance, Inspection, Nonconformance
 
@@ -263,6 +263,13 @@ def _history_chunk(plant, master, first: int, count: int, size: ScaleSize, now) 
                     "late": reported - w_end > grace,
                     "client_token": f"R{task['qr_token']}-{r}"})
     _insert(WorkReport, reports)
+    # Each step started and completed at its station (OEE's run time comes from these).
+    _insert(TaskActivity, [{
+        "task_id": task["id"], "operator_id": plant.operator(task["wc_index"]).pk,
+        "work_center_id": task["work_center_id"], "kind": kind, "at": task[field],
+        "client_token": f"A{task['qr_token']}-{kind}"}
+        for task in tasks for kind, field in (("start", "actual_start"),
+                                              ("complete", "actual_end"))])
     # QC at step 20: one in 25 lots has a unit out of tolerance; it is reworked and passes.
     passing, failing = [], []
     for task in tasks:
