@@ -824,6 +824,33 @@ def test_a_report_is_answered_with_what_it_changed_only(client, tablet, worker):
     assert 'data-testid="no-task"' in html(last)
 
 
+def test_a_report_that_starts_or_resumes_the_task_says_so(client, tablet, worker):
+    """A report on a task not yet started starts it, on a paused one resumes it (the service
+    records a START / RESUME): the answer tells the operator, a paused task counting run time
+    again unnoticed being the defect (walk #10). A report on a running task says neither."""
+    _wo, (t1,), wc = released_order(steps=1, qty="10")
+    term = Terminal(client, wc)
+    term.scan("B-WORK-1")
+    term.scan(payload_for_task(t1))
+
+    first = html(term.report(t1, good="1"))
+    assert "Started and reported on" in first and "good 1, scrap 0" in first
+    running = html(term.report(t1, good="1"))
+    assert "Reported on" in running
+    assert "Started and" not in running and "Resumed and" not in running
+    term.act("pause", t1)
+    resumed = html(term.report(t1, good="1"))
+    assert "Resumed and reported on" in resumed and "good 1, scrap 0" in resumed
+    assert 'data-testid="task-pause"' in resumed  # running again, as the answer says
+
+    term.lang = "zh-hans"
+    term.act("pause", t1)
+    zh = html(term.report(t1, good="1"))
+    assert "已恢复并报工" in zh and "良品 1，报废 0" in zh
+    task = Task.objects.get(pk=t1.pk)
+    assert task.status == Task.Status.IN_PROGRESS and task.qty_good == 4
+
+
 def test_a_report_costs_a_fixed_number_of_queries(client, tablet, worker):
     """The report POST: session, user with permissions, the badge's operator, then (in one
     transaction) the task lock, one read of what the report needs (the station with the task),

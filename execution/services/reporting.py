@@ -425,6 +425,16 @@ class ReportResult:
     status_before: str = ""  # the task's status before this report
     work_center: WorkCenter | None = None  # the station reported at
 
+    @property
+    def started_task(self) -> bool:
+        """This report started a released task (recorded as its START)."""
+        return self.created and self.status_before == T.RELEASED
+
+    @property
+    def resumed_task(self) -> bool:
+        """This report resumed a paused task (recorded as its RESUME)."""
+        return self.created and self.status_before == T.PAUSED
+
 
 @transaction.atomic
 def task_report_quantity(*, operator, task, work_center=None, client_token, good=0, scrap=0,

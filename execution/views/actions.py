@@ -193,9 +193,16 @@ class ReportView(_TaskActionBase):
         # on before (its Complete button was there already).
         self.figures_only = (task.status == result.status_before
                              and task.qty_good + task.qty_scrap > report.good + report.scrap)
-        title = _("Reported on %(task)s: good %(good)s, scrap %(scrap)s.") % {
-            "task": task, "good": quantity_text(report.good),
-            "scrap": quantity_text(report.scrap)}
+        # A report on a task not running starts or resumes it: the operator is told, since a
+        # paused task (waiting for material, say) now counts run time again.
+        if result.resumed_task:
+            title = _("Resumed and reported on %(task)s: good %(good)s, scrap %(scrap)s.")
+        elif result.started_task:
+            title = _("Started and reported on %(task)s: good %(good)s, scrap %(scrap)s.")
+        else:
+            title = _("Reported on %(task)s: good %(good)s, scrap %(scrap)s.")
+        title = title % {"task": task, "good": quantity_text(report.good),
+                         "scrap": quantity_text(report.scrap)}
         lines = []
         if report.scrap > 0 and reason is not None:
             lines.append(_("Scrap reason: %(reason)s.") % {"reason": reason})
