@@ -131,6 +131,21 @@ def test_names_of_things_read_mingcheng_and_a_persons_name_xingming(client_as):
 CJK = "[\u4e00-\u9fff]"  # Chinese words (not punctuation)
 
 
+def test_no_msgid_holds_chinese():
+    """A msgid is what an English page shows: "Report quantity (报工)" put Chinese on it
+    (walk #4). The Chinese goes in the zh-hans msgstr. Only a text bilingual on purpose (the
+    traveler's watermark, marked so in its context) keeps both languages in its msgid."""
+    import re
+
+    chinese = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]")
+    for locale in LOCALES:
+        po = polib.pofile(str(Path(ROOT, "locale", locale, "LC_MESSAGES", "django.po")))
+        found = [e.msgid for e in po
+                 if chinese.search(e.msgid + (e.msgid_plural or ""))
+                 and "bilingual on purpose" not in (e.msgctxt or "")]
+        assert not found, f"{locale}: Chinese in msgids {found}"
+
+
 def test_zh_catalog_punctuates_chinese_full_width():
     """Chinese text takes a full-width colon (no space after it) and full-width parentheses:
     "原因：…", "返工率（%）", not "原因: …" or "返工率 (%)"."""

@@ -17,9 +17,9 @@ class WebhookEndpoint(models.Model):
 
     class Kind(models.TextChoices):
         GENERIC = "generic", _("generic JSON (HMAC-signed)")
-        WECOM = "wecom", _("WeCom robot (企业微信)")
-        DINGTALK = "dingtalk", _("DingTalk robot (钉钉)")
-        FEISHU = "feishu", _("Feishu robot (飞书)")
+        WECOM = "wecom", _("WeCom robot")
+        DINGTALK = "dingtalk", _("DingTalk robot")
+        FEISHU = "feishu", _("Feishu robot")
 
     name = models.CharField(_("Name"), max_length=80, unique=True)
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.GENERIC)

@@ -41,7 +41,7 @@ class WorkReport(models.Model):
     work_start = models.DateTimeField(_("work start"))
     work_end = models.DateTimeField(_("work end"))
     reported_at = models.DateTimeField(_("reported at"), default=timezone.now, db_index=True)
-    late = models.BooleanField(_("late entry (补报)"), default=False)
+    late = models.BooleanField(_("late entry"), default=False)
     # Unique by the constraint below (a plain unique index: tokens are never searched by
     # prefix, so PostgreSQL needs no second, pattern index).
     client_token = models.CharField(_("submission token"), max_length=64)

@@ -189,7 +189,7 @@ def boolean(value) -> bool:
         return True
     if word in _FALSE:
         return False
-    raise CellError(_("Expected yes or no (是/否)."))
+    raise CellError(_("Expected yes or no."))
 
 
 def choice(mapping: dict[str, Any], allowed: str) -> Callable[[Any], Any]:
