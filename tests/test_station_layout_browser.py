@@ -115,3 +115,54 @@ def test_the_scan_fields_hint_fits_on_a_tablet(asgi_server, page, zh_page, make_
             assert width <= room + 1, (pg.evaluate(
                 "() => document.getElementById('scan-input').placeholder"), viewport, width, room)
     screenshot(zh_page, "station-layout-zh-scan-hint")
+
+
+ONE_LINE = """(sel) => { const el = document.querySelector(sel);
+    const lh = parseFloat(getComputedStyle(el).lineHeight) ||
+               parseFloat(getComputedStyle(el).fontSize) * 1.5;
+    return el.getClientRects().length === 1 && el.getBoundingClientRect().height < lh * 1.5; }"""
+
+FITS = """(sel) => { const el = document.querySelector(sel);
+    return el.scrollWidth <= el.clientWidth + 1; }"""
+
+
+@pytest.mark.parametrize("lang", ["zh-hans", "en"])
+def test_the_top_bar_keeps_its_words_whole_on_a_phone(asgi_server, page, zh_page, make_user,
+                                                       lang):
+    """Walk #7: at 390 px "退出" stacked one character per line, "Log out" and the user's name
+    wrapped, the nav was cut at "Downt" with no cue, and the badge broke as "B-OP-/001"."""
+    pg = zh_page if lang == "zh-hans" else page
+    pg.set_viewport_size(PHONE)
+    _wo, _tasks, wc = released_order(steps=1)
+    user = make_user("operator", badge_code="B-OP-001", display_name="操作工 张伟 / Zhang Wei",
+                     username="zhangwei")
+    open_station(pg, asgi_server, user, wc)
+    wedge(pg, "B-OP-001")
+    pg.get_by_test_id("operator-name").wait_for()
+    screenshot(pg, f"topbar-390-{lang}")
+    logout = ".topbar-right form[action$='logout/'] button"
+    assert pg.evaluate(ONE_LINE, logout), "Log out wraps"
+    assert pg.evaluate(ONE_LINE, "[data-testid=current-user]"), "the user's name wraps"
+    assert pg.evaluate(ONE_LINE, "[data-testid=operator-badge]"), "the badge breaks"
+    # Nothing of the top bar sticks out past the screen's edge.
+    assert pg.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"]
+    # The nav: every item whole on one line; those past the edge are reached by scrolling
+    # it sideways, and a cue (a fade at the edge) says so.
+    nav = pg.locator(".topbar .nav")
+    for link in nav.locator("a").all():
+        assert link.evaluate("(a) => a.getClientRects().length === 1 && "
+                             "a.getBoundingClientRect().height < 48"), link.inner_text()
+    overflowing = nav.evaluate("(n) => n.scrollWidth > n.clientWidth + 1")
+    if overflowing:
+        assert nav.evaluate("(n) => getComputedStyle(n).overflowX") in ("auto", "scroll")
+        assert nav.evaluate("(n) => n.classList.contains('has-more-right')"), \
+            "a nav cut at the edge shows no cue"
+        nav.evaluate("(n) => n.scrollTo(n.scrollWidth, 0)")
+        pg.wait_for_function("() => !document.querySelector('.topbar .nav')"
+                             ".classList.contains('has-more-right')")
+        assert nav.evaluate("(n) => n.classList.contains('has-more-left')")
+        screenshot(pg, f"topbar-390-{lang}-nav-scrolled")
+    # The same bar on any page.
+    pg.goto(f"{asgi_server.url}/execution/downtime/")
+    assert pg.evaluate(ONE_LINE, logout), "Log out wraps"
+    assert pg.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"]

@@ -25,6 +25,28 @@
   }
   document.addEventListener("DOMContentLoaded", install);
   install();
+  // A nav wider than the screen scrolls sideways: mark the edges it goes on past, for the
+  // fade that says so (mes.css), and bring the current page's entry into sight.
+  function navEdges(nav) {
+    var left = nav.scrollLeft > 1, right = nav.scrollLeft + nav.clientWidth < nav.scrollWidth - 1;
+    nav.classList.toggle("has-more-left", left);
+    nav.classList.toggle("has-more-right", right);
+  }
+  function wireNav() {
+    var nav = document.querySelector(".topbar .nav");
+    if (!nav || nav.dataset.wired) return;
+    nav.dataset.wired = "1";
+    var current = nav.querySelector("a.active");
+    if (current && nav.scrollWidth > nav.clientWidth) {
+      var n = nav.getBoundingClientRect(), a = current.getBoundingClientRect();
+      if (a.right > n.right) nav.scrollLeft += a.right - n.right + 24;
+    }
+    navEdges(nav);
+    nav.addEventListener("scroll", function () { navEdges(nav); }, { passive: true });
+    window.addEventListener("resize", function () { navEdges(nav); });
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", wireNav);
+  else wireNav();
   // Signed out (the session expired, or ended in another tab): an htmx request gets 401 and the
   // sign-in address (MES-Sign-In), not the login page drawn into a panel. Go there, back after.
   // A page that says so first and goes there itself (the station) is marked data-own-sign-in.
