@@ -216,18 +216,12 @@ KPIS: dict[str, KpiDef] = {k.key: k for k in (
     KpiDef("oee", _("OEE"), "%", "higher", None, _(
         "Availability × Performance × Quality (ISO 22400-2). Calendar time = shift-calendar "
         "working time in the period (until now) × parallel machines, from the day a work "
-        "center came into service when it has one; planned busy time = calendar time − "
-        "planned downtime (maintenance) inside it; run time = the time tasks were actually "
-        "running inside it (from start or resume to pause or completion, as the stations "
-        "recorded them; a task still running counts until now), on at most as many machines "
-        "at once as the work center has and not while its equipment is stopped, and at least "
-        "the ideal time; no work running = planned busy time − unplanned downtime inside it − "
-        "run time. Availability = run time ÷ planned busy time; Performance = ideal cycle "
-        "time (the routing's run time per unit) × total count ÷ run time; Quality = good ÷ "
-        "total (good + scrap) from the work reports of the period. Ideal time beyond the "
-        "planned busy time less unplanned downtime (work outside the planned time) is added "
-        "to the calendar and run time. A line adds up its work "
-        "centers' times and counts."),
+        "center came into service when it has one; planned busy time = "
+        "calendar time − planned downtime (maintenance) inside it; run time = planned busy "
+        "time − unplanned downtime inside it. Availability = run time ÷ planned busy time; "
+        "Performance = ideal cycle time (the routing's run time per unit) × total count ÷ run "
+        "time; Quality = good ÷ total (good + scrap) from the work reports of the period. A "
+        "line adds up its work centers' times and counts."),
         oee_grouped, oee_page,
         {"numerator": (_("work reports"), lambda p, s: WORK_REPORTS.queryset(p, s)),
          "unplanned": (_("unplanned stops"), lambda p, s: downtime_overlapping(p, s)),

@@ -69,9 +69,8 @@ def header(kdef: KpiDef, first: str) -> list:
     if key == "oee":
         return h + [_("OEE %"), _("availability %"), _("performance %"), _("quality %"),
                     _("calendar time (h)"), _("planned downtime (h)"), _("planned busy time (h)"),
-                    _("unplanned downtime in working time (h)"), _("run time (h)"),
-                    _("no work running (h)"), _("ideal time (h)"), _("good"), _("total"),
-                    _("target %"), _("met")]
+                    _("unplanned downtime (h)"), _("run time (h)"), _("ideal time (h)"),
+                    _("good"), _("total"), _("target %"), _("met")]
     if key == "pareto":
         return h + [_("nonconforming units"), _("nonconformances")]
     return h + [noted(kdef.label, "%"), kdef.numerator_label, kdef.denominator_label,
@@ -99,7 +98,7 @@ def cells(kdef: KpiDef, fig: Figure, period: Period, scope: Scope, target, ok) -
                 _c(e.get("stops", 0), href=link("numerator")), _c(target), _met(ok)]
     if key == "oee":
         if not e:
-            return [_c(None)] * 13 + [_c(target), _met(ok)]
+            return [_c(None)] * 12 + [_c(target), _met(ok)]
         reports, planned, unplanned = link("numerator"), link("planned"), link("unplanned")
         # Time figures link to the stops that cut them, count figures to the work reports.
         return [_c(fig.value, href=reports), _c(e["availability"], href=unplanned),
@@ -107,8 +106,8 @@ def cells(kdef: KpiDef, fig: Figure, period: Period, scope: Scope, target, ok) -
                 _c(e["calendar_h"], href=planned), _c(e["planned_down_h"], href=planned),
                 _c(e["planned_busy_h"], href=planned),
                 _c(e["unplanned_down_h"], href=unplanned), _c(e["run_h"], href=unplanned),
-                _c(e["idle_h"], href=unplanned), _c(e["ideal_h"], href=reports),
-                _c(e["good"], href=reports), _c(e["total"], href=reports), _c(target), _met(ok)]
+                _c(e["ideal_h"], href=reports), _c(e["good"], href=reports),
+                _c(e["total"], href=reports), _c(target), _met(ok)]
     if key == "pareto":
         return [_c(fig.value or 0.0, href=link("numerator")),
                 _c(e.get("count", 0), href=link("numerator"))]

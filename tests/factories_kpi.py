@@ -13,7 +13,7 @@ import factory
 from django.contrib.contenttypes.models import ContentType
 from django.utils import timezone
 
-from execution.models import DowntimeEvent, EquipmentState, TaskActivity, WorkReport
+from execution.models import DowntimeEvent, EquipmentState, WorkReport
 from planning import models as pm
 from quality.models import DefectCode, Inspection, Nonconformance
 from tests.factories import (
@@ -79,22 +79,6 @@ def report(task, *, work_end, reported_at=None, good="1", scrap="0", operator=No
         good=Decimal(good), scrap=Decimal(scrap), work_start=work_end - datetime.timedelta(
             minutes=30), work_end=work_end, reported_at=reported_at or work_end,
         client_token=uuid.uuid4().hex)
-
-
-def activity(task, kind, when, *, work_center=None):
-    """A station action on the task (start, pause, resume, complete) at `when`."""
-    return TaskActivity.objects.create(
-        task=task, operator=UserFactory(), work_center=work_center or task.work_center,
-        kind=kind, at=when, client_token=uuid.uuid4().hex)
-
-
-def ran(task, *spans):
-    """The task started at the first span's start, paused between spans and completed (or,
-    for an end of None, still running) at the last one's end."""
-    for n, (start, end) in enumerate(spans):
-        activity(task, "resume" if n else "start", start)
-        if end is not None:
-            activity(task, "complete" if n == len(spans) - 1 else "pause", end)
 
 
 def downtime(equipment, start, end=None, *, planned=False):
@@ -164,7 +148,7 @@ def plant_activity(n: int, work_centers, *, now=None):
     """n of everything, around now: completed and open work orders with tasks planned today,
     reports, stops, alerts, inspections and nonconformances. For query-count pins."""
     now = now or timezone.now()
-    hour, minute = datetime.timedelta(hours=1), datetime.timedelta(minutes=1)
+    hour = datetime.timedelta(hours=1)
     for i in range(n):
         wc = work_centers[i % len(work_centers)]
         eq = EquipmentFactory(work_center=wc)
@@ -179,8 +163,6 @@ def plant_activity(n: int, work_centers, *, now=None):
         task.save(update_fields=["status"])
         report(task, work_end=now - hour, reported_at=now - hour + datetime.timedelta(
             minutes=40 * (i % 2)))  # every other one late
-        ran(task, (now - 3 * hour, now - 2 * hour), (now - 90 * minute, None))
-        ran(done.tasks.order_by("seq").first(), (now - 4 * hour, now - hour))
         downtime(eq, now - 3 * hour, now - 2 * hour)
         alert(raised_at=now - 2 * hour, acknowledged_at=now - hour if i % 2 else None,
               work_center=wc, severity=("critical", "warning", "info")[i % 3])

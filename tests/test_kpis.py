@@ -18,7 +18,6 @@ from tests.factories_kpi import (
     downtime,
     inspection,
     nonconformance,
-    ran,
     report,
     rework_task,
     work_order,
@@ -191,15 +190,13 @@ def test_oee_around_the_clock(wc):
     report(task, work_end=at("2026-03-10", "10:00"), good="60", scrap="10")
     report(task, work_end=at("2026-03-10", "14:00"), good="40")
     report(task, work_end=at("2026-03-11", "01:00"), good="40")  # next day
-    ran(task, (at("2026-03-10", "04:00"), at("2026-03-10", "20:00")))  # less the 1.5 h stop
     r = kpis.kpi_oee(*day)
     e = r.extra
     assert e["calendar_h"] == pytest.approx(24)
     assert e["planned_busy_h"] == pytest.approx(22)
-    assert e["run_h"] == pytest.approx(14.5)
-    assert e["idle_h"] == pytest.approx(22 - 1.5 - 14.5)
-    assert e["availability"] == pytest.approx(100 * 14.5 / 22)
-    assert e["performance"] == pytest.approx(100 * 11 / 14.5)   # 110 units × 6 min = 11 h
+    assert e["run_h"] == pytest.approx(20.5)
+    assert e["availability"] == pytest.approx(100 * 20.5 / 22)
+    assert e["performance"] == pytest.approx(100 * 11 / 20.5)   # 110 units × 6 min = 11 h
     assert e["quality"] == pytest.approx(100 * 100 / 110)
     assert r.value == pytest.approx(100 * 10 / 22)
     assert r.value == pytest.approx(e["availability"] * e["performance"] * e["quality"] / 1e4)
@@ -219,9 +216,7 @@ def test_oee_uses_the_shift_calendar(wc):
     report(task, work_end=at("2026-03-10", "11:00"), good="50")
     r = kpis.kpi_oee(at("2026-03-10"), at("2026-03-11"))
     assert r.extra["calendar_h"] == pytest.approx(15)          # 7.5 h × 2 machines
-    # No start recorded: the units took at least their ideal time (50 × 6 min).
-    assert r.extra["run_h"] == pytest.approx(5)
-    assert r.extra["idle_h"] == pytest.approx(15 - 1.5 - 5)
+    assert r.extra["run_h"] == pytest.approx(13.5)
     assert r.value == pytest.approx(100 * 5 / 15)
     week = kpis.KPIS["oee"].grouped(Period(at("2026-03-09"), at("2026-03-16")), Scope(),
                                     ("bucket", "day"))
@@ -269,8 +264,7 @@ def test_oee_counts_planned_time_from_the_day_a_work_center_came_into_service(wc
     march = kpis.kpi_oee(at("2026-03-01"), at("2026-03-11"), work_center=wc.pk)
     assert march.extra["calendar_h"] == pytest.approx(24)
     assert march.extra["planned_busy_h"] == pytest.approx(24)
-    assert march.extra["unplanned_down_h"] == pytest.approx(2)
-    assert march.extra["run_h"] == pytest.approx(6)  # no start recorded: the ideal time
+    assert march.extra["run_h"] == pytest.approx(22)
     assert march.value == pytest.approx(100 * 6 / 24)
     assert kpis.kpi_oee(at("2026-03-01"), at("2026-03-10"),
                         work_center=wc.pk).extra["calendar_h"] == 0

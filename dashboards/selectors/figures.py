@@ -103,8 +103,7 @@ def _oee_figure(t) -> Figure:
         "availability": _pct(t.availability), "performance": _pct(t.performance),
         "quality": _pct(t.quality), "calendar_h": t.calendar_h,
         "planned_down_h": t.planned_down_h, "unplanned_down_h": t.unplanned_down_h,
-        "planned_busy_h": t.planned_busy_h, "run_h": t.run_h, "idle_h": t.idle_h,
-        "ideal_h": t.ideal_h,
+        "planned_busy_h": t.planned_busy_h, "run_h": t.run_h, "ideal_h": t.ideal_h,
         "good": t.good, "total": t.total, "reports": t.reports})
 
 

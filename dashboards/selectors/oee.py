@@ -9,31 +9,23 @@ time lost):
                     it to produce, and nothing was recorded);
 - planned busy time (PBT) = calendar time − planned downtime (maintenance) of its equipment
                     inside that working time;
-- run time (APT)  = the time work was actually running there inside that working time: its
-                    tasks from start or resume to pause or completion, as the stations
-                    recorded them (see selectors.running: a task still running counts until
-                    now, one started before the period from its start), on at most as many
-                    machines at once as it has, less those of its equipment stopped then
-                    (planned or unplanned); never more than PBT − unplanned downtime inside
-                    that working time, and never less than the ideal time (below);
-- no work running (idle) = PBT − unplanned downtime − run time: planned time with nothing to
-                    run, an availability loss;
+- run time (APT)  = PBT − unplanned downtime of its equipment inside that working time;
 - total count     = good + scrap of the work reports at the work center, by report time;
 - ideal time      = Σ (good + scrap) × the task's run time per unit (copied from the
                     routing step at explosion; setup is not ideal production time);
 - Availability = run ÷ PBT;  Performance = ideal ÷ run;  Quality = good ÷ total;
-- OEE = A × P × Q (= ideal × good ÷ total ÷ PBT: where the run time lies moves losses
-  between availability and performance, never the OEE).
+- OEE = A × P × Q (= ideal × good ÷ total ÷ PBT).
 
 A line (or the plant, or a bucket) adds up the times and counts of its work centers and then
 takes the same ratios. A stop outside the working time costs nothing: the machine was not
 planned to run. Work recorded beyond the time a work center was planned to run (overtime at
 night or on a day off, or a work center with no planned time) adds the time it ideally took
-beyond PBT − unplanned downtime to that work center's calendar and run time (`overtime_h`):
-its performance cannot pass 100 %, and a plant figure does not count ideal time against
-hours nobody planned. Fixed queries: work centers, calendars (2), downtime, task activities,
-reports (and the lines of inactive work centers that reported, when there are any).
+to that work center's calendar and run time (`overtime_h`): its performance cannot pass 100 %,
+and a plant figure does not count ideal time against hours nobody planned. Fixed queries: work
+centers, calendars (2), downtime, reports (and the lines of inactive work centers that
+reported, when there are any).
 """
+
 import bisect
 import datetime
 from collections import defaultdict
@@ -46,7 +38,6 @@ from dashboards.periods import Period, Scope, bucket_key, buckets
 from dashboards.selectors.downtime import stops
 from dashboards.selectors.expressions import seconds
 from dashboards.selectors.rollup import report_sums
-from dashboards.selectors.running import running_intervals, running_levels
 from planning.calendars import calendar_windows
 from planning.models import WorkCenter
 
@@ -59,7 +50,6 @@ class OeeTimes:
     planned_down_h: float = 0.0
     unplanned_down_h: float = 0.0
     ideal_h: float = 0.0
-    run_h: float = 0.0  # actual production time (APT), see above
     overtime_h: float = 0.0  # added to calendar_h: work beyond the planned time (see above)
     good: float = 0.0
     total: float = 0.0
@@ -74,9 +64,8 @@ class OeeTimes:
         return max(0.0, self.calendar_h - self.planned_down_h)
 
     @property
-    def idle_h(self) -> float:
-        """Planned busy time neither stopped nor running any work."""
-        return max(0.0, self.planned_busy_h - self.unplanned_down_h - self.run_h)
+    def run_h(self) -> float:
+        return max(0.0, self.planned_busy_h - self.unplanned_down_h)
 
     @property
     def availability(self) -> float | None:
@@ -179,12 +168,10 @@ def oee_figures(period: Period, scope: Scope, group=None, now=None) -> dict:
             out[_out_key(group, keys[i], d)].calendar_h += working[cal, since] * n
     piece_ends = [b[1] for b in bounds]
     stopped = defaultdict(float)  # (piece, work center): hours of stops in its working time
-    down_at = defaultdict(list)  # work center: its stops, (start, end)
     for stop in stops(done, scope, planned=None, now=now):
         cal, since, d = place.get(stop.work_center_id, (None, 0, "-"))
         if d == "-":
             continue  # an inactive work center's stop: it had no planned time to lose
-        down_at[stop.work_center_id].append((stop.start, stop.end))
         s, e = max(stop.start, since), stop.end
         i = bisect.bisect_right(piece_ends, s)
         while i < len(pieces) and bounds[i][0] < e:
@@ -197,46 +184,30 @@ def oee_figures(period: Period, scope: Scope, group=None, now=None) -> dict:
                 times.unplanned_down_h += hours
             stopped[i, stop.work_center_id] += hours
             i += 1
-    # The hours work ran at each work center, in its working time, by piece.
-    running = defaultdict(float)
-    for wc, intervals in running_intervals(done, place).items():
-        cal, since, _d = place[wc]
-        for s, e, level in running_levels(intervals, wc_machines[wc], down_at[wc]):
-            s = max(s, since)
-            i = bisect.bisect_right(piece_ends, s)
-            while i < len(pieces) and bounds[i][0] < e:
-                b = bounds[i]
-                running[i, wc] += level * _windows_overlap(
-                    windows[cal], ends[cal], max(s, b[0]), min(e, b[1])) / 3600
-                i += 1
     # The reports by work center (each one's ideal time is set against its own run time).
     rows = _reports(period, scope, unit, "work_center")
     outside = {wc for _b, wc in rows if wc not in place}  # inactive (or unknown) centers
     lines = (dict(WorkCenter.objects.filter(pk__in=outside).values_list("id", "line_id"))
              if outside and dim == "line" else {})
     piece_of = {k: i for i, k in enumerate(keys)}
-    for i, wc in running.keys() - {(piece_of.get(b), wc) for b, wc in rows}:
-        rows[keys[i], wc] = {}  # ran, reported nothing
     for (b, wc), row in rows.items():
         d = (place[wc][2] if wc in place else lines.get(wc) if dim == "line"
              else wc if dim == "work_center" else None)
         times = out[_out_key(group, b, d)]
-        ideal_h = float(row.get("ideal_min") or 0) / 60
-        times.good += float(row.get("good_qty") or 0)
-        times.total += float(row.get("total_qty") or 0)
+        ideal_h = float(row["ideal_min"] or 0) / 60
+        times.good += float(row["good_qty"] or 0)
+        times.total += float(row["total_qty"] or 0)
         times.ideal_h += ideal_h
-        times.reports += row.get("n") or 0
+        times.reports += row["n"]
         i = piece_of.get(b)
-        available = 0.0  # PBT − unplanned downtime
+        run_h = 0.0
         if wc in place and i is not None:
             cal, since, _d = place[wc]
-            available = max(0.0, working_in[i][cal, since] * wc_machines[wc] - stopped[i, wc])
-        overtime = ideal_h - available
+            run_h = working_in[i][cal, since] * wc_machines[wc] - stopped[i, wc]
+        overtime = ideal_h - max(0.0, run_h)
         if overtime > 1e-9:
             times.calendar_h += overtime
             times.overtime_h += overtime
-        # Units cannot have been made faster than ideal: the run time is at least that.
-        times.run_h += max(min(running.get((i, wc), 0.0), available), ideal_h)
     if group is None:
         out.setdefault(None, OeeTimes())
     return dict(out)
