@@ -159,6 +159,13 @@ def test_zh_catalog_punctuates_chinese_full_width():
     assert not wrong, wrong
 
 
+def _in_templates(pattern) -> list[str]:
+    """"path: match" for each match of the compiled `pattern` in the project's templates."""
+    return [f"{path.relative_to(ROOT)}: {m.group(0)}"
+            for path in Path(ROOT, "templates").rglob("*.html")
+            for m in pattern.finditer(path.read_text(encoding="utf-8"))]
+
+
 def test_templates_leave_the_punctuation_around_words_to_the_catalog():
     """A template that writes `{% translate "Why" %}: …` or `({% translate "inactive" %})`
     shows Chinese readers "原因: …" and "(停用)": the colon and the parentheses belong in a
@@ -167,9 +174,7 @@ def test_templates_leave_the_punctuation_around_words_to_the_catalog():
 
     glued = re.compile(r'(\{% translate "[^"]*" %\}|\{% endblocktranslate %\})\s?[:(]'
                        r'|\(\{% (translate|blocktranslate)')
-    found = [f"{path.relative_to(ROOT)}: {m.group(0)}"
-             for path in Path(ROOT, "templates").rglob("*.html")
-             for m in glued.finditer(path.read_text(encoding="utf-8"))]
+    found = _in_templates(glued)
     assert not found, found
 
 
@@ -259,9 +264,7 @@ def test_templates_join_lists_for_the_reader():
     import re
 
     ascii_list = re.compile(r'\|join:", "|forloop\.last %\}, \{%')
-    found = [f"{path.relative_to(ROOT)}: {m.group(0)}"
-             for path in Path(ROOT, "templates").rglob("*.html")
-             for m in ascii_list.finditer(path.read_text(encoding="utf-8"))]
+    found = _in_templates(ascii_list)
     assert not found, found
 
 
@@ -291,9 +294,7 @@ def test_templates_leave_the_space_before_a_note_to_the_catalog():
     import re
 
     spaced = re.compile(r'\s\{% blocktranslate [^%]*%\}\(|\s\{% translate "\(')
-    found = [f"{path.relative_to(ROOT)}: {m.group(0)}"
-             for path in Path(ROOT, "templates").rglob("*.html")
-             for m in spaced.finditer(path.read_text(encoding="utf-8"))]
+    found = _in_templates(spaced)
     assert not found, found
 
 
@@ -337,7 +338,5 @@ def test_templates_render_forms_through_the_apps_field_templates():
     # hidden inputs: no labels).
     django_layout = re.compile(r"\{\{\s*([\w.]*\.as_(div|p|table|ul)"
                                r"|(?![\w.]*management_form)[\w.]*form)\s*\}\}")
-    found = [f"{path.relative_to(ROOT)}: {m.group(0)}"
-             for path in Path(ROOT, "templates").rglob("*.html")
-             for m in django_layout.finditer(path.read_text(encoding="utf-8"))]
+    found = _in_templates(django_layout)
     assert not found, found
