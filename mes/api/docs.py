@@ -6,7 +6,8 @@ import threading
 from django.shortcuts import render
 from django.utils import translation
 from django.utils.translation import gettext as _
-from drf_spectacular.views import SpectacularAPIView
+from drf_spectacular.utils import extend_schema
+from drf_spectacular.views import SCHEMA_KWARGS, SpectacularAPIView
 from rest_framework.response import Response
 
 from mes.api.base import ApiMixin
@@ -29,6 +30,7 @@ class SchemaView(ApiMixin, SpectacularAPIView):
     access = {"read": ((), None)}
     custom_settings = SCHEMA_SETTINGS
 
+    @extend_schema(**SCHEMA_KWARGS)  # described as drf-spectacular describes its own
     def get(self, request, *args, **kwargs):
         with _GENERATING:
             return super().get(request, *args, **kwargs)
