@@ -73,6 +73,12 @@ def version_card(pk) -> ScheduleVersion:
     return _versions().get(pk=pk)
 
 
+def grouped_text(number) -> str:
+    """A whole number with its thousands grouped, in every language ("349,763"; Django's
+    Chinese number format groups none, and such a figure is not read at a glance)."""
+    return "—" if number is None else f"{int(number):,}"
+
+
 def duration_text(minutes) -> str:
     """Minutes as people read them: "2 d 3 h", "45 min"."""
     if minutes is None:

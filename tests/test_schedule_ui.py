@@ -616,3 +616,18 @@ def test_tasks_already_running_are_not_listed_as_moved(planner):
     zh = planner.get(url("schedule_version", version.pk),
                      HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
     assert "1 道已开工的工序从现在继续" in zh
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_a_large_weighted_tardiness_reads_with_thousands_separators(planner, language):
+    """"349763 min" could not be read at a glance (about 243 days): it reads "349,763"."""
+    released_orders(1)
+    version = schedule_request(actor=planner.user, reason="big", time_limit=1)
+    from planning.services.schedule import schedule_compute
+
+    schedule_compute(version.pk)
+    ScheduleVersion.objects.filter(pk=version.pk).update(weighted_tardiness=349763)
+    card = planner.get(url("schedule_version_card", version.pk), HTTP_HX_REQUEST="true",
+                       HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    shown = re.search(r'data-testid="weighted-tardiness">([^<]*)<', card).group(1)
+    assert shown.strip() == "349,763", shown

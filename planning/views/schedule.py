@@ -70,6 +70,7 @@ def _route(name, *args) -> str | None:
 
 def _decorate(version: ScheduleVersion) -> ScheduleVersion:
     version.makespan_text = sel.duration_text(version.makespan_minutes)
+    version.weighted_tardiness_text = sel.grouped_text(version.weighted_tardiness)
     version.percent = round((version.progress or 0) * 100)
     return version
 
