@@ -69,7 +69,10 @@ def header(kdef: KpiDef, first: str) -> list:
     if key == "oee":
         return h + [_("OEE %"), _("availability %"), _("performance %"), _("quality %"),
                     _("calendar time (h)"), _("planned downtime (h)"), _("planned busy time (h)"),
-                    _("unplanned downtime (h)"), _("run time (h)"), _("ideal time (h)"),
+                    # Only the part of each stop inside working time costs OEE (the downtime
+                    # page counts every stop whole): the label says which one this is.
+                    _("unplanned downtime in working time (h)"), _("run time (h)"),
+                    _("ideal time (h)"),
                     _("good"), _("total"), _("target %"), _("met")]
     if key == "pareto":
         return h + [_("nonconforming units"), _("nonconformances")]
