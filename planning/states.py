@@ -45,6 +45,8 @@ PRODUCTION_ORDER_TRANSITIONS: dict[str, dict[str, str]] = {
     "release": {PO.PLANNED: PO.RELEASED, PO.RELEASED: PO.RELEASED},
     "start": {PO.RELEASED: PO.IN_PROGRESS},
     "complete": {PO.IN_PROGRESS: PO.COMPLETED, PO.RELEASED: PO.COMPLETED},
+    # One of its work orders re-opened after acceptance: the order is open again.
+    "reopen": {PO.COMPLETED: PO.IN_PROGRESS},
     "cancel": {PO.DRAFT: PO.CANCELLED, PO.PLANNED: PO.CANCELLED, PO.RELEASED: PO.CANCELLED},
 }
 

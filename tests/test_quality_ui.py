@@ -634,6 +634,35 @@ def test_reopen_needs_an_approver_and_a_reason(client, plan, people):
     assert record.work_order.status == WorkOrder.Status.AWAITING_ACCEPTANCE
 
 
+def test_reopening_the_last_accepted_work_order_reopens_its_production_order(client, plan,
+                                                                            people):
+    """The production order completed with the acceptance of its work orders: one re-opened,
+    the order is in progress again (audited, with the reason), and completes again when the
+    work order is accepted again."""
+    from mes.models import AuditEntry
+    from planning.models import ProductionOrder
+
+    record = accepted_order(plan, people["op"], people["qc"], people["lead"])
+    order = record.work_order.production_order
+    order.refresh_from_db()
+    assert order.status == ProductionOrder.Status.COMPLETED
+    client.force_login(people["mgr"])
+    assert client.post(reverse("quality:archive_reopen", args=[record.pk]),
+                       {"reason": "customer complaint"}).status_code == 302
+    order.refresh_from_db()
+    assert order.status == ProductionOrder.Status.IN_PROGRESS
+    entry = AuditEntry.objects.filter(object_id=str(order.pk),
+                                      content_type__model="productionorder").latest("pk")
+    assert (entry.before, entry.after, entry.reason) == (
+        {"status": "completed"}, {"status": "in_progress"}, "customer complaint")
+    assert entry.actor == people["mgr"]
+    from quality.services.acceptance import work_order_accept
+
+    work_order_accept(actor=people["lead"], work_order=record.work_order)
+    order.refresh_from_db()
+    assert order.status == ProductionOrder.Status.COMPLETED
+
+
 # --- Traceability ------------------------------------------------------------------------------
 def test_traceability_both_ways_and_search(client, plan, people):
     record = accepted_order(plan, people["op"], people["qc"], people["lead"], lot_code="LOT/7")

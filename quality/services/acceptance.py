@@ -197,6 +197,10 @@ def work_order_reopen(*, actor, work_order: WorkOrder, reason: str) -> WorkOrder
         superseded_at=timezone.now())
     audit_record(actor=actor, instance=wo, action=AuditEntry.Action.TRANSITION, before=before,
                  reason=reason)
+    # Its production order, completed when its last work order was accepted, is open again
+    # (it completes once more when this one is accepted again).
+    production_orders_advance(actor=actor, order_ids=[wo.production_order_id], action="reopen",
+                              reason=reason)
     event_emit(topic=TOPIC_PLANT, kind="work_order.reopened", actor=actor,
                payload={"work_order": wo.number, "reason": reason})
     return wo
