@@ -201,6 +201,16 @@ def test_release_whole_order_then_hold_resume_cancel(planner):
     assert set(wo.tasks.values_list("status", flat=True)) == {"released"}
     work_order_cancel(actor=planner, work_order=wo, reason="customer cancelled")
     assert set(wo.tasks.values_list("status", flat=True)) == {"cancelled"}
+    # Each task has its own entries for the hold, the resume and the cancel, with the reasons.
+    for task in wo.tasks.all():
+        entries = AuditEntry.objects.filter(content_type__model="task", object_id=str(task.pk),
+                                            action="transition").order_by("pk")
+        assert [(e.before["status"], e.after["status"], e.reason, e.actor_id)
+                for e in entries][-3:] == [
+            ("released", "on_hold", "material shortage", planner.pk),
+            ("on_hold", "released", "material arrived", planner.pk),
+            ("released", "cancelled", "customer cancelled", planner.pk)]
+        assert wo.number in entries.last().object_repr
     with pytest.raises(ValidationError):
         work_order_resume(actor=planner, work_order=wo, reason="oops")
     with pytest.raises(ValidationError):

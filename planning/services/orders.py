@@ -289,8 +289,10 @@ def _transition_work_order(*, actor, work_order: WorkOrder, action: str, reason:
     wo.status = target
     wo.save(update_fields=["status", "held_from"])
     tasks = list(Task.objects.select_for_update().filter(work_order=wo))
-    changed = []
+    changed, tasks_before = [], {}
     for task in tasks:
+        task.work_order = wo  # (named in its audit entry)
+        tasks_before[task.pk] = {"status": task.status, "held_from": task.held_from}
         if task_action == "hold" and task.status in (Task.Status.PLANNED, Task.Status.RELEASED,
                                                      Task.Status.IN_PROGRESS,
                                                      Task.Status.PAUSED):
@@ -308,6 +310,10 @@ def _transition_work_order(*, actor, work_order: WorkOrder, action: str, reason:
     Task.objects.bulk_update(changed, ["status", "held_from"])
     audit_record(actor=actor, instance=wo, action=AuditEntry.Action.TRANSITION, before=before,
                  after=snapshot(wo, ["status", "held_from"]), reason=reason)
+    # Each task it held, resumed or cancelled: its own entry, with the same reason (a task's
+    # history must show why it stopped, not only its work order's).
+    audit_transitions_bulk(actor=actor, instances=changed, before=tasks_before, reason=reason,
+                           fields=("status", "held_from"))
     for wc_id in sorted({t.work_center_id for t in changed}):
         event_emit(topic=topic_work_center(wc_id), kind=f"work_order.{action}", actor=actor,
                    payload={"work_order": wo.number, "reason": reason})
