@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from alerts.kinds import THRESHOLDS, Channel
 from alerts.models import AlertRule, WebhookEndpoint
 from mes.forms import ModelMultipleIdField
+from mes.labels import join_clauses
 from mes.models import User
 from mes.roles import ROLE_LABELS
 
@@ -61,7 +62,7 @@ class AlertRuleForm(forms.ModelForm):
         for name in ("minutes", "percent", "window_hours", "min_quantity"):
             uses = [str(meaning) for kind, spec in THRESHOLDS.items()
                     for field, (_req, meaning) in spec.items() if field == name]
-            self.fields[name].help_text = "; ".join(dict.fromkeys(uses))
+            self.fields[name].help_text = join_clauses(dict.fromkeys(uses))
 
     def _post_clean(self):
         # The model's own validation runs in the service, with the chain, all at once.

@@ -10,6 +10,7 @@ from dashboards.selectors.orders import order_locations, order_progress
 from dashboards.views_board import live_trigger
 from dashboards.views_common import DashboardView, export_format
 from mes.export import EXPORT_FORMATS, export_response
+from mes.labels import join_clauses
 
 PER_PAGE = 50
 LIVE = ("task.completed", "task.reported", "work_order.completed", "work_order.accepted",
@@ -17,8 +18,8 @@ LIVE = ("task.completed", "task.reported", "work_order.completed", "work_order.a
 
 
 def _where_text(row) -> str:
-    return "; ".join(f"{t['work_order__number']}/{t['seq']} {t['name']} @ "
-                     f"{t['work_center__code']}" for t in row.where)
+    return join_clauses(f"{t['work_order__number']}/{t['seq']} {t['name']} @ "
+                        f"{t['work_center__code']}" for t in row.where)
 
 
 class OrderProgressView(DashboardView):

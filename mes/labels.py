@@ -22,6 +22,12 @@ def list_separator() -> str:
     return pgettext("list separator", ", ")
 
 
+def join_clauses(items) -> str:
+    """Reasons or statements, one after another: "no routing; WC9 inactive" /
+    "无工艺路线；WC9 已停用" (the full-width semicolon)."""
+    return pgettext("clause separator", "; ").join(str(item) for item in items)
+
+
 def join_list(items) -> str:
     """Names a person reads, one after another: "A, B, C" / "A、B、C". Not for SQL, htmx
     trigger specs or a value a form parses back."""

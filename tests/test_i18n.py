@@ -257,6 +257,30 @@ def test_lists_read_with_the_enumeration_comma_in_chinese():
             assert refused.value.message_dict["scopes"] == [refusal]
 
 
+def test_reasons_one_after_another_read_with_the_full_width_semicolon_in_chinese():
+    """Reasons and statements joined for a reader ("no routing; WC9 inactive") use the
+    separator message (context "clause separator", "；" in Chinese) through
+    mes.labels.join_clauses; no application code joins readers' text with an ASCII "; "."""
+    import re
+
+    from django.utils import translation
+
+    from mes.labels import join_clauses
+
+    assert _zh_catalog().find("; ", msgctxt="clause separator").msgstr == "；"
+    with translation.override("zh-hans"):
+        assert join_clauses(["无工艺路线", "WC9 已停用"]) == "无工艺路线；WC9 已停用"
+    with translation.override("en"):
+        assert join_clauses(["no routing", "WC9 inactive"]) == "no routing; WC9 inactive"
+    ascii_join = re.compile(r'"; "\.join\(')
+    found = [f"{path}:{n}" for app in ("mes", "planning", "execution", "quality", "alerts",
+                                       "dashboards")
+             for path in sorted(Path(ROOT, app).rglob("*.py"))
+             for n, line in enumerate(path.read_text().splitlines(), 1)
+             if ascii_join.search(line)]
+    assert not found, found
+
+
 def test_templates_join_lists_for_the_reader():
     """`|join:", "` and `{% if not forloop.last %}, {% endif %}` show Chinese readers ASCII
     commas between names: templates use `|join_list` ({% load labels %}) or the separator

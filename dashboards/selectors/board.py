@@ -35,6 +35,7 @@ from dashboards.selectors.downtime import stops
 from dashboards.selectors.expressions import epoch
 from execution.models import EquipmentState, TaskActivity, WorkReport
 from execution.models.equipment import clock_text
+from mes.labels import join_clauses, join_list
 from planning.models import Equipment, Task, WorkCenter
 from planning.models.common import localized_name
 
@@ -299,9 +300,9 @@ def board_rows(b: Board) -> list[list]:
     """The board as a table (for CSV / XLSX)."""
     rows = []
     for t in b.tiles:
-        current = "; ".join(f"{c['work_order__number']}/{c['seq']} {c['name']}"
-                            for c in t.current)
-        operators = "; ".join(sorted({c["operator_name"] for c in t.current
+        current = join_clauses(f"{c['work_order__number']}/{c['seq']} {c['name']}"
+                               for c in t.current)
+        operators = join_list(sorted({c["operator_name"] for c in t.current
                                       if c["operator_name"]}))
         rows.append([t.workshop, t.line, t.code, t.name, str(S(t.state).label), current,
                      operators, t.good_today, round(t.planned_by_now, 1),

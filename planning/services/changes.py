@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 
 from mes.api.fields import dates_out_of_range, plausible
 from mes.audit import audit_record, audit_transitions_bulk, snapshot
+from mes.labels import join_clauses
 from mes.models import AuditEntry
 from mes.quantities import quantity_text
 from mes.system_text import system_text
@@ -143,7 +144,7 @@ def release_rush_order(*, actor, version) -> None:
     if result.refused:
         wo, reasons = result.refused[0]
         raise ValidationError(_("The rush order cannot be released: %(wo)s: %(why)s") % {
-            "wo": wo, "why": "; ".join(reasons)})
+            "wo": wo, "why": join_clauses(reasons)})
 
 
 def discard_rush_order(*, actor, version) -> None:

@@ -19,7 +19,7 @@ from django.views.generic import CreateView, DetailView, UpdateView
 from mes.audit import audit_record, snapshot
 from mes.forms import add_service_errors
 from mes.generic import CapabilityRequiredMixin, ObjectListView
-from mes.labels import join_list, labelled, noted
+from mes.labels import join_clauses, join_list, labelled, noted
 from mes.models import AuditEntry
 from mes.roles import perm
 from planning import filtersets, forms, selectors, tables
@@ -243,7 +243,7 @@ def protected_message(obj, exc) -> str:
         parts.append(labelled(noted(kind, len(names)),
                               join_list(names[:5] + (["…"] if len(names) > 5 else []))))
     return _g("Cannot delete %(record)s: it is still used by %(users)s. Remove or reassign "
-              "those first, or mark it inactive.") % {"record": obj, "users": "; ".join(parts)}
+              "those first, or mark it inactive.") % {"record": obj, "users": join_clauses(parts)}
 
 
 # --- Plant ----------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from mes.forms import add_service_errors
+from mes.labels import join_clauses
 from mes.roles import perm
 from mes.sql import valid_pk
 from planning import filtersets, selectors, tables
@@ -192,7 +193,7 @@ def _answer(request, order, notices, refusals, errors):
         messages.success(request, text)
     for wo, reasons in refusals:
         messages.warning(request, _g("%(wo)s not released: %(reasons)s.")
-                         % {"wo": wo, "reasons": "; ".join(reasons)})
+                         % {"wo": wo, "reasons": join_clauses(reasons)})
     for text in errors:
         messages.error(request, text)
     return redirect("planning:order_detail", pk=order.pk)
@@ -259,7 +260,7 @@ def work_order_action(request, pk, action):
         messages.success(request, text)
     for refused, reasons in refusals:
         messages.warning(request, _g("%(wo)s not released: %(reasons)s.")
-                         % {"wo": refused, "reasons": "; ".join(reasons)})
+                         % {"wo": refused, "reasons": join_clauses(reasons)})
     for text in errors:
         messages.error(request, text)
     return redirect("planning:work_order_detail", pk=wo.pk)

@@ -11,7 +11,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
 
 from execution.models import TaskActivity
-from mes.labels import join_list, labelled
+from mes.labels import join_clauses, join_list, labelled
 from mes.models import AuditEntry, field_label
 from mes.system_text import render as render_system_text
 from planning.models import ProductionOrder, Task, WorkOrder
@@ -201,7 +201,7 @@ def _audit_changes(entry: dict) -> str:
             parts.append(labelled(field_label(model, name),
                                   f"{_short(before.get(name), model, name)}"
                                   f" → {_short(after.get(name), model, name)}"))
-    return "; ".join(parts)
+    return join_clauses(parts)
 
 
 # The records an archive's audit trail is about. Records archived before their entries kept
