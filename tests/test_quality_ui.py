@@ -17,7 +17,7 @@ from django.utils import translation
 from django.utils.text import capfirst
 
 from mes.models import AuditEntry
-from planning.models import Task, WorkOrder
+from planning.models import ProductionOrder, Task, WorkOrder
 from quality.models import (
     ArchivedRecord,
     Characteristic,
@@ -28,7 +28,7 @@ from quality.models import (
     Nonconformance,
 )
 from quality.selectors import quality_stats
-from quality.services.acceptance import archive_verify
+from quality.services.acceptance import archive_verify, work_order_accept
 from quality.services.inspections import inspection_record
 from quality.services.nonconformance import nonconformance_disposition
 from tests.factories import WorkCenterFactory
@@ -639,9 +639,6 @@ def test_reopening_the_last_accepted_work_order_reopens_its_production_order(cli
     """The production order completed with the acceptance of its work orders: one re-opened,
     the order is in progress again (audited, with the reason), and completes again when the
     work order is accepted again."""
-    from mes.models import AuditEntry
-    from planning.models import ProductionOrder
-
     record = accepted_order(plan, people["op"], people["qc"], people["lead"])
     order = record.work_order.production_order
     order.refresh_from_db()
@@ -656,8 +653,6 @@ def test_reopening_the_last_accepted_work_order_reopens_its_production_order(cli
     assert (entry.before, entry.after, entry.reason) == (
         {"status": "completed"}, {"status": "in_progress"}, "customer complaint")
     assert entry.actor == people["mgr"]
-    from quality.services.acceptance import work_order_accept
-
     work_order_accept(actor=people["lead"], work_order=record.work_order)
     order.refresh_from_db()
     assert order.status == ProductionOrder.Status.COMPLETED
