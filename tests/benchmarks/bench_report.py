@@ -209,6 +209,40 @@ def _cpu_seconds(server_pid: int) -> dict[str, float]:
     return used
 
 
+def _connections_per_worker(port: int, server_pid: int) -> list[int]:
+    """How many open connections to `port` each web worker holds (the 16 keep-alive clients
+    are spread over the workers by whichever accepts first, and stay where they landed)."""
+    established = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == "01":
+                established.add(fields[9])  # the socket's inode
+    workers = []  # uvicorn's worker processes (not multiprocessing's resource tracker)
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            if (int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1]) == server_pid
+                    and b"spawn_main" in (proc / "cmdline").read_bytes()):
+                workers.append(proc)
+        except OSError:
+            continue
+    counts = []
+    for proc in workers or [Path(f"/proc/{server_pid}")]:  # one worker: the server itself
+        try:
+            links = [os.readlink(fd) for fd in (proc / "fd").iterdir()]
+        except OSError:
+            continue
+        counts.append(sum(1 for link in links
+                          if link.startswith("socket:[") and link[8:-1] in established))
+    return counts
+
+
 def _wrk(port, server_pid, clients, mode, tmp: Path) -> dict:
     """One wrk run: requests/s, latency percentiles, errors, CPU per request."""
     targets = ", ".join(
@@ -217,10 +251,15 @@ def _wrk(port, server_pid, clients, mode, tmp: Path) -> dict:
     script = tmp / f"{mode}.lua"
     script.write_text(WRK_SCRIPT % {"targets": targets, "mode": mode, "run": uuid.uuid4().hex})
     before = _cpu_seconds(server_pid)
+    split = []
+    sampler = threading.Timer(min(1.0, SECONDS / 2),
+                              lambda: split.extend(_connections_per_worker(port, server_pid)))
+    sampler.start()
     out = subprocess.run(  # noqa: S603
         ["wrk", "-t2", f"-c{CLIENTS}", f"-d{SECONDS:.0f}s", "--latency", "--timeout", "10s",
          "-s", str(script), f"http://127.0.0.1:{port}"],
         capture_output=True, text=True, check=True).stdout
+    sampler.join()
     after = _cpu_seconds(server_pid)
     requests = int(re.search(r"(\d+) requests in", out).group(1))
     pct = {m.group(1): _ms(m.group(2), m.group(3))
@@ -230,6 +269,7 @@ def _wrk(port, server_pid, clients, mode, tmp: Path) -> dict:
     used = {k: after[k] - before[k] for k in after}
     return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
             "p50": pct["50"], "p99": pct["99"], "errors": errors, "requests": requests,
+            "split": "/".join(str(n) for n in sorted(split, reverse=True)) or "?",
             "cpu_web_ms": 1000 * used["web"] / max(1, requests),
             "cpu_db_ms": 1000 * used["postgres"] / max(1, requests)}
 
@@ -317,6 +357,8 @@ def run() -> list[dict]:
             for mode in (("bare", "report") if round_ % 2 == 0 else ("report", "bare")):
                 if with_wrk:
                     clients = [(Client(port, u), targets[i]) for i, u in enumerate(users)]
+                    for client, _target in clients:
+                        client.conn.close()  # wrk sends their cookies on its own connections
                     with tempfile.TemporaryDirectory() as tmp:
                         r = _wrk(port, server.pid, clients, mode, Path(tmp))
                 else:
@@ -325,7 +367,8 @@ def run() -> list[dict]:
                          "p99": _p(lat, .99) * 1000, "errors": errs, "requests": len(lat)}
                 results[mode].append(r)
                 cpu = (f", CPU per request: web {r['cpu_web_ms']:.1f} ms, PostgreSQL "
-                       f"{r['cpu_db_ms']:.1f} ms" if "cpu_web_ms" in r else "")
+                       f"{r['cpu_db_ms']:.1f} ms, connections per worker {r['split']}"
+                       if "cpu_web_ms" in r else "")
                 print(f"  round {round_ + 1} {mode}: {r['rps']:.0f} req/s, p50 {r['p50']:.1f} ms, "
                       f"p99 {r['p99']:.1f} ms, errors {r['errors']}{cpu}")
         paced_lat, paced_errs = _paced(port, users, report, PACED_PERIOD)
@@ -356,7 +399,9 @@ def run() -> list[dict]:
         cpu_note = (f"; CPU per request (web workers + PostgreSQL): report "
                     f"{cpu['report'][0]:.1f} + {cpu['report'][1]:.1f} ms, bare "
                     f"{cpu['bare'][0]:.1f} + {cpu['bare'][1]:.1f} ms; p50 report "
-                    f"{median([r['p50'] for r in runs]):.0f} ms")
+                    f"{median([r['p50'] for r in runs]):.0f} ms; per report round, p99 and "
+                    f"the 16 connections per worker: "
+                    + ", ".join(f"{r['p99']:.0f} ms ({r['split']})" for r in runs))
     return [{
         "benchmark": f"Scan report POST, {CLIENTS} concurrent clients (uvicorn, "
                      f"{WEB_WORKERS} workers, PostgreSQL)",
