@@ -8,7 +8,8 @@ from dataclasses import dataclass
 
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import FieldDoesNotExist
-from django.db.models import DateTimeField, Q
+from django.db.models import CharField, DateTimeField, Q
+from django.db.models.functions import Cast
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext
@@ -25,21 +26,29 @@ class Change:
     after: object
 
 
-def history_for(instance, *, children: tuple = (), limit: int = 50) -> list[AuditEntry]:
+def history_for(instance, *, children: tuple = (), child_transitions=None,
+                limit: int = 50) -> list[AuditEntry]:
     """The audit entries of a record (and of its child rows: [(Model, fk name)]), newest first.
 
     Each entry gets `.changes`: [Change(label, before, after)] for the fields that changed,
     values shown as people read them (names for ids, labels for choices, local times). Child
-    rows are found through the ids in their snapshots, so deleted rows still show. Queries:
-    one, plus one per kind of record the changed fields point to.
+    rows are found through the ids in their snapshots, so deleted rows still show.
+    `child_transitions`, a queryset of child rows (a work order's tasks), adds their status
+    changes (released, started, held, resumed, cancelled, completed: not each report's
+    quantities). Queries: one, plus one per kind of record the changed fields point to.
     """
     qs = audit_entries_for(instance)
-    if children:
+    if children or child_transitions is not None:
         q = Q(pk__in=qs.values("pk"))
         for model, fk in children:
             ct = ContentType.objects.get_for_model(model, for_concrete_model=False)
             q |= Q(content_type=ct) & (Q(**{f"after__{fk}": instance.pk})
                                        | Q(**{f"before__{fk}": instance.pk}))
+        if child_transitions is not None:
+            ct = ContentType.objects.get_for_model(child_transitions.model,
+                                                   for_concrete_model=False)
+            ids = child_transitions.annotate(audit_id=Cast("pk", CharField())).values("audit_id")
+            q |= Q(content_type=ct, action=AuditEntry.Action.TRANSITION, object_id__in=ids)
         qs = AuditEntry.objects.filter(q)
     entries = list(qs.select_related("content_type").order_by("-at", "-id")[:limit])
     wanted: dict = {}

@@ -481,6 +481,14 @@ def test_order_lifecycle_through_the_pages(client_as):
     assert response.status_code == 302
     child.refresh_from_db()
     assert child.status == WorkOrder.Status.RELEASED
+    # The work order's history shows its tasks' status changes (named, with the reasons),
+    # not their quantity updates.
+    history = client.get(reverse("planning:work_order_detail", args=[child.pk])).content.decode()
+    history = history[history.index('data-testid="history"'):]
+    history = history[:history.index("</section>")]
+    step = child.tasks.order_by("seq").first()
+    assert history.count(f"{child.number}/{step.seq}") >= 3  # released, held, resumed
+    assert "material missing" in history and "material arrived" in history
 
 
 def test_release_all_lists_refusals_with_reasons(client_as):

@@ -23,7 +23,7 @@ from mes.sql import valid_pk
 from planning import filtersets, selectors, tables
 from planning.forms import ProductionOrderForm
 from planning.history import history_for
-from planning.models import ProductionOrder, WorkOrder
+from planning.models import ProductionOrder, Task, WorkOrder
 from planning.services import orders as order_services
 from planning.states import allowed_actions
 from planning.views.masterdata import PlanningListView
@@ -206,7 +206,8 @@ def _wo_context(request, wo, **extra):
         "can_manage": request.user.has_perm(perm("manage_planning")),
         "buttons": _buttons(wo),
         "traveler_url": _route("planning:traveler", wo.pk),
-        "history": history_for(wo),
+        # With its tasks' status changes: why a step stopped shows where the planner looks.
+        "history": history_for(wo, child_transitions=Task.objects.filter(work_order=wo)),
     }
     context.update(extra)
     return context
