@@ -489,6 +489,13 @@ def test_order_lifecycle_through_the_pages(client_as):
     step = child.tasks.order_by("seq").first()
     assert history.count(f"{child.number}/{step.seq}") >= 3  # released, held, resumed
     assert "material missing" in history and "material arrived" in history
+    # The status a hold resumes to reads as a status does (已下达), not as stored (released).
+    zh = client.get(reverse("planning:work_order_detail", args=[child.pk]),
+                    HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    zh = zh[zh.index('data-testid="history"'):]
+    zh = zh[:zh.index("</section>")]
+    assert "挂起前状态" in zh and '<span class="after">已下达</span>' in zh
+    assert "released" not in zh
 
 
 def test_release_all_lists_refusals_with_reasons(client_as):

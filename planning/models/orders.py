@@ -113,7 +113,7 @@ class WorkOrder(models.Model):
     status = models.CharField(_("status"), max_length=24, choices=Status.choices,
                               default=Status.DRAFT, db_index=True)
     held_from = models.CharField(_("status before the hold"), max_length=24,
-                                 blank=True)  # status to resume to
+                                 choices=Status.choices, blank=True)  # status to resume to
     due = models.DateTimeField(_("due"))
     priority = models.PositiveSmallIntegerField(_("priority"), choices=Priority.choices,
                                                 default=Priority.NORMAL)
@@ -191,7 +191,8 @@ class Task(models.Model):
                                     blank=True)
     status = models.CharField(_("status"), max_length=16, choices=Status.choices,
                               default=Status.PLANNED, db_index=True)
-    held_from = models.CharField(_("status before the hold"), max_length=16, blank=True)
+    held_from = models.CharField(_("status before the hold"), max_length=16,
+                                 choices=Status.choices, blank=True)  # status to resume to
     planned_start = models.DateTimeField(_("planned start"), null=True, blank=True,
                                          db_index=True)
     planned_end = models.DateTimeField(_("planned end"), null=True, blank=True)
