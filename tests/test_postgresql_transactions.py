@@ -149,3 +149,38 @@ def test_a_connection_closed_inside_a_block_begins_nothing_for_its_next_user():
     with _other_connection() as other:
         assert other.execute("SELECT count(*) FROM mes_event WHERE topic = 'after-close'"
                              ).fetchone()[0] == 1
+
+
+def test_timestamps_read_by_psycopgs_loader_are_what_djangos_would_give():
+    """Timestamps with time zone are read by psycopg's own loader (C with psycopg[binary])
+    instead of Django's, which is Python: the same aware datetimes, in datetime.UTC, through
+    the ORM, hand-written SQL and a server-side cursor (Django checks its loader there); with
+    USE_TZ off, Django's loader again (naive datetimes)."""
+    import datetime
+    from zoneinfo import ZoneInfo
+
+    from django.test import override_settings
+
+    from mes.postgresql.base import PSYCOPG_TZ_LOADER, TIMESTAMPTZ_OID
+    from mes.sql import fetch_one
+
+    when = datetime.datetime(2026, 1, 2, 11, 4, 5, 123456, tzinfo=ZoneInfo("Asia/Shanghai"))
+    event = Event.objects.create(topic="t", kind="k")
+    Event.objects.filter(pk=event.pk).update(created_at=when)
+    connection.ensure_connection()
+    loader = connection.connection.adapters.get_loader(TIMESTAMPTZ_OID, psycopg.pq.Format.TEXT)
+    assert loader is PSYCOPG_TZ_LOADER
+    table = connection.ops.quote_name(Event._meta.db_table)
+    read = [Event.objects.get(pk=event.pk).created_at,
+            fetch_one(f'SELECT "created_at" FROM {table} WHERE "id" = %s',  # noqa: S608
+                      [event.pk])[0],
+            *(e.created_at for e in Event.objects.filter(pk=event.pk).iterator(chunk_size=1))]
+    with transaction.atomic():  # (a server-side cursor inside a transaction, too)
+        read += [e.created_at for e in Event.objects.filter(pk=event.pk).iterator(chunk_size=1)]
+    assert read == [when] * 4
+    assert all(value.tzinfo is datetime.UTC for value in read)
+    with override_settings(USE_TZ=False):
+        naive = Event.objects.get(pk=event.pk).created_at
+    # (naive, in the project's TIME_ZONE: Django's loader chops what the connection gives)
+    assert naive == datetime.datetime(2026, 1, 2, 11, 4, 5, 123456) and naive.tzinfo is None
+    assert Event.objects.get(pk=event.pk).created_at.tzinfo is datetime.UTC
