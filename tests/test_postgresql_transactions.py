@@ -151,6 +151,100 @@ def test_a_connection_closed_inside_a_block_begins_nothing_for_its_next_user():
                              ).fetchone()[0] == 1
 
 
+def _deferred_event(kind: str, pk=None):
+    """An outbox row written by mes.sql.Writes with the COMMIT."""
+    from mes.sql import Writes, new_instance
+
+    event = new_instance(Event, topic="defer", kind=kind, **({"pk": pk} if pk else {}))
+    Writes().insert(event).run(defer=True)
+    return event
+
+
+def test_a_deferred_write_goes_with_the_commit(tmp_path):
+    """Writes.run(defer=True): the statement goes with COMMIT, one round trip; its rows are
+    numbered before the commit hooks run, and committed."""
+    hooks = []
+
+    def work():
+        with transaction.atomic():
+            Event.objects.filter(topic="defer").count()
+            event = _deferred_event("one")
+            assert event.pk is None and not event._state.adding
+            transaction.on_commit(lambda: hooks.append(event.pk))
+
+    assert _round_trips(work, tmp_path) == ["BEGIN+SELECT", "WITH+COMMIT"]
+    (pk,) = Event.objects.filter(topic="defer").values_list("pk", flat=True)
+    assert hooks == [pk]
+    with _other_connection() as other:
+        assert other.execute("SELECT kind FROM mes_event WHERE id = %s", [pk]).fetchone() == (
+            "one",)
+    # Outside a transaction it runs at once.
+    assert _round_trips(lambda: _deferred_event("now"), tmp_path) == ["WITH"]
+
+
+def test_a_statement_after_a_deferred_write_sends_it_first(tmp_path):
+    def work():
+        with transaction.atomic():
+            _deferred_event("first")
+            assert Event.objects.filter(topic="defer").count() == 1  # it sees the write
+            _deferred_event("second")
+
+    assert _round_trips(work, tmp_path) == ["BEGIN+WITH", "SELECT", "WITH+COMMIT"]
+    assert list(Event.objects.filter(topic="defer").order_by("pk")
+                .values_list("kind", flat=True)) == ["first", "second"]
+
+
+def test_a_rollback_drops_a_deferred_write_and_a_savepoints_rollback_what_came_after_it():
+    with pytest.raises(RuntimeError), transaction.atomic():
+        _deferred_event("rolled back")
+        raise RuntimeError("roll back")
+    with transaction.atomic():
+        kept = _deferred_event("kept")  # sent by the SAVEPOINT below: it came before it
+        with pytest.raises(RuntimeError), transaction.atomic():
+            # (never sent: it would fail, and its error would hide the block's own)
+            _deferred_event("inside the savepoint", pk=kept.pk)
+            raise RuntimeError("roll back to the savepoint")
+        _deferred_event("after it")
+    assert list(Event.objects.filter(topic="defer").order_by("pk")
+                .values_list("kind", flat=True)) == ["kept", "after it"]
+
+
+def test_a_deferred_write_that_fails_fails_the_commit_and_the_connection_goes_on():
+    first = Event.objects.create(topic="defer", kind="first")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Event.objects.create(topic="defer", kind="in the failed transaction")
+        _deferred_event("duplicate key", pk=first.pk)
+    assert list(Event.objects.filter(topic="defer").values_list("kind", flat=True)) == [
+        "first"]
+    with transaction.atomic():
+        _deferred_event("after")
+    assert Event.objects.filter(topic="defer").count() == 2
+
+
+def test_a_station_report_is_two_round_trips(tmp_path, make_user):
+    """The report's lock and read go with BEGIN; its one write with COMMIT."""
+    from execution.services.reporting import task_report_quantity
+    from tests.factories_execution import released_order
+
+    op = make_user("operator")
+    _wo, (t1,), wc = released_order(steps=1, qty="10")
+    for n in range(6):  # (psycopg prepares a statement the fifth time: the trace names it)
+        task_report_quantity(operator=op, task=t1, work_center=wc, client_token=f"rt-{n}",
+                             good=1)
+
+    def work():
+        task_report_quantity(operator=op, task=t1, work_center=wc, client_token="rt-last",
+                             good=1)
+
+    trips = _round_trips(work, tmp_path)
+    # (then, committed, the alert rules the commit asked for: the tests run Celery's tasks
+    # in-process, at once)
+    assert trips[:2] == ["BEGIN+SELECT+SELECT", "WITH+COMMIT"]
+    assert not any(w in trip for trip in trips[2:] for w in ("BEGIN", "WITH", "COMMIT"))
+    t1.refresh_from_db()
+    assert t1.qty_good == 7
+
+
 def test_timestamps_read_by_psycopgs_loader_are_what_djangos_would_give():
     """Timestamps with time zone are read by psycopg's own loader (C with psycopg[binary])
     instead of Django's, which is Python: the same aware datetimes, in datetime.UTC, through
