@@ -111,11 +111,10 @@ def event_new_many(rows, *, actor=None) -> list[Event]:
 
 
 def events_wake_on_commit(events: list[Event]) -> None:
-    """One Redis wake-up for saved outbox rows, sent after the transaction commits (their ids
-    are read then: rows written with the COMMIT get theirs from it, mes.sql.Writes)."""
+    """One Redis wake-up for saved outbox rows, sent after the transaction commits."""
     if settings.REDIS_URL and events:
         # Redis down: streams fall back to polling; nothing is lost (the failure is logged).
-        redis_on_commit(lambda: stream_wakeup(str(max(e.id for e in events))))
+        redis_on_commit(stream_wakeup(str(max(e.id for e in events))))
 
 
 def stream_wakeup(message: str) -> RedisWork:

@@ -62,16 +62,11 @@ class RedisWork:
     data: object = None
 
 
-def redis_on_commit(work: RedisWork | Callable[[], RedisWork], *,
-                    using: str = DEFAULT_DB_ALIAS) -> None:
+def redis_on_commit(work: RedisWork, *, using: str = DEFAULT_DB_ALIAS) -> None:
     """Send `work` once the current transaction commits (at once outside one); nothing if the
-    transaction (or the savepoint around this call) rolls back. `work` may be a function that
-    makes it, called once the transaction has committed."""
+    transaction (or the savepoint around this call) rolls back."""
 
     def hook():
-        nonlocal work
-        if not isinstance(work, RedisWork):
-            work = work()
         batch = getattr(connections[using], "redis_batch", None)
         if batch is None:  # not inside the connection's commit hooks: send it now
             redis_send([work])

@@ -257,11 +257,7 @@ class Writes:
         self._steps.append(("update", obj, tuple(fields)))
         return self
 
-    def run(self, *, using: str = "default", defer: bool = False) -> None:
-        """Write them. `defer`: on PostgreSQL inside a transaction, send the statement with
-        the transaction's COMMIT, in the same round trip (mes.postgresql: any statement sent
-        before then sends it first). The rows count as saved at once; primary keys the
-        database numbers are set when it has run, before the commit hooks."""
+    def run(self, *, using: str = "default") -> None:
         if not self._steps:
             return
         connection = connections[using]
@@ -273,16 +269,10 @@ class Writes:
                     type(target[0]).objects.using(using).bulk_create(target)
             return
         sql, params, returning = self._postgresql(connection)
-
-        def numbered(rows):
-            for step, pk in rows:
-                objs = returning[step]
-                objs.pop(0).pk = pk  # ordered by id: a multi-row insert numbers rows in order
-
-        if defer and connection.in_atomic_block and hasattr(connection, "defer_until_commit"):
-            connection.defer_until_commit(sql, params, numbered)
-        else:
-            numbered(fetch_all(sql, params, using=using))
+        rows = fetch_all(sql, params, using=using)
+        for step, pk in rows:
+            objs = returning[step]
+            objs.pop(0).pk = pk  # ordered by id: a multi-row insert numbers rows in order
         for kind, target, _fields in self._steps:
             if kind == "insert":
                 for obj in target:

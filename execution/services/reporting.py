@@ -565,8 +565,7 @@ def task_report_quantity(*, operator, task, work_center=None, client_token, good
         announced = _announcements(locked, f"task.{started.kind}", report=report.pk) + announced
     events = event_new_many(announced, actor=operator)
     writes.insert(*events)
-    # Sent with the COMMIT on PostgreSQL (one round trip), unless a statement comes first.
-    writes.run(defer=True)
+    writes.run()
     events_wake_on_commit(events)
     _start_work_order(locked.work_order, work_start, operator)
     if started is not None:

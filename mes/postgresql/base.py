@@ -24,11 +24,6 @@ server is in a transaction. (A server-side cursor, `.iterator()`, declared insid
 declared WITH HOLD, as Django declares one outside a transaction: it works the same, and the
 project iterates that way nowhere.)
 
-A transaction's last write can wait for its COMMIT and go with it, in one round trip
-(`DatabaseWrapper.defer_until_commit`, mes.sql.Writes.run(defer=True): a station report's one
-write statement). Any statement the transaction sends before then sends the deferred one first,
-in order; a rollback (to a savepoint made before it, too) drops it.
-
 Timestamps with time zone are read by psycopg's own loader (its C one, with psycopg[binary]),
 not Django's: Django's loader is written in Python and calls psycopg's Python one, about six
 microseconds a value, a dozen values in a station report. Both give the same datetimes where
@@ -39,14 +34,12 @@ other set-up keeps Django's loader (see `_tz_adapters`).
 
 import datetime
 import time
-from collections.abc import Callable
 from functools import lru_cache
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db.backends.base.base import NO_DB_ALIAS
 from django.db.backends.postgresql import base
 from django.db.backends.postgresql.psycopg_any import register_tzloader
-from django.db.backends.utils import debug_transaction
 from psycopg import IsolationLevel, adapt, postgres, pq
 from psycopg import adapters as psycopg_adapters
 from psycopg_pool import ConnectionPool, PoolTimeout
@@ -158,75 +151,6 @@ class DatabaseWrapper(base.DatabaseWrapper):
     # sent together once they have all run.
     redis_batch: list | None = None
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        # Statements waiting for the transaction's COMMIT: (sql, params, then).
-        self.deferred: list[tuple[str, object, Callable]] = []
-
-    def defer_until_commit(self, sql: str, params, then: Callable[[list], None]) -> None:
-        """Send `sql` with this transaction's COMMIT, in the same round trip; `then(rows)` gets
-        what it returns once it has run. Sent first by any statement that comes before the
-        COMMIT (through Django's cursors: the order of the writes is kept); dropped by a
-        rollback, the transaction's or a savepoint's (all statements, savepoints included,
-        send it first: what is still waiting at a ROLLBACK TO SAVEPOINT came after that
-        savepoint). An error it raises is raised by that statement or the COMMIT. Only inside
-        an atomic block."""
-        if not self.in_atomic_block:
-            raise RuntimeError("defer_until_commit() needs a transaction (atomic block)")
-        self.deferred.append((sql, params, then))
-
-    def _send_deferred(self) -> None:
-        deferred, self.deferred = self.deferred, []
-        for sql, params, then in deferred:
-            started = time.monotonic()
-            with self.wrap_database_errors, self.connection.cursor() as cursor:
-                cursor.execute(sql, params)
-                rows = cursor.fetchall() if cursor.description else []
-                self._log_deferred(cursor, sql, params, started)
-            then(rows)
-
-    def _log_deferred(self, cursor, sql, params, started) -> None:
-        if self.queries_logged:  # (as Django's debug cursor logs its statements)
-            self.queries_log.append({
-                "sql": self.ops.last_executed_query(cursor, sql, params),
-                "time": f"{time.monotonic() - started:.3f}"})
-
-    def _commit(self):
-        if not self.deferred or self.connection is None:
-            return super()._commit()
-        deferred, self.deferred = self.deferred, []
-        started = time.monotonic()
-        with debug_transaction(self, "COMMIT"), self.wrap_database_errors:
-            conn = self.connection
-            cursors = [conn.cursor() for _ in deferred]
-            try:
-                with conn.cursor() as commit, conn.pipeline():  # one Sync, at the end
-                    for cursor, (sql, params, _then) in zip(cursors, deferred, strict=True):
-                        cursor.execute(sql, params)
-                    # (not conn.commit(): in a pipeline, it sends a Sync of its own)
-                    commit.execute("COMMIT", prepare=False)
-                results = []
-                for cursor, (sql, params, _then) in zip(cursors, deferred, strict=True):
-                    results.append(cursor.fetchall() if cursor.description else [])
-                    self._log_deferred(cursor, sql, params, started)
-            finally:
-                for cursor in cursors:
-                    cursor.close()
-        for (_sql, _params, then), rows in zip(deferred, results, strict=True):
-            then(rows)
-
-    def _rollback(self):
-        self.deferred = []
-        return super()._rollback()
-
-    def _savepoint_rollback(self, sid):
-        self.deferred = []
-        return super()._savepoint_rollback(sid)
-
-    def _close(self):
-        self.deferred = []
-        return super()._close()
-
     def get_connection_params(self):
         params = super().get_connection_params()
         params["cursor_factory"] = (ServerBindingCursor
@@ -251,8 +175,6 @@ class DatabaseWrapper(base.DatabaseWrapper):
         super()._set_autocommit(autocommit)
 
     def create_cursor(self, name=None):
-        if self.deferred:
-            self._send_deferred()  # before the statement this cursor is for
         if name:
             begin_now(self.connection)  # a server-side cursor is declared in the transaction
         adapters = self.connection.adapters
