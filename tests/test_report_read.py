@@ -29,6 +29,7 @@ from execution.services.reporting import (
 from planning.models import Item, Task, WorkCenter, WorkOrder
 from tests.factories import WorkCenterFactory
 from tests.factories_execution import released_order
+from tests.transactions import held_open
 
 pytestmark = pytest.mark.django_db
 
@@ -283,33 +284,14 @@ def test_a_retry_that_waited_for_the_lock_finds_what_its_first_sending_recorded(
     """A submission sent again while its first sending still holds the task's lock waits,
     then reads what that sending committed (the read is a statement of its own, after the
     lock): it is answered with that report and records nothing."""
-    import threading
-
-    from django.db import connections
-
     if connection.vendor != "postgresql":
         pytest.skip("row locks are PostgreSQL's")
     op = make_user("operator")
     _wo, (t1, *_), wc = released_order(qty="10")
     token = tok()
-    recorded, release, first = threading.Event(), threading.Event(), []
-
-    def first_sending():
-        try:
-            with transaction.atomic():
-                first.append(report(t1, op, wc, good=2, token=token))
-                recorded.set()
-                release.wait(10)
-        finally:
-            connections.close_all()
-
-    thread = threading.Thread(target=first_sending)
-    thread.start()
-    assert recorded.wait(10)
-    threading.Timer(0.3, release.set).start()  # commits while the retry below waits
-    retry = task_report_quantity(operator=op, task=t1, work_center=wc, client_token=token,
-                                 good=2)
-    thread.join()
-    assert not retry.created and retry.report.pk == first[0].pk
+    with held_open(lambda: report(t1, op, wc, good=2, token=token)) as first:
+        retry = task_report_quantity(operator=op, task=t1, work_center=wc, client_token=token,
+                                     good=2)
+    assert not retry.created and retry.report.pk == first.pk
     t1.refresh_from_db()
     assert t1.qty_good == 2 and WorkReport.objects.filter(task=t1).count() == 1

@@ -181,38 +181,25 @@ def test_statements_sent_together_each_see_what_committed_before_they_ran():
     """mes.sql.fetch_first_rows: a lock and the read after it go in one round trip, and the
     read still sees what the transaction holding the lock committed while the lock waited
     (as two separate statements would; one statement would read its own older snapshot)."""
-    import threading
-
-    from django.db import connections
-
     from mes.sql import fetch_first_rows
+    from tests.transactions import held_open
 
     if connection.vendor != "postgresql":
         pytest.skip("pipelining is PostgreSQL's")
     event = Event.objects.create(topic="t", kind="before")
-    locked, release = threading.Event(), threading.Event()
 
-    def holder():
-        try:
-            with transaction.atomic():
-                Event.objects.select_for_update().get(pk=event.pk)
-                Event.objects.filter(pk=event.pk).update(kind="after")
-                locked.set()
-                release.wait(10)
-        finally:
-            connections.close_all()
+    def lock_and_change():
+        Event.objects.select_for_update().get(pk=event.pk)
+        Event.objects.filter(pk=event.pk).update(kind="after")
 
-    thread = threading.Thread(target=holder)
-    thread.start()
-    assert locked.wait(10)
-    threading.Timer(0.3, release.set).start()  # commit while the statements below wait
     table = connection.ops.quote_name(Event._meta.db_table)
-    with transaction.atomic(), CaptureQueriesContext(connection) as ctx:
+    # (it commits while the statements below wait for its lock)
+    with held_open(lock_and_change), transaction.atomic(), \
+            CaptureQueriesContext(connection) as ctx:
         rows = fetch_first_rows([
             (f'SELECT 1 FROM {table} WHERE "id" = %s FOR UPDATE', [event.pk]),  # noqa: S608
             (f'SELECT "kind" FROM {table} WHERE "id" = %s', [event.pk]),  # noqa: S608
             (f'SELECT "kind" FROM {table} WHERE "id" = %s', [-1])])  # noqa: S608
-    thread.join()
     assert rows == [(1,), ("after",), None]
     assert sum(1 for q in ctx.captured_queries if q["sql"].startswith("SELECT")) == 3
 
