@@ -164,7 +164,14 @@ def report_read(task_id: int, token: str, operator) -> tuple[Task, dict]:
 
 def report_lock_and_read(task, token: str, operator) -> tuple[Task, dict]:
     """`lock_task_for_report`, then `report_read`: on PostgreSQL both statements go in one
-    round trip (the read still runs as its own statement once the lock is held)."""
+    round trip (the read still runs as its own statement once the lock is held).
+
+    Not one statement (the read with FOR UPDATE OF t): its subqueries would keep the snapshot
+    they had before waiting for the lock. A QC disposition, say, locks the next step's task
+    without changing it and scraps units at the checkpoint: a report waiting on that lock
+    would read what the previous step passed on from before the scrap, and record units that
+    are gone (tests/test_rework_conservation.py, the race on PostgreSQL). Checking that the
+    locked row is the snapshot's does not catch that: the row did not change."""
     task_id = _task_id(task)
     if not connection.features.has_select_for_update:
         return report_read(task_id, token, operator)
