@@ -17,6 +17,7 @@ from execution.selectors import _station_tasks
 from execution.services.report_read import (
     lock_task_for_report,
     report_facts_orm,
+    report_lock_and_read,
     report_read,
     task_with_input,
 )
@@ -98,6 +99,19 @@ def read_both(task, op, token=None) -> dict:
     assert {k: typed(v) for k, v in facts.items()} == {k: typed(v) for k, v in orm.items()}
     assert got_task.pk == task.pk
     assert_same_rows(got_task)
+    # The lock and the read a report makes (on PostgreSQL one call of the function made after
+    # `migrate`): the same facts and rows, in one statement.
+    with transaction.atomic(), CaptureQueriesContext(connection) as ctx:
+        locked, locked_facts = report_lock_and_read(task.pk, token, op)
+    assert len(ctx.captured_queries) == 1  # SQLite: no row lock (it locks the database)
+    locked_id = locked_facts.pop("report_id")
+    if connection.vendor == "postgresql":
+        assert type(locked_id) is int and locked_id > report_id
+    else:
+        assert locked_id is None
+    assert {k: typed(v) for k, v in locked_facts.items()} == {k: typed(v) for k, v in orm.items()}
+    assert locked.pk == task.pk
+    assert_same_rows(locked)
     # The station's own read of the task (task_with_input, one statement) agrees with the
     # dispatch list's ORM annotation on what this step may work on.
     with CaptureQueriesContext(connection) as ctx:
@@ -260,6 +274,8 @@ def test_unknown_task_refused(op):
     if connection.features.has_select_for_update:
         refused(lambda: lock_task_for_report(missing))
     refused(lambda: report_read(lock_task_for_report(missing), tok(), op))
+    for bad in (missing, 10**30, 0, "abc"):
+        refused(lambda bad=bad: report_lock_and_read(bad, tok(), op))
     with transaction.atomic():  # a known task, by id or instance, is let through
         assert lock_task_for_report(t1.pk) == lock_task_for_report(t1) == t1.pk
 

@@ -1,6 +1,7 @@
 """What a station report reads, in two hand-written statements: lock the task row, then read
 the task (with its work order, item and station) and every fact the report checks, in one
-query. On PostgreSQL both go to the server in one round trip.
+query. On PostgreSQL both run in one function (created after `migrate` from the SQL here), so
+the web process sends and reads one statement.
 
 The ORM version of the same read (`lock_task` + the annotations in `report_facts_orm`) cost
 about eight milliseconds of Python per scan to build, against well under one for the database
@@ -10,14 +11,13 @@ previous step, rework task, earlier token, assignment).
 """
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, connections, transaction
 from django.db.models import Exists, OuterRef, Subquery
 
 from execution.models import TaskActivity, WorkReport
 from mes.sql import (
     ModelColumns,
     convert,
-    fetch_first_rows,
     fetch_one,
     statement,
     table,
@@ -69,18 +69,22 @@ def _facts_sql() -> str:
     return statement("execution.report_read", _build_facts_sql)
 
 
-def _build_facts_sql() -> str:
-    assigned = WorkCenter.operators.through._meta.db_table
+def _report_id() -> str:
     # PostgreSQL: the new report's id, taken from its sequence now, so that the report, the
     # task, the audit entry and the outbox rows naming the report go in one statement
     # (mes.sql.Writes). An id taken by a report that is then refused is skipped, as a rolled
     # back insert's would be.
-    report_id = (f"nextval(pg_get_serial_sequence('{WorkReport._meta.db_table}', "
-                 f"'{WorkReport._meta.pk.column}'))" if connection.vendor == "postgresql"
-                 else "NULL")
-    return f"""
-SELECT {", ".join(p.select() for p in _PARTS)},
-  (SELECT r."id" FROM {table(WorkReport)} r WHERE r."client_token" = %(token)s LIMIT 1),
+    return (f"nextval(pg_get_serial_sequence('{WorkReport._meta.db_table}', "
+            f"'{WorkReport._meta.pk.column}'))" if connection.vendor == "postgresql"
+            else "NULL")
+
+
+def _fact_columns() -> str:
+    """The facts a report checks, for the task aliased t (in _FACTS' order, the id a new report
+    takes last)."""
+    assigned = WorkCenter.operators.through._meta.db_table
+    return f"""(SELECT r."id" FROM {table(WorkReport)} r
+    WHERE r."client_token" = %(token)s LIMIT 1),
   {_PREVIOUS_PASSED.format(task=table(Task))},
   (SELECT a."at" FROM {table(TaskActivity)} a
     WHERE a."task_id" = t."id" AND a."kind" IN (%(start)s, %(resume)s)
@@ -91,8 +95,85 @@ SELECT {", ".join(p.select() for p in _PARTS)},
   EXISTS (SELECT 1 FROM "{assigned}" o WHERE o."workcenter_id" = t."work_center_id"
                                          AND o."user_id" = %(operator)s),
   {_NEXT_WORK_CENTER.format(task=table(Task))},
-  {report_id}
+  {_report_id()}"""  # noqa: S608
+
+
+def _build_facts_sql() -> str:
+    return f"""
+SELECT {", ".join(p.select() for p in _PARTS)},
+  {_fact_columns()}
 {_task_from()}"""  # noqa: S608
+
+
+# The facts' names in the function's result (in _fact_columns' order), and the field whose
+# column type each has (None: a boolean).
+_FACTS = (("earlier", WorkReport._meta.pk), ("passed", Task._meta.get_field("qty_good")),
+          ("last_start", TaskActivity._meta.get_field("at")),
+          ("last_end", WorkReport._meta.get_field("work_end")), ("anyone", None),
+          ("operator_here", None), ("next_wc", WorkCenter._meta.pk),
+          ("report_id", WorkReport._meta.pk))
+# The function's parameters (the read's), with their types.
+_PARAMS = (("task", "bigint"), ("token", "text"), ("operator", "bigint"), ("normal", "text"),
+           ("cancelled", "text"), ("start", "text"), ("resume", "text"))
+FUNCTION = "mes_report_lock_and_read"
+
+
+def _fact_type(field, conn) -> str:
+    if field is None:
+        return "boolean"
+    return field.rel_db_type(conn) if field.primary_key else field.db_type(conn)
+
+
+def function_sql(conn=connection) -> list[str]:
+    """PostgreSQL: the statements that (re)create the function that locks the task row and
+    then reads it with the facts, as a report does. Two statements in one function: the read
+    takes its snapshot after the lock (a VOLATILE PL/pgSQL function's statements each take
+    their own, in READ COMMITTED), so it sees what committed while the lock waited, which a
+    single statement's subqueries would not (see report_lock_and_read). One call, one
+    statement for the web process to send and read.
+
+    The task, work order, item and station come back as rows of their tables' own types,
+    which follow the tables when migrations change them."""
+    parts = ", ".join(f'r_{p.alias} {table(p.model)}' for p in _PARTS)
+    facts = ", ".join(f"r_{name} {_fact_type(field, conn)}" for name, field in _FACTS)
+    columns = _fact_columns() % {name: f"p_{name}" for name, _kind in _PARAMS}
+    return [f"DROP FUNCTION IF EXISTS {FUNCTION}({', '.join(k for _n, k in _PARAMS)})",
+            f"""CREATE FUNCTION {FUNCTION}({", ".join(f"p_{n} {k}" for n, k in _PARAMS)})
+RETURNS TABLE ({parts}, {facts}) LANGUAGE plpgsql VOLATILE AS $body$
+BEGIN
+  PERFORM 1 FROM {table(Task)} WHERE "id" = p_task FOR UPDATE;
+  IF NOT FOUND THEN
+    RETURN;
+  END IF;
+  RETURN QUERY SELECT {", ".join(p.alias for p in _PARTS)},
+  {columns}
+{_task_from() % {"task": "p_task"}};
+END
+$body$"""]  # noqa: S608
+
+
+def install_function(*, using: str = "default", **_kwargs) -> None:
+    """After every `migrate` (a post_migrate hook, like the cache table's in mes.apps): create
+    the report's lock-and-read function from the models and SQL as they are now, on
+    PostgreSQL, once the tables it reads exist."""
+    conn = connections[using]
+    if conn.vendor != "postgresql":
+        return
+    needed = {m._meta.db_table for m in (Task, WorkOrder, Item, WorkCenter, WorkReport,
+                                         TaskActivity, WorkCenter.operators.through)}
+    if not needed <= set(conn.introspection.table_names()):
+        return
+    with transaction.atomic(using=using), conn.cursor() as cursor:
+        for sql in function_sql(conn):
+            cursor.execute(sql)
+
+
+def _function_call_sql() -> str:
+    return statement("execution.report_lock_and_read", lambda: f"""
+SELECT {", ".join(p.select() for p in _PARTS)},
+  {", ".join(f'f."r_{name}"' for name, _field in _FACTS)}
+FROM {FUNCTION}({", ".join(f"%({name})s::{kind}" for name, kind in _PARAMS)}) f,
+  {", ".join(f'LATERAL (SELECT (f."r_{p.alias}").*) {p.alias}' for p in _PARTS)}""")  # noqa: S608
 
 
 def _task_row_sql() -> str:
@@ -163,24 +244,20 @@ def report_read(task_id: int, token: str, operator) -> tuple[Task, dict]:
 
 
 def report_lock_and_read(task, token: str, operator) -> tuple[Task, dict]:
-    """`lock_task_for_report`, then `report_read`: on PostgreSQL both statements go in one
-    round trip (the read still runs as its own statement once the lock is held).
+    """`lock_task_for_report`, then `report_read`. On PostgreSQL, one call of the function
+    `function_sql` creates, which runs both, each as its own statement.
 
-    Not one statement (the read with FOR UPDATE OF t): its subqueries would keep the snapshot
-    they had before waiting for the lock. A QC disposition, say, locks the next step's task
-    without changing it and scraps units at the checkpoint: a report waiting on that lock
-    would read what the previous step passed on from before the scrap, and record units that
-    are gone (tests/test_rework_conservation.py, the race on PostgreSQL). Checking that the
-    locked row is the snapshot's does not catch that: the row did not change."""
+    Not one plain statement (the read with FOR UPDATE OF t): its subqueries would keep the
+    snapshot they had before waiting for the lock. A QC disposition, say, locks the next
+    step's task without changing it and scraps units at the checkpoint: a report waiting on
+    that lock would read what the previous step passed on from before the scrap, and record
+    units that are gone (tests/test_rework_conservation.py, the race on PostgreSQL). Checking
+    that the locked row is the snapshot's does not catch that: the row did not change."""
     task_id = _task_id(task)
-    if not connection.features.has_select_for_update:
-        return report_read(task_id, token, operator)
-    locked, row = fetch_first_rows([
-        (_lock_sql(), [task_id]),
-        (_facts_sql(), _facts_params(task_id, token, operator))])
-    if locked is None:
-        raise _unknown_task()
-    return _task_and_facts(row)
+    if connection.vendor != "postgresql":
+        return report_read(lock_task_for_report(task_id), token, operator)
+    return _task_and_facts(fetch_one(_function_call_sql(),
+                                     _facts_params(task_id, token, operator)))
 
 
 def _unknown_task():
