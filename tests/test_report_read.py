@@ -311,3 +311,25 @@ def test_a_retry_that_waited_for_the_lock_finds_what_its_first_sending_recorded(
     assert not retry.created and retry.report.pk == first.pk
     t1.refresh_from_db()
     assert t1.qty_good == 2 and WorkReport.objects.filter(task=t1).count() == 1
+
+
+def test_the_lock_and_read_function_is_made_again_whatever_was_there(op):
+    """PostgreSQL: `migrate` (post_migrate) makes the report's function from the code. Made
+    again over itself, or over an older one whose result had other columns (which a plain
+    replacement cannot change), it reads what the ORM reads."""
+    if connection.vendor != "postgresql":
+        pytest.skip("the function is PostgreSQL's")
+    from execution.services.report_read import FUNCTION, install_function
+
+    _wo, (t1, t2, *_), wc = released_order(qty="10")
+    report(t1, op, wc, good=4)
+    install_function()
+    install_function()
+    assert read_both(t2, op)["previous_passed"] == 4
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP FUNCTION {FUNCTION}(bigint, text, bigint, text, text, text, text)")
+        cursor.execute(f"""CREATE FUNCTION {FUNCTION}(p_task bigint, p_token text,
+            p_operator bigint, p_normal text, p_cancelled text, p_start text, p_resume text)
+            RETURNS TABLE (r_old integer) LANGUAGE sql AS $$ SELECT 1 $$""")
+    install_function()
+    assert read_both(t2, op)["previous_passed"] == 4

@@ -11,7 +11,7 @@ previous step, rework task, earlier token, assignment).
 """
 
 from django.conf import settings
-from django.db import connection, connections, transaction
+from django.db import ProgrammingError, connection, connections, transaction
 from django.db.models import Exists, OuterRef, Subquery
 
 from execution.models import TaskActivity, WorkReport
@@ -124,9 +124,9 @@ def _fact_type(field, conn) -> str:
     return field.rel_db_type(conn) if field.primary_key else field.db_type(conn)
 
 
-def function_sql(conn=connection) -> list[str]:
-    """PostgreSQL: the statements that (re)create the function that locks the task row and
-    then reads it with the facts, as a report does. Two statements in one function: the read
+def function_sql(conn=connection) -> str:
+    """PostgreSQL: the statement that creates (or replaces) the function that locks the task
+    row and then reads it with the facts, as a report does. Two statements in one function: the read
     takes its snapshot after the lock (a VOLATILE PL/pgSQL function's statements each take
     their own, in READ COMMITTED), so it sees what committed while the lock waited, which a
     single statement's subqueries would not (see report_lock_and_read). One call, one
@@ -137,8 +137,7 @@ def function_sql(conn=connection) -> list[str]:
     parts = ", ".join(f'r_{p.alias} {table(p.model)}' for p in _PARTS)
     facts = ", ".join(f"r_{name} {_fact_type(field, conn)}" for name, field in _FACTS)
     columns = _fact_columns() % {name: f"p_{name}" for name, _kind in _PARAMS}
-    return [f"DROP FUNCTION IF EXISTS {FUNCTION}({', '.join(k for _n, k in _PARAMS)})",
-            f"""CREATE FUNCTION {FUNCTION}({", ".join(f"p_{n} {k}" for n, k in _PARAMS)})
+    return f"""CREATE OR REPLACE FUNCTION {FUNCTION}({", ".join(f"p_{n} {k}" for n, k in _PARAMS)})
 RETURNS TABLE ({parts}, {facts}) LANGUAGE plpgsql VOLATILE AS $body$
 BEGIN
   PERFORM 1 FROM {table(Task)} WHERE "id" = p_task FOR UPDATE;
@@ -149,13 +148,17 @@ BEGIN
   {columns}
 {_task_from() % {"task": "p_task"}};
 END
-$body$"""]  # noqa: S608
+$body$"""  # noqa: S608
 
 
 def install_function(*, using: str = "default", **_kwargs) -> None:
     """After every `migrate` (a post_migrate hook, like the cache table's in mes.apps): create
     the report's lock-and-read function from the models and SQL as they are now, on
-    PostgreSQL, once the tables it reads exist."""
+    PostgreSQL, once the tables it reads exist.
+
+    Replaced in place, so that web processes still running call the old or the new one, never
+    none; dropped first only when its result's columns changed (the facts here), which
+    PostgreSQL does not let a replacement do."""
     conn = connections[using]
     if conn.vendor != "postgresql":
         return
@@ -163,9 +166,16 @@ def install_function(*, using: str = "default", **_kwargs) -> None:
                                          TaskActivity, WorkCenter.operators.through)}
     if not needed <= set(conn.introspection.table_names()):
         return
+    create = function_sql(conn)
     with transaction.atomic(using=using), conn.cursor() as cursor:
-        for sql in function_sql(conn):
-            cursor.execute(sql)
+        try:
+            with transaction.atomic(using=using):
+                cursor.execute(create)
+        except ProgrammingError as exc:
+            if getattr(exc.__cause__, "sqlstate", None) != "42P13":  # invalid_function_definition
+                raise
+            cursor.execute(f"DROP FUNCTION {FUNCTION}({', '.join(k for _n, k in _PARAMS)})")
+            cursor.execute(create)
 
 
 def _function_call_sql() -> str:
