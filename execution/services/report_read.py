@@ -130,7 +130,9 @@ def function_sql(conn=connection) -> str:
     takes its snapshot after the lock (a VOLATILE PL/pgSQL function's statements each take
     their own, in READ COMMITTED), so it sees what committed while the lock waited, which a
     single statement's subqueries would not (see report_lock_and_read). One call, one
-    statement for the web process to send and read.
+    statement for the web process to send and read. PL/pgSQL keeps its statements' plans for
+    the connection's life: psycopg forgets every prepared statement at each ROLLBACK (a refused
+    station action), and the read is not planned again after one.
 
     The task, work order, item and station come back as rows of their tables' own types,
     which follow the tables when migrations change them."""
