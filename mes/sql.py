@@ -197,27 +197,6 @@ def fetch_one(sql: str, params, *, using: str = "default"):
         return cursor.fetchone()
 
 
-def fetch_first_rows(queries, *, using: str = "default") -> list:
-    """The first row (or None) of each (sql, params) in `queries`, run one after another,
-    each its own statement (so each sees what committed before it started: a read after a
-    lock sees what the lock waited for). PostgreSQL: all sent in one round trip (psycopg's
-    pipeline mode); elsewhere one by one."""
-    connection = connections[using]
-    if connection.vendor != "postgresql":
-        return [fetch_one(sql, params, using=using) for sql, params in queries]
-    connection.ensure_connection()
-    cursors = [connection.cursor() for _ in queries]
-    try:
-        # A statement's error surfaces when the pipeline ends: as Django's error, like any.
-        with connection.wrap_database_errors, connection.connection.pipeline():
-            for cursor, (sql, params) in zip(cursors, queries, strict=True):
-                cursor.execute(sql, params)
-        return [cursor.fetchone() for cursor in cursors]
-    finally:
-        for cursor in cursors:
-            cursor.close()
-
-
 def fetch_all(sql: str, params, *, using: str = "default") -> list:
     with connections[using].cursor() as cursor:
         cursor.execute(sql, params)

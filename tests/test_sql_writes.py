@@ -175,35 +175,6 @@ def test_an_instance_read_by_hand_calls_init_receivers(make_user):
     assert seen == [target.pk] and read.value == Decimal("0.9")
 
 
-@pytest.mark.postgres
-@pytest.mark.django_db(transaction=True)
-def test_statements_sent_together_each_see_what_committed_before_they_ran():
-    """mes.sql.fetch_first_rows: a lock and the read after it go in one round trip, and the
-    read still sees what the transaction holding the lock committed while the lock waited
-    (as two separate statements would; one statement would read its own older snapshot)."""
-    from mes.sql import fetch_first_rows
-    from tests.transactions import held_open
-
-    if connection.vendor != "postgresql":
-        pytest.skip("pipelining is PostgreSQL's")
-    event = Event.objects.create(topic="t", kind="before")
-
-    def lock_and_change():
-        Event.objects.select_for_update().get(pk=event.pk)
-        Event.objects.filter(pk=event.pk).update(kind="after")
-
-    table = connection.ops.quote_name(Event._meta.db_table)
-    # (it commits while the statements below wait for its lock)
-    with held_open(lock_and_change), transaction.atomic(), \
-            CaptureQueriesContext(connection) as ctx:
-        rows = fetch_first_rows([
-            (f'SELECT 1 FROM {table} WHERE "id" = %s FOR UPDATE', [event.pk]),  # noqa: S608
-            (f'SELECT "kind" FROM {table} WHERE "id" = %s', [event.pk]),  # noqa: S608
-            (f'SELECT "kind" FROM {table} WHERE "id" = %s', [-1])])  # noqa: S608
-    assert rows == [(1,), ("after",), None]
-    assert sum(1 for q in ctx.captured_queries if q["sql"].startswith("SELECT")) == 3
-
-
 @pytest.mark.skipif("connection.vendor != 'postgresql'")
 def test_values_sent_as_they_are_equal_what_the_orm_sends(make_user):
     """mes.sql._prepare skips the ORM's preparation for plain fields holding values of the

@@ -102,10 +102,6 @@ class _BeginsTransaction:
         if not begin_pending(conn):
             return super().execute(query, params, **kwargs)
         conn.mes_begin_pending = False
-        if conn.pgconn.pipeline_status != pq.PipelineStatus.OFF:
-            # In a pipeline already (mes.sql.fetch_first_rows): queue BEGIN ahead.
-            conn.execute(_begin_statement(conn), prepare=False)
-            return super().execute(query, params, **kwargs)
         with conn.pipeline():
             conn.execute(_begin_statement(conn), prepare=False)
             super().execute(query, params, **kwargs)
