@@ -15,6 +15,7 @@ from django.utils import timezone
 from execution.models import TaskActivity, WorkReport
 from execution.selectors import _station_tasks
 from execution.services.report_read import (
+    OperatorById,
     lock_task_for_report,
     report_facts_orm,
     report_lock_and_read,
@@ -27,6 +28,7 @@ from execution.services.reporting import (
     task_resume,
     task_start,
 )
+from mes.models import User
 from planning.models import Item, Task, WorkCenter, WorkOrder
 from tests.factories import WorkCenterFactory
 from tests.factories_execution import released_order
@@ -112,6 +114,18 @@ def read_both(task, op, token=None) -> dict:
     assert {k: typed(v) for k, v in locked_facts.items()} == {k: typed(v) for k, v in orm.items()}
     assert locked.pk == task.pk
     assert_same_rows(locked)
+    # The operator given by id (a station's badge): read in the same statement, both ways, the
+    # rest as above.
+    for read in (report_read, report_lock_and_read):
+        with transaction.atomic(), CaptureQueriesContext(connection) as ctx:
+            by_id_task, by_id = read(task.pk, token, OperatorById(op.pk))
+        assert len(ctx.captured_queries) == 1
+        by_id.pop("report_id")
+        user = by_id.pop("operator")
+        assert type(user) is User and not user._state.adding
+        assert fields(user) == fields(User.objects.get(pk=op.pk))
+        assert {k: typed(v) for k, v in by_id.items()} == {k: typed(v) for k, v in orm.items()}
+        assert_same_rows(by_id_task)
     # The station's own read of the task (task_with_input, one statement) agrees with the
     # dispatch list's ORM annotation on what this step may work on.
     with CaptureQueriesContext(connection) as ctx:
@@ -262,6 +276,22 @@ def refused(call):
 
 def test_task_with_input_of_an_unknown_task_is_none():
     assert task_with_input(2_000_000_000) is None
+
+
+def test_an_operator_by_id_that_is_not_an_active_user_is_read_as_none(op, make_user):
+    """The badge operator read with the task: none when that user was deactivated, or no user
+    has the id; the task and its facts are read all the same (the service then refuses)."""
+    _wo, (t1, *_), wc = released_order()
+    gone = make_user("operator", badge_code="B-GONE")
+    gone.is_active = False
+    gone.save(update_fields=["is_active"])
+    missing = User.objects.order_by("-pk").values_list("pk", flat=True).first() + 1000
+    for user_id in (gone.pk, missing):
+        for read in (report_read, report_lock_and_read):
+            with transaction.atomic():
+                task, facts = read(t1.pk, tok(), OperatorById(user_id))
+            assert task.pk == t1.pk and facts["operator"] is None
+            assert facts["next_work_center"] == wc.pk
 
 
 def test_unknown_task_refused(op):

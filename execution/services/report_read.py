@@ -15,6 +15,7 @@ from django.db import ProgrammingError, connection, connections, transaction
 from django.db.models import Exists, OuterRef, Subquery
 
 from execution.models import TaskActivity, WorkReport
+from mes.models import User
 from mes.sql import (
     ModelColumns,
     convert,
@@ -34,6 +35,22 @@ _ITEM = ModelColumns(Item, "it")
 _WC = ModelColumns(WorkCenter, "wc")
 # Not the production order: nothing a station does or shows reads more of it than its id.
 _PARTS = (_TASK, _WO, _ITEM, _WC)
+# The operator, when the caller knows only its id (a badge scanned at the station): read in the
+# same statement, as an outer join (active users only).
+_OPERATOR = ModelColumns(User, "op")
+
+
+class OperatorById:
+    """An operator known by id only (the badge a station's session holds), read with the task
+    by `report_lock_and_read` instead of by a query of its own. `pk` is all the read needs."""
+
+    __slots__ = ("pk",)
+
+    def __init__(self, pk: int):
+        self.pk = pk
+
+    def __repr__(self) -> str:
+        return f"OperatorById({self.pk})"
 
 
 # What the previous normal step passed on (its good quantity, or what QC accepted when it waits
@@ -57,16 +74,26 @@ _NEXT_WORK_CENTER = """(
     ORDER BY n."seq", n."id" LIMIT 1)"""
 
 
-def _task_from() -> str:
+def _task_from(joins: str = "") -> str:
     return f"""FROM {table(Task)} t
 JOIN {table(WorkOrder)} wo ON wo."id" = t."work_order_id"
 JOIN {table(Item)} it ON it."id" = wo."item_id"
-JOIN {table(WorkCenter)} wc ON wc."id" = t."work_center_id"
+JOIN {table(WorkCenter)} wc ON wc."id" = t."work_center_id"{joins}
 WHERE t."id" = %(task)s"""
 
 
-def _facts_sql() -> str:
-    return statement("execution.report_read", _build_facts_sql)
+def _facts_sql(with_operator: bool) -> str:
+    return statement(f"execution.report_read.{with_operator:d}",
+                     lambda: _build_facts_sql(with_operator))
+
+
+def _operator_columns(with_operator: bool) -> str:
+    return f",\n  {_OPERATOR.select()}" if with_operator else ""
+
+
+def _operator_join(with_operator: bool) -> str:
+    return (f'\nLEFT JOIN {table(User)} op ON op."id" = %(operator)s AND op."is_active"'
+            if with_operator else "")
 
 
 def _report_id() -> str:
@@ -98,11 +125,11 @@ def _fact_columns() -> str:
   {_report_id()}"""  # noqa: S608
 
 
-def _build_facts_sql() -> str:
+def _build_facts_sql(with_operator: bool) -> str:
     return f"""
 SELECT {", ".join(p.select() for p in _PARTS)},
-  {_fact_columns()}
-{_task_from()}"""  # noqa: S608
+  {_fact_columns()}{_operator_columns(with_operator)}
+{_task_from(_operator_join(with_operator))}"""  # noqa: S608
 
 
 # The facts' names in the function's result (in _fact_columns' order), and the field whose
@@ -180,12 +207,16 @@ def install_function(*, using: str = "default", **_kwargs) -> None:
             cursor.execute(create)
 
 
-def _function_call_sql() -> str:
-    return statement("execution.report_lock_and_read", lambda: f"""
+def _function_call_sql(with_operator: bool) -> str:
+    """The function's call. With the operator: an outer join in the calling statement, outside
+    the function (whose result's columns stay as they are; an operator's row need not wait
+    for the task's lock)."""
+    return statement(f"execution.report_lock_and_read.{with_operator:d}", lambda: f"""
 SELECT {", ".join(p.select() for p in _PARTS)},
-  {", ".join(f'f."r_{name}"' for name, _field in _FACTS)}
+  {", ".join(f'f."r_{name}"' for name, _field in _FACTS)}{_operator_columns(with_operator)}
 FROM {FUNCTION}({", ".join(f"%({name})s::{kind}" for name, kind in _PARAMS)}) f,
-  {", ".join(f'LATERAL (SELECT (f."r_{p.alias}").*) {p.alias}' for p in _PARTS)}""")  # noqa: S608
+  {", ".join(f'LATERAL (SELECT (f."r_{p.alias}").*) {p.alias}' for p in _PARTS)}\
+{_operator_join(with_operator)}""")  # noqa: S608
 
 
 def _task_row_sql() -> str:
@@ -251,8 +282,11 @@ def report_read(task_id: int, token: str, operator) -> tuple[Task, dict]:
     center (a report at another station is refused before that matters), and (PostgreSQL)
     the id a new report takes, and the work center of the next step (its station hears of the
     report). Run after the lock, as a new statement, so it sees what
-    committed while we waited."""
-    return _task_and_facts(fetch_one(_facts_sql(), _facts_params(task_id, token, operator)))
+    committed while we waited. `operator` an OperatorById: the facts' "operator" is that
+    user, read in the same statement, or None when no active user has that id."""
+    with_operator = isinstance(operator, OperatorById)
+    return _task_and_facts(fetch_one(_facts_sql(with_operator),
+                                     _facts_params(task_id, token, operator)), with_operator)
 
 
 def report_lock_and_read(task, token: str, operator) -> tuple[Task, dict]:
@@ -268,8 +302,9 @@ def report_lock_and_read(task, token: str, operator) -> tuple[Task, dict]:
     task_id = _task_id(task)
     if connection.vendor != "postgresql":
         return report_read(lock_task_for_report(task_id), token, operator)
-    return _task_and_facts(fetch_one(_function_call_sql(),
-                                     _facts_params(task_id, token, operator)))
+    with_operator = isinstance(operator, OperatorById)
+    return _task_and_facts(fetch_one(_function_call_sql(with_operator),
+                                     _facts_params(task_id, token, operator)), with_operator)
 
 
 def _unknown_task():
@@ -284,12 +319,13 @@ def _facts_params(task_id: int, token: str, operator) -> dict:
             "resume": TaskActivity.Kind.RESUME.value, "operator": operator.pk}
 
 
-def _task_and_facts(row) -> tuple[Task, dict]:
+def _task_and_facts(row, with_operator: bool = False) -> tuple[Task, dict]:
     if row is None:
         raise _unknown_task()
     task, start = _task_from_row(row)
+    end = start + len(_FACTS)
     earlier, passed, last_start, last_end, anyone, operator_here, next_wc, report_id = (
-        row[start:])
+        row[start:end])
     facts = {
         "report_id": report_id,  # the id for a new report (None: the insert numbers it)
         "earlier_report": earlier,
@@ -300,6 +336,8 @@ def _task_and_facts(row) -> tuple[Task, dict]:
                      or not anyone or bool(operator_here)),
         "next_work_center": next_wc,
     }
+    if with_operator:
+        facts["operator"] = _OPERATOR.instance(row, end)  # (None: no active user by that id)
     return task, facts
 
 

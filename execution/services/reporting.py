@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from execution.models import ScanRefusal, ScrapReason, TaskActivity, WorkReport
 from execution.services.quantities import parse_quantity
-from execution.services.report_read import report_lock_and_read
+from execution.services.report_read import OperatorById, report_lock_and_read
 from execution.terminal_reads import station_by_code
 from mes.audit import audit_entry_new, audit_record, snapshot
 from mes.events import (
@@ -424,6 +424,7 @@ class ReportResult:
     task_completed: bool = False
     status_before: str = ""  # the task's status before this report
     work_center: WorkCenter | None = None  # the station reported at
+    operator: User | None = None  # who reported (read with the task when given by id)
 
     @property
     def started_task(self) -> bool:
@@ -436,12 +437,20 @@ class ReportResult:
         return self.created and self.status_before == T.PAUSED
 
 
+class OperatorNotActive(Exception):  # noqa: N818 (not an error: the caller decides who, then)
+    """The operator given by id (OperatorById) is no longer an active user: nothing was
+    recorded."""
+
+
 @transaction.atomic
 def task_report_quantity(*, operator, task, work_center=None, client_token, good=0, scrap=0,
                          scrap_reason: ScrapReason | None = None, work_start=None,
                          work_end=None, equipment: Equipment | None = None,
                          note: str = "", station_code: str | None = None) -> ReportResult:
     """Record good and scrap quantity on a task (报工).
+
+    `operator`: a user, or an OperatorById (a station's badge operator), read with the task in
+    the same statement; OperatorNotActive when no active user has that id.
 
     The station is `work_center`, or the active work center with the code `station_code` (a
     station terminal's URL names it): usually the task's own, read with the task under its
@@ -463,11 +472,15 @@ def task_report_quantity(*, operator, task, work_center=None, client_token, good
     # Lock first, then read: a retry of the same submission waits here for the first one and
     # then finds its token (the unique constraint is the last line of defence).
     locked, facts = report_lock_and_read(task, token, operator)
+    if isinstance(operator, OperatorById):
+        if facts["operator"] is None:
+            raise OperatorNotActive(operator.pk)
+        operator = facts["operator"]
     if work_center is None:
         work_center = _station(locked, station_code)
     if facts["earlier_report"] is not None:
         return ReportResult(WorkReport.objects.select_related("task").get(
-            pk=facts["earlier_report"]), False, work_center=work_center)
+            pk=facts["earlier_report"]), False, work_center=work_center, operator=operator)
     check_can_work(locked, operator, work_center, assigned=facts["assigned"])
     discrete = locked.work_order.item.discrete
     good = parse_quantity(good, field="good", discrete=discrete)
@@ -581,7 +594,7 @@ def task_report_quantity(*, operator, task, work_center=None, client_token, good
         domain_event_publish("task.state_changed", task_id=locked.pk, action="complete")
         completed = True
     locked.input_qty = input_qty  # for the caller's display (what dispatch rows carry)
-    return ReportResult(report, True, completed, status_before, work_center)
+    return ReportResult(report, True, completed, status_before, work_center, operator)
 
 
 def _station(task: Task, code: str | None) -> WorkCenter:

@@ -70,6 +70,8 @@ class _TaskActionBase(StationView):
     # already the selected one (StationView.answer_changed_task).
     answer_console = True
     figures_only = False  # (answer_changed_task)
+    # perform() takes a badge operator as its id, read by the service (operator_unread).
+    operator_by_id = False
 
     def post(self, request, code, **kwargs):
         self.selected_before = self.station_session.task_id
@@ -79,7 +81,8 @@ class _TaskActionBase(StationView):
         try:
             if not form.is_valid():
                 raise form.first_error()
-            operator = self.require_operator()
+            operator = (self.operator_unread() if self.operator_by_id
+                        else self.require_operator())
             task = self.task(form.cleaned_data)
             status = self.perform(operator=operator, task=task, data=form.cleaned_data)
         except ValidationError as exc:
@@ -156,6 +159,7 @@ class ReportView(_TaskActionBase):
     keep_values = True
     payload_fields = ("task", "good", "scrap", "scrap_reason")
     answer_console = False
+    operator_by_id = True  # the badge operator is read with the task
 
     # The answer shows the task as it is after the report: the page need not fetch its task
     # panel again when this report comes back on the live stream (static/mes/station.js).
@@ -181,6 +185,12 @@ class ReportView(_TaskActionBase):
                 scrap=data.get("scrap") or 0, scrap_reason=reason)
         except WorkCenter.DoesNotExist:
             raise self.no_station() from None
+        except reporting.OperatorNotActive:
+            # Deactivated since the badge scan (nothing recorded): whoever the station falls
+            # back on, as for every other action, or "Scan your badge first".
+            return self.perform(operator=self.require_operator(), task=task, data=data)
+        if isinstance(operator, reporting.OperatorById):
+            self.operator_read(result.operator)
         self.__dict__["work_center"] = result.work_center
         report = result.report
         self.station_session.select_task(report.task_id)

@@ -21,7 +21,7 @@ from django.views import View
 
 from execution import selectors
 from execution.services.refusals import refusal_reason
-from execution.services.reporting import refuse, scan_refusal_log
+from execution.services.reporting import OperatorById, refuse, scan_refusal_log
 from mes.generic import CapabilityRequiredMixin
 from mes.models import User
 from mes.system_text import system_text
@@ -249,6 +249,22 @@ class StationView(CapabilityRequiredMixin, View):
         if self.operator is None:
             raise refuse(system_text("Scan your badge first."), "no_badge")
         return self.operator
+
+    def operator_unread(self) -> User | OperatorById:
+        """Who the action is attributed to, as `require_operator`, but a badge operator other
+        than the signed-in user as its id, not read: the scan report reads it with its task
+        (one statement fewer). Its caller falls back on `require_operator` when that user is
+        no longer active."""
+        if "operator_and_source" not in self.__dict__:
+            op_id = self.station_session.badge_operator_id()
+            if op_id is not None and op_id != _user_itself(self.request.user).pk:
+                return OperatorById(op_id)
+        return self.require_operator()
+
+    def operator_read(self, user: User) -> None:
+        """The badge operator an action read by id (operator_unread): the answer shows it
+        without reading it again."""
+        self.__dict__["operator_and_source"] = (user, "badge")
 
     # --- rendering ----------------------------------------------------------------------------
     @cached_property
