@@ -13,10 +13,31 @@ from collections.abc import Callable
 from decimal import Decimal
 
 from django.db import connection, connections, router
-from django.db.models import Model, signals
+from django.db.models import FloatField, Func, Model, signals
 from django.db.models.base import ModelState
 
 _statements: dict[tuple[str, str], str] = {}
+
+
+class Epoch(Func):
+    """Seconds since 1970-01-01 UTC of a datetime expression, as a float (NULL stays NULL), on
+    PostgreSQL and SQLite alike: time arithmetic done by the database (boards, KPIs, alert
+    rules)."""
+
+    output_field = FloatField()
+    arity = 1
+
+    def as_postgresql(self, compiler, connection, **extra):
+        return self.as_sql(compiler, connection, template="EXTRACT(EPOCH FROM %(expressions)s)"
+                           "::double precision", **extra)
+
+    def as_sqlite(self, compiler, connection, **extra):
+        # Django keeps aware datetimes as UTC text; julianday() reads it, to the millisecond
+        # (SQLite's own precision), as a floating-point day count that misses by some
+        # microseconds: rounded to the millisecond, 03:15 is not 03:14:59.999987.
+        return self.as_sql(compiler, connection,
+                           template="ROUND((julianday(%(expressions)s) - 2440587.5) * 86400.0, 3)",
+                           **extra)
 
 
 def statement(name: str, build: Callable[[], str]) -> str:

@@ -1,5 +1,6 @@
 """What every evaluator shares: candidates, the focus of an event-driven run, scope filters and
-a portable "seconds since the epoch" so time arithmetic happens in SQL on SQLite and PostgreSQL.
+the present as seconds since the epoch (columns: mes.sql.Epoch), so time arithmetic happens in
+SQL on SQLite and PostgreSQL.
 
 An evaluator answers one question with ONE set-based query (two for a few kinds): which
 subjects violate this rule right now? It never looks at alerts; the raising service compares
@@ -9,27 +10,10 @@ the answer with the rule's alerts and raises, re-opens or clears in bulk.
 import datetime
 from dataclasses import dataclass, field
 
-from django.db.models import FloatField, Func, Q, QuerySet, Value
+from django.db.models import FloatField, Q, QuerySet, Value
 from django.utils import timezone
 
 from alerts.kinds import Scope
-
-
-class EpochSeconds(Func):
-    """A datetime column as float seconds since 1970-01-01 UTC (SQL side)."""
-
-    output_field = FloatField()
-
-    def as_sql(self, compiler, connection, **extra):
-        return super().as_sql(compiler, connection,
-                              template="EXTRACT(EPOCH FROM %(expressions)s)::double precision",
-                              **extra)
-
-    def as_sqlite(self, compiler, connection, **extra):
-        # Django stores aware datetimes as UTC text, which julianday() parses.
-        return super().as_sql(compiler, connection,
-                              template="((julianday(%(expressions)s) - 2440587.5) * 86400.0)",
-                              **extra)
 
 
 def epoch(now: datetime.datetime) -> Value:

@@ -19,7 +19,8 @@ from django.db.models import (
 from django.db.models.functions import Cast, Greatest
 
 from alerts.kinds import Kind
-from alerts.rules.base import Candidate, EpochSeconds, Evaluator, epoch, local, scope_q
+from alerts.rules.base import Candidate, Evaluator, epoch, local, scope_q
+from mes.sql import Epoch
 from planning.models import ProductionOrder, Task, WorkOrder
 
 T = Task.Status
@@ -54,7 +55,7 @@ class DueDateRisk(Evaluator):
                      default=Value(Decimal(0)), output_field=_MINUTES)
         margin = datetime.timedelta(minutes=rule.minutes or 0)
         gap = (epoch(now) + Cast("remaining_minutes", FloatField()) * 60.0
-               - EpochSeconds("due") + margin.total_seconds())
+               - Epoch("due") + margin.total_seconds())
         tasks = Task.objects.filter(status__in=Task.OPEN_STATUSES,
                                     work_order__status__in=(WO.RELEASED, WO.IN_PROGRESS))
         scoped = _in_scope(rule)

@@ -7,9 +7,10 @@ from django.db.models import Case, Exists, F, FloatField, OuterRef, Q, When
 from django.db.models.functions import Cast, NullIf
 
 from alerts.kinds import Kind
-from alerts.rules.base import Candidate, EpochSeconds, Evaluator, epoch, local, minutes_between
+from alerts.rules.base import Candidate, Evaluator, epoch, local, minutes_between
 from alerts.rules.base import scope_q as _scope
 from execution.models import WorkReport
+from mes.sql import Epoch
 from planning.models import Task
 
 T = Task.Status
@@ -65,7 +66,7 @@ class ProgressLag(TaskEvaluator):
     kind = Kind.PROGRESS_LAG
 
     def queryset(self, rule, now):
-        start, end, at = EpochSeconds("planned_start"), EpochSeconds("planned_end"), epoch(now)
+        start, end, at = Epoch("planned_start"), Epoch("planned_end"), epoch(now)
         expected = Case(When(planned_end__lte=now, then=100.0),
                         default=(at - start) * 100.0 / NullIf(end - start, 0.0),
                         output_field=FloatField())

@@ -7,27 +7,12 @@ done by the database.
 
 import datetime
 
-from django.db.models import F, FloatField, Func, Value
+from django.db.models import F, FloatField, Value
 from django.db.models.expressions import Expression
 
+from mes.sql import Epoch
+
 EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
-
-
-class Epoch(Func):
-    """Seconds since 1970-01-01 UTC of a datetime expression (NULL stays NULL)."""
-
-    output_field = FloatField()
-    arity = 1
-
-    def as_postgresql(self, compiler, connection, **extra):
-        return self.as_sql(compiler, connection, template="EXTRACT(EPOCH FROM %(expressions)s)"
-                           "::double precision", **extra)
-
-    def as_sqlite(self, compiler, connection, **extra):
-        # Django keeps aware datetimes as UTC text; julianday() reads it.
-        return self.as_sql(compiler, connection,
-                           template="((julianday(%(expressions)s) - 2440587.5) * 86400.0)",
-                           **extra)
 
 
 def epoch(value) -> Expression:
