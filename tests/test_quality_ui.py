@@ -254,6 +254,28 @@ def test_record_errors_show_next_to_the_field_and_record_nothing(client, plan, d
     assert not Nonconformance.objects.exists()
 
 
+def test_every_characteristic_left_empty_is_marked_at_once(client, plan, people):
+    """An empty form names every characteristic it misses, measured and pass/fail alike, not
+    only the first one (then the next one at the next submit)."""
+    CharacteristicFactory(plan=plan, name="温升", nominal=None, lower=None, upper=Decimal("40"),
+                          unit="K")
+    CharacteristicFactory(plan=plan, name="外观", kind="visual", nominal=None, lower=None,
+                          upper=None, unit="")
+    insp, *_ = pending_inspection(plan, people["op"], qty="10")
+    as_user(client, people["qc"])
+    response = client.post(reverse("quality:record", args=[insp.pk]), {"qty_failed": ""})
+    assert response.status_code == 422
+    errors = response.context["form"].errors
+    page = response.content.decode()
+    for ch in plan.characteristics.all():
+        name = f"c{ch.pk}"
+        expected = "Mark" if ch.kind == "visual" else "Enter the measured"
+        assert expected in " ".join(errors[name]), (ch.name, errors)
+        assert f'data-field="{name}"' in page
+    assert Inspection.objects.get(pk=insp.pk).status == "pending"
+    assert not InspectionResult.objects.exists()
+
+
 @pytest.fixture
 def photo_plan():
     plan = InspectionPlanFactory()

@@ -175,18 +175,26 @@ def inspection_record(*, inspector, inspection: Inspection, results: dict, qty_f
             "Notes can be at most %(max)s characters long (these have %(n)s): shorten them.")
             % {"max": f"{NOTES_MAX:,}", "n": f"{len(notes):,}"}}, code="max_length")
     chars = list(insp.plan.characteristics.all()) if insp.plan else []
-    rows, failed_any = [], False
+    rows, failed_any, errors = [], False, {}
     for ch in chars:
         given = results.get(ch.pk) or results.get(str(ch.pk)) or {}
-        value, ok = evaluate(ch, given.get("value"), given.get("passed"))
         photo = given.get("photo")
-        _check_photo(photo, f"c{ch.pk}")
-        if ch.photo_required and photo is None:
-            raise ValidationError({f"c{ch.pk}": _("%(name)s needs a photo.") % {
-                "name": ch.name}})
+        try:
+            value, ok = evaluate(ch, given.get("value"), given.get("passed"))
+            _check_photo(photo, f"c{ch.pk}")
+            if ch.photo_required and photo is None:
+                raise ValidationError({f"c{ch.pk}": _("%(name)s needs a photo.") % {
+                    "name": ch.name}})
+        except ValidationError as exc:
+            # Every characteristic's problem at once (the inspector fixes them in one go),
+            # not the first one's only.
+            errors.update(exc.error_dict)
+            continue
         failed_any |= not ok
         rows.append(InspectionResult(inspection=insp, characteristic=ch, value=value,
                                      passed=ok, photo=photo, note=str(given.get("note", ""))[:200]))
+    if errors:
+        raise ValidationError(errors)
     if not chars:
         if verdict not in ("passed", "failed"):
             raise ValidationError({"verdict": _("Choose pass or fail.")})
