@@ -271,6 +271,8 @@ def test_units_in_rework_are_not_reported_again(people, plans):
     with pytest.raises(ValidationError, match="Only 0 left"):
         floor.report(qc_step, 2, 0)
     rework = floor.rework_tasks()[0]
+    with pytest.raises(ValidationError, match=r"Only 2 left.*\(2 came back for rework, 0 already"):
+        floor.report(rework, 3, 0)
     floor.report(rework, 2, 0)
     floor.inspect(Inspection.objects.get(task=rework), 0)
     qc_step.refresh_from_db()
@@ -292,6 +294,8 @@ def test_completed_short_with_units_in_rework(people, plans):
     qc_step.refresh_from_db()
     assert (qc_step.qty_good, qc_step.qty_rework, qc_step.qty_short) == (5, 2, 2)
     rework = floor.rework_tasks()[0]
+    with pytest.raises(ValidationError, match=r"Only 2 left.*\(2 came back for rework, 0 already"):
+        floor.report(rework, 3, 0)
     floor.report(rework, 2, 0)
     floor.inspect(Inspection.objects.get(task=rework), 0)
     qc_step.refresh_from_db()

@@ -505,12 +505,9 @@ def task_report_quantity(*, operator, task, work_center=None, client_token, good
     # again, and come back as good or scrap (read under the task's lock, with the quantities).
     remaining = max(Decimal(0), input_qty - locked.qty_taken)
     if good + scrap > remaining:
-        raise refuse(system_text("Only %(remaining)s left to report on %(task)s (the previous "
-                                 "step passed on %(input)s, %(done)s already reported); "
-                                 "%(asked)s is too many.", remaining=_fmt(remaining),
-                                 task=locked, input=_fmt(input_qty),
-                                 done=_fmt(locked.qty_taken), asked=_fmt(good + scrap)),
-                     "too_many")
+        raise refuse(_too_many(locked, facts["previous_passed"], remaining=_fmt(remaining),
+                               task=locked, input=_fmt(input_qty), done=_fmt(locked.qty_taken),
+                               asked=_fmt(good + scrap)), "too_many")
     if equipment is not None and equipment.work_center_id != work_center.pk:
         raise StationRefusal({"equipment": system_text("%(eq)s is not at this station.",
                                                        eq=equipment.code)},
@@ -595,6 +592,22 @@ def task_report_quantity(*, operator, task, work_center=None, client_token, good
         completed = True
     locked.input_qty = input_qty  # for the caller's display (what dispatch rows carry)
     return ReportResult(report, True, completed, status_before, work_center, operator)
+
+
+def _too_many(step: Task, previous_passed, **params) -> SystemText:
+    """The refusal of a report above what remains, naming where the step's units came from:
+    the previous step, the work order (a first step) or the units sent back for rework."""
+    if step.kind == Task.Kind.REWORK:
+        return system_text("Only %(remaining)s left to report on %(task)s (%(input)s came back "
+                           "for rework, %(done)s already reported); %(asked)s is too many.",
+                           **params)
+    if previous_passed is None:
+        return system_text("Only %(remaining)s left to report on %(task)s (the work order is "
+                           "for %(input)s, %(done)s already reported); %(asked)s is too many.",
+                           **params)
+    return system_text("Only %(remaining)s left to report on %(task)s (the previous step passed "
+                       "on %(input)s, %(done)s already reported); %(asked)s is too many.",
+                       **params)
 
 
 def _station(task: Task, code: str | None) -> WorkCenter:
