@@ -24,6 +24,7 @@ from alerts.messages import render_message
 from alerts.models import Alert, Notification
 from mes.audit import audit_entries_for
 from mes.models import SYSTEM_ACTOR, actor_label
+from mes.roles import QUALITY_READERS, has_any
 
 SEVERITY_RANK = Case(When(severity=Severity.CRITICAL, then=Value(0)),
                      When(severity=Severity.WARNING, then=Value(1)),
@@ -133,9 +134,11 @@ def alert_notifications(alert: Alert) -> list[Notification]:
                 .order_by("level", "channel", "pk"))
 
 
-def subject_url(alert: Alert) -> str:
-    """A link to the alert's subject where such a page exists (no query)."""
+def subject_url(alert: Alert, *, user) -> str:
+    """A link to the alert's subject where such a page exists and `user` may open it (no
+    query): a quality record's page only for its readers, the work order's for the rest."""
     data = alert.data or {}
+    reads_quality = has_any(user, QUALITY_READERS)
     tries = {
         Kind.SCHEDULE_LAG: [("planning:work_order_detail", alert.work_order_id)],
         Kind.PROGRESS_LAG: [("planning:work_order_detail", alert.work_order_id)],
@@ -143,14 +146,14 @@ def subject_url(alert: Alert) -> str:
         Kind.DUE_DATE_RISK: [("planning:work_order_detail", alert.object_id)],
         Kind.INSPECTION_FAILED: [("quality:inspection_detail", alert.object_id),
                                  ("planning:work_order_detail", alert.work_order_id)],
-        Kind.REWORK_LOOPS: [("quality:nonconformance_detail", alert.object_id),
+        Kind.REWORK_LOOPS: [("quality:nc_detail", alert.object_id),
                             ("planning:work_order_detail", alert.work_order_id)],
         Kind.DEFECT_RATE: [("planning:work_center_detail", alert.object_id)],
         Kind.DOWNTIME: [("planning:equipment_detail", alert.equipment_id)],
         Kind.PLAN_CHANGE: [("planning:order_detail", alert.object_id)],
     }.get(alert.kind, [])
     for name, pk in tries:
-        if pk is None:
+        if pk is None or (name.startswith("quality:") and not reads_quality):
             continue
         try:
             return reverse(name, args=[pk])

@@ -71,7 +71,7 @@ class AlertTable(BaseTable):
         return record.rule.code
 
     def render_subject_repr(self, record):
-        url = subject_url(record)
+        url = subject_url(record, user=self.request.user)
         if url:
             return format_html('<a href="{}" hx-boost="false">{}</a>', url, record.subject_repr)
         return record.subject_repr

@@ -10,6 +10,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from mes.roles import QUALITY_READERS, has_any
 from mes.tables import BaseTable, LocalizedNameColumn, YesNoColumn
 
 
@@ -39,6 +40,15 @@ def _url(name: str, pk) -> str | None:
         return reverse(name, args=[pk])
     except NoReverseMatch:  # that app has no page for it (yet)
         return None
+
+
+def _quality_url(name: str, record, table) -> str | None:
+    """A quality record's page, linked only for a reader who may open it (others see the
+    number, not a link to a refusal)."""
+    request = getattr(table, "request", None)
+    if request is None or not has_any(request.user, QUALITY_READERS):
+        return None
+    return _url(name, record.pk)
 
 
 def _hours(a, b) -> float | None:
@@ -105,7 +115,8 @@ class WorkReportRecordsTable(BaseTable):
 
 class InspectionRecordsTable(BaseTable):
     id = tables.Column(verbose_name=_("inspection"),
-                       linkify=lambda record: _url("quality:inspection_detail", record.pk))
+                       linkify=lambda record, table: _quality_url("quality:inspection_detail",
+                                                                 record, table))
     inspected_at = LocalDateTimeColumn(verbose_name=_("inspected"))
     work_order = tables.Column(accessor="work_order__number", verbose_name=_("work order"))
     step = tables.Column(accessor="origin_task__name", verbose_name=_("inspected step"))
@@ -123,7 +134,8 @@ class InspectionRecordsTable(BaseTable):
 
 class NonconformanceRecordsTable(BaseTable):
     number = tables.Column(verbose_name=_("number"),
-                           linkify=lambda record: _url("quality:nc_detail", record.pk))
+                           linkify=lambda record, table: _quality_url("quality:nc_detail", record,
+                                                                     table))
     created_at = LocalDateTimeColumn(verbose_name=_("opened"))
     work_order = tables.Column(accessor="work_order__number", verbose_name=_("work order"))
     defect = tables.Column(accessor="defect_code__code", verbose_name=_("defect code"))

@@ -39,9 +39,18 @@ ROLE_CAPABILITIES: dict[str, tuple[str, ...]] = {
 }
 
 
+# Who may read inspections and nonconformances (the quality pages): any of these.
+QUALITY_READERS = ("inspect_quality", "approve_quality", "accept_work")
+
+
 def perm(codename: str) -> str:
     """The full permission name for a capability, as user.has_perm() wants it."""
     return f"mes.{codename}"
+
+
+def has_any(user, capabilities) -> bool:
+    """Whether `user` has at least one of `capabilities`."""
+    return any(user.has_perm(perm(c)) for c in capabilities)
 
 
 def sync_role_groups(apps=None) -> None:

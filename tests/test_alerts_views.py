@@ -294,3 +294,40 @@ def test_action_confirmations_are_in_the_readers_language(client_as, alert):
     en = client.post(url, {"cause": "Operator on break", "action": "Relief operator assigned"},
                      HTTP_ACCEPT_LANGUAGE="en", follow=True)
     assert f"Alert #{alert.pk} resolved." in en.content.decode()
+
+
+def test_subject_links_lead_each_reader_to_a_page_they_may_open(make_user):
+    """A failed inspection's alert links its inspection for quality's readers, the work order
+    for the others (a planner was sent to a refusal); a rework-loop alert links its
+    nonconformance (its page name was wrong: it linked the work order for everyone)."""
+    from alerts.selectors import subject_url
+
+    qc, planner = make_user("qc_inspector"), make_user("planner")
+    failed = Alert(kind=Kind.INSPECTION_FAILED, object_id=5, work_order_id=7)
+    loops = Alert(kind=Kind.REWORK_LOOPS, object_id=9, work_order_id=7)
+    work_order = reverse("planning:work_order_detail", args=[7])
+    assert subject_url(failed, user=qc) == reverse("quality:inspection_detail", args=[5])
+    assert subject_url(loops, user=qc) == reverse("quality:nc_detail", args=[9])
+    assert subject_url(failed, user=planner) == work_order
+    assert subject_url(loops, user=planner) == work_order
+
+
+def test_kpi_records_link_quality_records_only_for_their_readers(make_user):
+    """The rework and first-pass-yield drill-downs list inspections and nonconformances: a
+    link to each for quality's readers, the plain number for the others."""
+    from types import SimpleNamespace
+
+    from django.test import RequestFactory
+
+    from dashboards.tables import InspectionRecordsTable, NonconformanceRecordsTable
+
+    record = SimpleNamespace(pk=3, id=3, number="NC-3")
+    for user, linked in ((make_user("qc_inspector"), True), (make_user("manager"), True),
+                         (make_user("workshop_lead"), True), (make_user("planner"), False)):
+        for table_class, column, name in ((InspectionRecordsTable, "id", "inspection_detail"),
+                                          (NonconformanceRecordsTable, "number", "nc_detail")):
+            table = table_class([record])
+            table.request = RequestFactory().get("/")
+            table.request.user = user
+            cell = str(table.rows[0].get_cell(column))
+            assert (reverse(f"quality:{name}", args=[3]) in cell) is linked, (user, cell)

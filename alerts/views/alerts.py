@@ -58,7 +58,7 @@ class AlertDetailView(CapabilityRequiredMixin, View):
             "title": _("Alert #%(id)s") % {"id": alert.pk},
             "alert": alert,
             "message": render_message(alert.kind, alert.data, alert.message),
-            "subject_url": selectors.subject_url(alert),
+            "subject_url": selectors.subject_url(alert, user=request.user),
             "timeline": selectors.alert_timeline(alert),
             "notifications": selectors.alert_notifications(alert),
             "actions": allowed_alert_actions(alert),

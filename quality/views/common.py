@@ -5,10 +5,7 @@ from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext_lazy as _
 
 from mes.generic import ObjectListView
-from mes.roles import perm
-
-# Who may read quality records: inspectors, approvers and those who accept work.
-QUALITY_READERS = ("inspect_quality", "approve_quality", "accept_work")
+from mes.roles import QUALITY_READERS, has_any, perm  # noqa: F401 (quality's views use them)
 
 # The quality sub-navigation: (url name, label, capabilities — any of them shows the tab).
 TABS = (
@@ -22,10 +19,6 @@ TABS = (
     ("quality:plan_list", _("Inspection plans"), QUALITY_READERS),
     ("quality:defect_list", _("Defect codes"), QUALITY_READERS),
 )
-
-
-def has_any(user, capabilities) -> bool:
-    return any(user.has_perm(perm(c)) for c in capabilities)
 
 
 def require_any(user, capabilities) -> None:
