@@ -138,7 +138,8 @@ class AuditEntry(models.Model):
 
 SYSTEM_ACTOR = "system"  # actor_repr of a change nobody signed in made (a sweep, a worker)
 # Keys an audit entry may hold besides its model's fields (an explosion's counts).
-EXTRA_LABELS = {"levels": _("levels"), "tasks": _("tasks"), "work_orders": _("work orders")}
+EXTRA_LABELS = {"levels": _("levels"), "tasks": _("tasks"), "work_orders": _("work orders"),
+                "role": _("Role")}  # (a demo account's creation names its role)
 
 
 def actor_label(actor_repr: str, actor_id=None) -> str:

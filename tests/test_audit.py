@@ -227,3 +227,16 @@ def test_history_pages_show_the_systems_words_in_the_readers_language(client_as,
     html = c.get(reverse("planning:order_detail", args=[order.pk]),
                  HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
     assert chinese in html
+
+
+def test_a_demo_accounts_creation_names_its_role_in_the_readers_language():
+    """The demo accounts' creation entries keep each one's role: shown as 角色 to a zh-hans
+    reader, not as the stored key."""
+    from mes.demo import DEMO_USERS, demo_users_ensure
+
+    demo_users_ensure()
+    entry = AuditEntry.objects.filter(reason="demo account").order_by("pk").first()
+    assert "role" in entry.changed_fields and len(DEMO_USERS) > 1
+    with translation.override("zh-hans"):
+        labels = entry.changed_labels
+    assert "角色" in labels and "Role" not in labels, labels
