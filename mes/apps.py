@@ -20,10 +20,12 @@ class MesConfig(AppConfig):
         from django.contrib import admin
         from django.db.models.signals import post_migrate
 
+        from mes.tables import table_signatures_cached
         from mes.throttle import ThrottledAdminAuthenticationForm
         from mes.webhooks import install_beat_schedule
 
         install_beat_schedule()
+        table_signatures_cached()
         # The admin's own sign-in page counts and refuses like the main one.
         admin.site.login_form = ThrottledAdminAuthenticationForm
         post_migrate.connect(cache_table_ensure, sender=self,

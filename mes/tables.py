@@ -15,6 +15,38 @@ from mes.models import AuditEntry, User
 from mes.roles import ROLE_LABELS
 
 
+def table_signatures_cached() -> None:
+    """Make django-tables2 read each cell method's signature once, not once per cell.
+
+    Every cell it renders or exports goes through django_tables2.utils.call_with_appropriate,
+    which calls inspect.signature on the column's render/value method to pick its arguments:
+    about 70 µs a cell here, 40 % of an audit-log export (12,900 entries, 11 s) and about a
+    tenth of a 50-row list page. A function's signature does not change: it is kept, per
+    function and whether it is bound (a bound method's drops `self`). The functions are the
+    tables' and columns' own, made once per process; the cache is bounded all the same."""
+    from django_tables2 import utils
+
+    if getattr(utils.signature, "cached", False):
+        return
+    compute, cache = utils.signature, {}
+
+    def signature(fn):
+        key = (getattr(fn, "__func__", fn), hasattr(fn, "__self__"))
+        try:
+            return cache[key]
+        except KeyError:
+            pass
+        except TypeError:  # an unhashable callable
+            return compute(fn)
+        result = compute(fn)
+        if len(cache) < 4096:
+            cache[key] = result
+        return result
+
+    signature.cached = True
+    utils.signature = signature
+
+
 class LocalDateTimeColumn(tables.DateTimeColumn):
     """Shows and exports plant-local time (exports carry no offset: Excel has none)."""
 
