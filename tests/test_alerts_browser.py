@@ -63,6 +63,9 @@ def test_alert_from_another_process_appears_live_with_toast_and_badge(asgi_serve
     # acknowledge from the row; the list follows
     page.get_by_test_id("ack").click()
     page.locator("[data-testid=alert-row][data-status=acknowledged]").wait_for(timeout=5_000)
+    status = page.get_by_test_id("action-status")
+    status.wait_for(state="visible", timeout=5_000)
+    assert status.inner_text() == f"Alert #{Alert.objects.get().pk} acknowledged."
     # resolve in the dialog: refused without a cause, then done
     page.get_by_test_id("resolve").click()
     dialog = page.locator("#alert-dialog")
@@ -75,6 +78,9 @@ def test_alert_from_another_process_appears_live_with_toast_and_badge(asgi_serve
     dialog.wait_for(state="hidden")
     page.locator("[data-testid=alert-row]").first.wait_for(state="detached", timeout=5_000)
     alert = Alert.objects.get()
+    page.wait_for_function("document.querySelector('[data-testid=action-status]').textContent"
+                           f" === 'Alert #{alert.pk} resolved.'", timeout=5_000)
+    assert status.is_visible()  # the row left the list (filtered: open ones): this says why
     assert (alert.status, alert.resolved_by_id) == ("resolved", lead.pk)
     screenshot(page, "alerts-list-after-resolve")
 

@@ -1,5 +1,7 @@
 """The alert list (live), an alert's page, and the actions people take on an alert."""
 
+import json
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
@@ -102,8 +104,8 @@ ACTIONS = {
 
 class AlertActionView(CapabilityRequiredMixin, View):
     """GET: the action's form (for the list's dialog). POST: do it. htmx gets 204 and an
-    `alerts-changed` trigger on success, or the form with the reason on refusal; a plain
-    form post goes back to the alert's page."""
+    `alerts-changed` trigger with what was done on success, or the form with the reason on
+    refusal; a plain form post goes back to the alert's page."""
 
     capability = "handle_alerts"
 
@@ -147,7 +149,10 @@ class AlertActionView(CapabilityRequiredMixin, View):
             if error:
                 return self.render_form(form)
             response = HttpResponse(status=204)
-            response["HX-Trigger"] = "alerts-changed"
+            # The list says what was done (static/mes/alerts.js): the row alone may only
+            # change its status, or leave the list under its filter.
+            response["HX-Trigger"] = json.dumps(
+                {"alerts-changed": {"message": str(done % {"id": self.alert.pk})}})
             return response
         if error:
             messages.error(request, " ".join(

@@ -125,8 +125,18 @@
         if (first) first.focus();
       }
     });
-    document.body.addEventListener("alerts-changed", function () {
+    var status = document.getElementById("alert-action-status");
+    var statusTimer = null;
+    document.body.addEventListener("alerts-changed", function (e) {
       if (dialog.open) dialog.close();
+      // What the action did ("Alert #12 acknowledged."), said once, then gone.
+      var message = e.detail && e.detail.message;
+      if (status && message) {
+        status.textContent = message;
+        status.hidden = false;
+        clearTimeout(statusTimer);
+        statusTimer = setTimeout(function () { status.hidden = true; }, 8000);
+      }
     });
     dialog.addEventListener("click", function (e) {
       if (e.target.closest("[data-close-dialog]") || e.target === dialog) dialog.close();
