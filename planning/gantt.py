@@ -6,6 +6,7 @@ shared shapes are drawn once (a calendar's non-working time is one path that eve
 """
 
 import datetime
+import unicodedata
 from dataclasses import dataclass, field
 
 from django.utils import timezone
@@ -276,19 +277,36 @@ def _row_h(row: Row) -> int:
     return max(row.lanes * (LANE_H + LANE_GAP) + 2 * ROW_PAD - LANE_GAP, ROW_MIN_H)
 
 
+def _fit(text: str, width: int) -> str:
+    """`text` cut to `width` columns of the label, a Chinese (wide) character counting two, and
+    ended with "…" when cut."""
+    used = 0
+    for i, char in enumerate(text):
+        used += 2 if unicodedata.east_asian_width(char) in "WF" else 1
+        if used > width:
+            return text[:max(0, i - 1)] + "…"
+    return text
+
+
+def _label_text(css: str, x: int, y: int, text: str, width: int) -> str:
+    """A row label, cut to its column with the whole text as its tooltip when it does not
+    fit."""
+    shown = _fit(text, width)
+    title = f"<title>{escape(text)}</title>" if shown != text else ""
+    return f'<text{css} x="{x}" y="{y}">{title}{escape(shown)}</text>'
+
+
 def _labels(out, rows, row_y, height):
     out.append(f'<g class="labels"><rect class="label-bg" x="0" y="0" width="{LABEL_W}" '
                f'height="{height}"/>')
     for row in rows:
         y = row_y[row.key] + ROW_PAD + 14
-        text = escape(row.label[:26])
         indent = 8 + 10 * row.indent
-        label = (f'<a href="{escape(row.href)}"><text x="{indent}" y="{y}">{text}</text></a>'
-                 if row.href else f'<text x="{indent}" y="{y}">{text}</text>')
-        out.append(label)
+        # (bold 12 px: about 26 narrow characters fit the column beside the indent)
+        text = _label_text("", indent, y, row.label, 26 - row.indent)
+        out.append(f'<a href="{escape(row.href)}">{text}</a>' if row.href else text)
         if row.sublabel:
-            out.append(f'<text class="sub" x="{indent}" y="{y + 13}">'
-                       f'{escape(row.sublabel[:30])}</text>')
+            out.append(_label_text(' class="sub"', indent, y + 13, row.sublabel, 30 - row.indent))
     out.append("</g>")
 
 

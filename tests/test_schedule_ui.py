@@ -631,3 +631,19 @@ def test_a_large_weighted_tardiness_reads_with_thousands_separators(planner, lan
                        HTTP_ACCEPT_LANGUAGE=language).content.decode()
     shown = re.search(r'data-testid="weighted-tardiness">([^<]*)<', card).group(1)
     assert shown.strip() == "349,763", shown
+
+
+def test_gantt_row_labels_are_cut_to_their_column_with_the_whole_name_as_tooltip():
+    """A work center's name longer than the label column ends in "…" (it was cut off with no
+    sign), Chinese characters counting double (they are twice as wide); the whole name is
+    the label's tooltip. A name that fits is shown as it is, without one."""
+    from planning.gantt import _fit, _label_text
+
+    assert _fit("WC-HT Heat treatment furnace", 26) == "WC-HT Heat treatment furn…"
+    assert _fit("WC-HT 热处理炉一号线自动化线", 26) == "WC-HT 热处理炉一号线自动…"
+    assert _fit("WC-SAW 下料锯", 26) == "WC-SAW 下料锯"
+    cut = _label_text("", 8, 20, "WC-HT Heat treatment furnace <1>", 26)
+    assert cut == ('<text x="8" y="20"><title>WC-HT Heat treatment furnace &lt;1&gt;</title>'
+                   'WC-HT Heat treatment furn…</text>')
+    assert _label_text(' class="sub"', 8, 33, "Line 1", 30) == \
+        '<text class="sub" x="8" y="33">Line 1</text>'
