@@ -363,6 +363,10 @@ def test_equipment_state_and_material_issue(client, tablet, worker):
     assert r.status_code == 200 and "Issued lot LOT-77" in html(r)
     assert term.post("station_material", data).status_code == 200  # same token: once
     assert MaterialConsumption.objects.get().operator == worker
+    component.uom = "kg"
+    component.save(update_fields=["uom"])
+    panel = html(term.page("station_task_panel"))  # required and issued, in the unit
+    assert '5 <span class="muted">kg</span></td>' in panel, panel
     r = term.post("station_material", {**data, "item_code": "NOPE", "client_token": tok()})
     assert r.status_code == 422 and "Component: Unknown component" in html(r)
     assert 'value="NOPE"' in html(r)  # what was typed stays, to be corrected
