@@ -7,7 +7,7 @@ import time
 import pytest
 
 from tests.conftest import ROOT, browser_login, screenshot, subprocess_env
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, make_product
 
 pytestmark = [pytest.mark.browser, pytest.mark.embedded, pytest.mark.django_db(transaction=True)]
 
@@ -79,3 +79,25 @@ def test_signed_out_an_htmx_page_goes_to_sign_in_not_draws_it(asgi_server, page,
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_url(asgi_server.url + url)
+
+
+def test_a_message_about_an_earlier_action_goes_when_the_next_is_done_in_place(
+        asgi_server, page, make_user):
+    """The order page says it was created; exploding it in place (htmx) answers for itself,
+    and "Created production order …" no longer stands above that answer."""
+    planner = make_user("planner", username="plan")
+    top = make_product(levels=2)[0]
+    browser_login(page, asgi_server, planner.username, PASSWORD)
+    page.goto(asgi_server.url + "/planning/orders/add/")
+    page.fill("input[name=item]", top.code)
+    page.fill("input[name=quantity]", "5")
+    page.fill("input[name=due]", "2030-06-01T10:00")
+    with page.expect_navigation():
+        page.locator("form.record-form button[type=submit], main form button[type=submit]"
+                     ).last.click()
+    messages = page.locator("ul.messages")
+    assert "Created production order" in messages.inner_text()
+    page.get_by_test_id("explode").click()
+    page.get_by_test_id("feedback").wait_for()
+    messages.wait_for(state="detached", timeout=5_000)
+    screenshot(page, "order-exploded-in-place")

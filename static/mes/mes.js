@@ -50,6 +50,15 @@
   // Signed out (the session expired, or ended in another tab): an htmx request gets 401 and the
   // sign-in address (MES-Sign-In), not the login page drawn into a panel. Go there, back after.
   // A page that says so first and goes there itself (the station) is marked data-own-sign-in.
+  // The page's messages ("Created production order …") tell what was done before it loaded:
+  // an action done in place since (an htmx POST: explode, release) answers for itself, and an
+  // old message left above its answer reads as if it were about it.
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var config = event.detail.requestConfig;
+    if (event.detail.successful && config && config.verb && config.verb !== "get") {
+      document.querySelectorAll("ul.messages").forEach(function (list) { list.remove(); });
+    }
+  });
   document.addEventListener("htmx:responseError", function (event) {
     var xhr = event.detail.xhr;
     var url = xhr && xhr.status === 401 ? xhr.getResponseHeader("MES-Sign-In") : null;
