@@ -6,6 +6,9 @@ times the database's own time).
 result row back into a model instance, with the same per-database conversions the ORM applies
 (SQLite hands back text for dates and decimals, PostgreSQL JSON as text). The SQL using it stays
 beside the ORM version it replaces, and a test checks both agree.
+
+`Epoch` is the one portable piece of SQL the ORM lacks: a datetime as epoch seconds, so that
+boards, KPIs and alert rules do their time arithmetic in the database on both backends.
 """
 
 import datetime
