@@ -6,6 +6,7 @@ execution.services.reporting.task_input_quantity, so no per-row lookups happen.
 """
 
 import datetime
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -19,11 +20,11 @@ from django.db.models import (
     Q,
     When,
 )
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Upper
 from django.utils import timezone
 
 from execution import terminal_reads
-from execution.models import DowntimeReason, ScrapReason
+from execution.models import DowntimeReason, EquipmentState, ScrapReason
 from execution.services.report_read import task_with_input
 from execution.services.reporting import (
     StationRefusal,
@@ -34,16 +35,19 @@ from execution.services.reporting import (
     previous_step_passed,
     refuse,
 )
+from mes.models import User
 from mes.quantities import quantity_text
 from mes.sql import valid_pk
 from mes.system_text import system_text
 from planning.models import Equipment, MaterialRequirement, Task, WorkCenter, WorkOrder
 from planning.travelers import (
     SCHEME,
+    TASK,
     damaged_traveler_code,
     normalize_scan,
     payload_for_task,
     scan_resolve,
+    traveler_code_parts,
 )
 
 T = Task.Status
@@ -399,3 +403,113 @@ def station_scan_resolve(raw: str, work_center: WorkCenter, operator=None) -> Sc
     raise refuse(system_text("Unknown badge or code “%(code)s”: it is no employee's badge, no "
                              "traveler code and no work order number.", code=shown),
                  "unknown_code")
+
+
+# --- Refused scans: what was sent, in the lead's words ------------------------------------------
+# The fields a refused station or API action keeps in its payload ("task=12 good=abc"; see
+# execution.views.actions._payload and execution.api.views.StationMixin), by what they are.
+PAYLOAD_FIELDS = ("task", "good", "scrap", "scrap_reason", "item_code", "lot_code", "quantity",
+                  "equipment", "state", "reason", "short_reason")
+_PAYLOAD_MODELS = {"task": Task, "scrap_reason": ScrapReason, "equipment": Equipment,
+                   "reason": DowntimeReason}
+_PAYLOAD_PAIR_RE = re.compile(r"(?:^|(?<=\s))(" + "|".join(PAYLOAD_FIELDS) + r")=")
+
+
+@dataclass(frozen=True)
+class PayloadPart:
+    """One thing a refused attempt sent: `field` (a PAYLOAD_FIELDS name, or "scan" for a
+    scanned code), the value as sent, and what that value names when it names something:
+    `subject` (the task "WO-1/10 Saw", the scrap reason, the badge's holder…), with the work
+    order to link to when it is about one."""
+
+    field: str
+    value: str
+    subject: str = ""
+    work_order_id: int | None = None
+    unknown: bool = False  # an id or code that names nothing (any more)
+
+
+def _payload_pairs(payload: str) -> list[tuple[str, str]] | None:
+    """The payload's field=value pairs, or None when it is not made of them (a scan)."""
+    matches = list(_PAYLOAD_PAIR_RE.finditer(payload))
+    if not matches or matches[0].start() != 0:
+        return None
+    ends = [m.start() for m in matches[1:]] + [len(payload)]
+    return [(m.group(1), payload[m.end():end].strip()) for m, end in zip(matches, ends,
+                                                                          strict=True)]
+
+
+def refusal_payload_parts(refusals: Iterable) -> dict[int, list[PayloadPart]]:
+    """What each refused attempt (ScanRefusal) sent, field by field, with the task, work
+    order, badge holder, scrap reason, equipment or downtime reason each id or code names, for
+    the refused-scans page and its export. A fixed number of queries (at most six) whatever
+    the number of refusals."""
+    raw: dict[int, list[tuple[str, str]]] = {}
+    wanted: dict[str, set] = {"task": set(), "task_token": set(), "wo_token": set(),
+                              "badge": set(), "scrap_reason": set(), "equipment": set(),
+                              "reason": set()}
+    for refusal in refusals:
+        pairs = (None if refusal.action.rpartition(":")[2] == "scan"
+                 else _payload_pairs(refusal.payload))
+        if pairs is None:
+            pairs = [("scan", refusal.payload)] if refusal.payload else []
+        raw[refusal.pk] = pairs
+        for name, value in pairs:
+            if name == "scan":
+                text = normalize_scan(value)
+                traveler = traveler_code_parts(text)
+                if traveler is not None:
+                    kind, token = traveler
+                    wanted["task_token" if kind == TASK else "wo_token"].add(token)
+                elif text:
+                    wanted["badge"].add(text.upper())
+            elif name in _PAYLOAD_MODELS:
+                pk = valid_pk(_PAYLOAD_MODELS[name], value)
+                if pk is not None:
+                    wanted[name].add(pk)
+    tasks, by_token, wos, holders, named = {}, {}, {}, {}, {}
+    if wanted["task"] or wanted["task_token"]:
+        for task in (Task.objects.filter(Q(pk__in=wanted["task"])
+                                         | Q(qr_token__in=wanted["task_token"]))
+                     .select_related("work_order")):
+            tasks[task.pk] = by_token[task.qr_token] = task
+    if wanted["wo_token"]:
+        wos = {wo.qr_token: wo for wo in WorkOrder.objects.filter(
+            qr_token__in=wanted["wo_token"])}
+    if wanted["badge"]:
+        holders = {u.badge_upper: u for u in User.objects.annotate(
+            badge_upper=Upper("badge_code")).filter(badge_upper__in=wanted["badge"])}
+    for name, model in (("scrap_reason", ScrapReason), ("equipment", Equipment),
+                        ("reason", DowntimeReason)):
+        if wanted[name]:
+            named[name] = {obj.pk: str(obj) for obj in model.objects.filter(
+                pk__in=wanted[name])}
+    states = dict(EquipmentState.State.choices)
+
+    def part(name: str, value: str) -> PayloadPart:
+        if name == "scan":
+            text = normalize_scan(value)
+            traveler = traveler_code_parts(text)
+            if traveler is not None:
+                kind, token = traveler
+                found = by_token.get(token) if kind == TASK else wos.get(token)
+                if found is None:
+                    return PayloadPart(name, value, unknown=True)
+                wo_id = found.work_order_id if kind == TASK else found.pk
+                return PayloadPart(name, value, str(found), wo_id)
+            holder = holders.get(text.upper()) if text else None
+            return PayloadPart(name, value, str(holder) if holder is not None else "")
+        pk = valid_pk(_PAYLOAD_MODELS[name], value) if name in _PAYLOAD_MODELS else None
+        if name == "task" and pk is not None:
+            task = tasks.get(pk)
+            if task is None:
+                return PayloadPart(name, value, unknown=True)
+            return PayloadPart(name, value, str(task), task.work_order_id)
+        if name in named and pk is not None:
+            subject = named[name].get(pk)
+            return PayloadPart(name, value, subject or "", unknown=subject is None)
+        if name == "state" and value in states:
+            return PayloadPart(name, value, str(states[value]))
+        return PayloadPart(name, value)
+
+    return {pk: [part(name, value) for name, value in pairs] for pk, pairs in raw.items()}

@@ -113,6 +113,13 @@ def damaged_traveler_code(text: str) -> bool:
     return bool(_TRAVELER_PREFIX_RE.match(text)) and _PAYLOAD_RE.match(text) is None
 
 
+def traveler_code_parts(text: str) -> tuple[str, str] | None:
+    """(kind, token) of a normalized scan that is one of our traveler codes, else None (no
+    database read: scan_resolve finds what it names)."""
+    match = _PAYLOAD_RE.match(text) if len(text) <= _MAX_SCAN_LENGTH else None
+    return None if match is None else (KIND_LETTERS[match.group(1).upper()], match.group(2))
+
+
 def scan_resolve(payload: str, *, kinds: Iterable[str] | None = None) -> ScanTarget:
     """Resolve a scanned traveler code to its task or work order.
 
