@@ -60,8 +60,18 @@ def test_fail_rework_reinspect_accept_archive_trace(asgi_server, page, browser, 
     page.get_by_test_id("record-submit").click()
     missing = page.locator(f'p.error[data-field="{value.get_attribute("name")}"]')
     missing.wait_for()
+    # Only the control the refusal is about is marked red, not the row's photo and note.
+    in_row = page.locator(f'[data-testid=char-row][data-char="{ch.pk}"]')
+
+    def border(selector):
+        return in_row.locator(selector).evaluate("e => getComputedStyle(e).borderTopColor")
+
+    bad = "rgb(180, 35, 24)"  # --bad, #b42318
+    assert border("input.measure") == bad
+    assert border("input[type=file]") != bad and border("input[name^=note_]") != bad
     value.fill("10.01")
     assert missing.count() == 0
+    assert border("input.measure") != bad
     assert "has-error" not in page.locator(
         f'[data-testid=char-row][data-char="{ch.pk}"]').get_attribute("class")
     value.fill("10.2")

@@ -51,6 +51,8 @@
     form.querySelectorAll("p.error[data-field]").forEach(function (error) {
       if (error.getAttribute("data-field") === name) error.remove();
     });
+    var spot = field.closest(".is-invalid");
+    if (spot && !spot.querySelector("p.error")) spot.classList.remove("is-invalid");
     var holder = field.closest(".char-row, .field, .card");
     if (holder && !holder.querySelector("p.error")) holder.classList.remove("has-error");
   }
