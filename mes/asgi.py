@@ -54,4 +54,9 @@ async def application(scope, receive, send):
     if scope["type"] == "http" and not scope["path"].rstrip("/").endswith(ASYNC_PATHS):
         await django_wsgi(scope, receive, send)
     else:
+        # Stopping the server ends the open streams at once (else uvicorn waits out its grace
+        # period and then cancels them, logging an error).
+        from mes.stream import streams_end_on_stop_signals  # (needs the apps loaded)
+
+        streams_end_on_stop_signals()
         await django_asgi(scope, receive, send)

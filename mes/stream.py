@@ -10,6 +10,8 @@ import asyncio
 import contextlib
 import json
 import logging
+import signal
+import threading
 import weakref
 from dataclasses import dataclass, field
 
@@ -25,7 +27,7 @@ log = logging.getLogger(__name__)
 
 FETCH_LIMIT = 500
 QUEUE_LIMIT = 5000
-_OVERFLOW = object()
+_OVERFLOW = object()  # ends the stream it is queued for (its client reconnects)
 
 
 @dataclass(frozen=True)
@@ -229,6 +231,51 @@ def get_hub() -> EventHub:
     if hub is None:
         hub = _hubs[loop] = EventHub()
     return hub
+
+
+def streams_end(loop: asyncio.AbstractEventLoop) -> None:
+    """End every open stream of this loop's hub (the server is stopping): each answers its
+    last line and returns, so the server need not cancel it when its grace period runs out,
+    and the clients reconnect, to this server once it is back or to another."""
+    hub = _hubs.get(loop)
+    if hub is None:
+        return
+    for sub in list(hub.subscriptions):
+        hub.subscriptions.discard(sub)
+        try:
+            sub.queue.put_nowait(_OVERFLOW)
+        except asyncio.QueueFull:  # (its stream is busy sending, not waiting on the queue)
+            sub.queue = asyncio.Queue()
+            sub.queue.put_nowait(_OVERFLOW)
+
+
+_ending_installed = False
+
+
+def streams_end_on_stop_signals() -> None:
+    """Have the signals that stop the web server (SIGTERM, SIGINT) end this process's open
+    streams first, then do what they did (uvicorn's handler: stop accepting, wait for the
+    open requests, its grace period, then cancel them with an error in the log). Called on the
+    server's event loop in its main thread, once uvicorn has installed its handlers; nothing
+    elsewhere (a test's thread, say)."""
+    global _ending_installed
+    if _ending_installed or threading.current_thread() is not threading.main_thread():
+        return
+    _ending_installed = True
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        previous = signal.getsignal(sig)
+
+        def handler(signum, frame, previous=previous):
+            if not loop.is_closed():
+                loop.call_soon_threadsafe(streams_end, loop)
+            if callable(previous):
+                previous(signum, frame)
+            else:  # the default action (or ignored), as before
+                signal.signal(signum, previous if previous is not None else signal.SIG_DFL)
+                signal.raise_signal(signum)
+
+        signal.signal(sig, handler)
 
 
 def format_sse(row: Row) -> str:

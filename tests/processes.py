@@ -275,12 +275,14 @@ class Process:
         return self.log_path.read_text(errors="replace")
 
 
-def start_web(env: dict, *, workers: int = 1, name: str = "fault-web") -> tuple[Process, str]:
-    """uvicorn on the test database (like conftest's asgi_server), with `env` on top."""
+def start_web(env: dict, *, workers: int = 1, name: str = "fault-web",
+              grace: int = 1) -> tuple[Process, str]:
+    """uvicorn on the test database (like conftest's asgi_server), with `env` on top; `grace`:
+    the seconds it waits for open requests when stopped."""
     port = free_port()
     proc = Process([sys.executable, "-m", "uvicorn", "mes.asgi:application", "--host",
                     "127.0.0.1", "--port", str(port), "--lifespan", "off", "--workers",
-                    str(workers), "--timeout-graceful-shutdown", "1"], env,
+                    str(workers), "--timeout-graceful-shutdown", str(grace)], env,
                    f"{name}-{port}")
     url = f"http://127.0.0.1:{port}"
 

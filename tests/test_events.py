@@ -2,6 +2,7 @@
 
 import asyncio
 import datetime as dt
+import signal
 
 import pytest
 from django.conf import settings
@@ -139,3 +140,31 @@ def test_domain_events_must_be_declared():
 
 def test_channel_setting_exists():
     assert settings.MES_EVENT_CHANNEL
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("workers", [1, 2])
+def test_stopping_the_web_server_ends_its_open_streams(make_user, workers):
+    """SIGTERM (what `manage.py serve` sends its web server on Ctrl-C, and what systemd or
+    docker stop send) ends the open event streams, so the server stops without waiting out its
+    grace period to cancel them ("Cancel 3 running task(s), timeout graceful shutdown
+    exceeded", an ERROR in its log); with one worker process or several."""
+    from tests.conftest import subprocess_env
+    from tests.processes import HttpSession, SseReader, start_web
+
+    web, url = start_web(subprocess_env(), workers=workers, grace=20,
+                         name=f"stream-stop-{workers}")
+    try:
+        session = HttpSession(url, make_user("operator"))
+        readers = [SseReader(url, session, "demo") for _ in range(3)]
+        for reader in readers:
+            reader.wait_connected()
+        web.proc.send_signal(signal.SIGTERM)  # the server process only, as serve does
+        web.proc.wait(30)
+        for reader in readers:
+            reader.events(1.0)
+            assert reader.closed
+    finally:
+        web.stop()
+    log = web.output()
+    assert "timeout graceful shutdown exceeded" not in log and "ERROR" not in log, log
