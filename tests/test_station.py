@@ -732,40 +732,44 @@ def test_refused_scans_page_says_what_each_attempt_sent(client, tablet, worker, 
     """The lead reads what a refused attempt sent field by field, with what its ids and codes
     name: the task (linked to its work order), the traveler scanned, the badge's holder, the
     scrap reason; an id that names nothing says so. Not the raw "task=12 good=abc"; the
-    export says the same; and the page costs the same queries for 5 refusals as for 10."""
+    export says the same; and the page costs the same queries for 6 refusals as for 12."""
     wo, (t1,), wc = released_order(steps=1, qty="10")
-    other_wo, (foreign,), _other = released_order(steps=1)
+    other_wo, (foreign,), other = released_order(steps=1)
     reason = scrap_reason()
+    press = Equipment.objects.create(code="EQ-PRESS-9", name="Press 9", work_center=other)
     term = Terminal(client, wc)
     lead = client_as("workshop_lead")
     url = reverse("execution:refusal_list")
 
-    def refuse_five():
+    def refuse_six():
         term.scan("B-NOBODY-42")
         term.scan(payload_for_task(foreign))  # another station's task
         term.scan("B-WORK-1")
         term.report(t1, good="abc")
         term.report(t1, good="99", scrap="1", scrap_reason=reason.pk)
         term.post("station_report", {"task": "987654", "good": "1", "client_token": tok()})
+        term.post("station_equipment_state", {"equipment": press.pk, "state": "down",
+                                              "client_token": tok()})  # another station's
 
-    refuse_five()
-    assert ScanRefusal.objects.count() == 5
+    refuse_six()
+    assert ScanRefusal.objects.count() == 6
     with CaptureQueriesContext(connection) as four:
         page = html(lead.get(url, HTTP_ACCEPT_LANGUAGE="en"))
     wo_link = reverse("planning:work_order_detail", args=[wo.pk])
     assert f'<a href="{wo_link}">{escape(str(t1))}</a>' in page
     assert "Good:</span> abc" in page
-    assert f"Scrap reason:</span> {reason.pk} → {escape(str(reason))}" in page
+    assert f"Scrap reason:</span> {escape(str(reason))}<" in page
     foreign_link = reverse("planning:work_order_detail", args=[other_wo.pk])
     assert (f'{payload_for_task(foreign)} → </a>' not in page
             and f'<a href="{foreign_link}">{escape(payload_for_task(foreign))} → '
                 f'{escape(str(foreign))}</a>' in page)
     assert "Scanned:</span> B-NOBODY-42" in page
     assert "Task:</span> 987654 (not found)" in page
+    assert f"Equipment:</span> {escape(str(press))} · " in page and "State:</span> down" in page
     assert f"task={t1.pk}" not in page and "good=abc" not in page
     csv = lead.get(url + "?export=csv", HTTP_ACCEPT_LANGUAGE="en").content.decode("utf-8-sig")
     assert f"Task: {t1} · Good: abc" in csv and "Task: 987654 (not found)" in csv
-    refuse_five()
+    refuse_six()
     with CaptureQueriesContext(connection) as eight:
         lead.get(url, HTTP_ACCEPT_LANGUAGE="en")
     assert len(eight) == len(four)

@@ -80,8 +80,8 @@ class ScanRefusalTable(BaseTable):
         label = str(PAYLOAD_LABELS.get(part.field, part.field))
         if part.unknown:
             return label, gettext("%(value)s (not found)") % {"value": part.value}, ""
-        if part.field == "task":  # an id: what it names is what the lead needs
-            shown = part.subject
+        if part.field in NAMED_BY_VALUE and part.subject:
+            shown = part.subject  # an id or a state's key: what it names is what the lead needs
         elif part.subject:
             shown = f"{part.value} → {part.subject}"
         else:
@@ -113,6 +113,9 @@ PAYLOAD_LABELS = {
     "quantity": _("Quantity"), "equipment": _("Equipment"), "state": _("State"),
     "reason": _("Reason"), "short_reason": _("Reason for completing short"),
 }
+
+# Fields whose value is an id (or a key) the lead has no use for: shown as what it names.
+NAMED_BY_VALUE = frozenset({"task", "scrap_reason", "equipment", "reason", "state"})
 
 # What the station (or the API) was asked to do, as the ScanRefusal rows record it.
 ACTION_LABELS = {
