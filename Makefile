@@ -24,7 +24,7 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	@touch $@ $(VENV)/.installed
 
 run: $(VENV)/.installed
-	PORT=$(PORT) exec $(BIN)/python manage.py serve
+	PORT=$(PORT) MES_STATIC_AUTOREFRESH=$${MES_STATIC_AUTOREFRESH:-1} exec $(BIN)/python manage.py serve
 
 test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -222,7 +222,10 @@ STORAGES = {
 }
 # Serve straight from the finders when collectstatic has not been run (tests, development).
 WHITENOISE_USE_FINDERS = True
-WHITENOISE_AUTOREFRESH = DEBUG
+# Files looked up again on every request (a style sheet edited while `make run` runs is served
+# whole; without it, at the size it had when the server started: cut off, or an error):
+# `make run` and DEBUG, not a production server (its files do not change while it runs).
+WHITENOISE_AUTOREFRESH = env_bool("MES_STATIC_AUTOREFRESH", DEBUG)
 
 # --- Redis, Celery, live events -------------------------------------------------------------
 CELERY_BROKER_DIR = VAR_DIR / "broker"
