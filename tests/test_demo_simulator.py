@@ -105,6 +105,33 @@ def test_a_schedule_applied_at_the_real_time_does_not_stop_the_history():
 
 
 @pytest.mark.django_db(transaction=True)
+def test_the_history_leaves_alone_an_order_made_at_the_real_time():
+    """`make run` serves pages while the history is made at past times: an order a planner
+    creates and releases now is not worked (nor inspected, nor accepted) by the history at
+    times before it existed; the history's own orders are."""
+    from planning.services.orders import production_order_release
+
+    sim, _ = run_sim(steps=3)
+    planner = User.objects.get(username="planner")
+    order = production_order_create(actor=planner, item=Item.objects.get(code="SP-KIT"),
+                                    quantity=2, due=timezone.now() + datetime.timedelta(days=3))
+    production_order_explode(actor=planner, order=order)
+    production_order_release(actor=planner, order=order)  # at the real time
+    before = WorkReport.objects.count()
+    with focus_suspended(), time_machine.travel(START, tick=False) as traveller:
+        sim.last_schedule = None  # re-plan, with the new order, at the next step
+        now = START + datetime.timedelta(hours=1)
+        for _ in range(36):
+            traveller.move_to(now)
+            sim.step(now, 20)
+            now += datetime.timedelta(minutes=20)
+    assert WorkReport.objects.count() > before  # the history went on
+    mine = {"task__work_order__production_order": order}
+    assert not WorkReport.objects.filter(**mine).exists()
+    assert not TaskActivity.objects.filter(**mine).exists()
+
+
+@pytest.mark.django_db(transaction=True)
 def test_simulator_is_deterministic_for_a_seed():
     sim1, first = run_sim(seed=7)
     sim2, second = run_sim(seed=7)

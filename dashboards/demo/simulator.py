@@ -95,6 +95,13 @@ class Simulator:
                          "accepted": 0, "rush": 0, "acks": 0, "used_as_is": 0}
 
     # --- helpers -------------------------------------------------------------------------
+    def _existing(self, queryset, field: str, now):
+        """Making the history, only what existed at the simulated time `now` (by its `field`):
+        an order a user creates at the real time while the history is being made (`make run`
+        serves pages meanwhile) is not worked, inspected or accepted at times before it
+        existed. Live, everything."""
+        return queryset.filter(**{f"{field}__lte": now}) if self.history else queryset
+
     def _users(self, prefix_role):
         if prefix_role not in self.people:
             self.people[prefix_role] = list(
@@ -132,8 +139,9 @@ class Simulator:
         self._late_reports(now)
         wcs = [wc for wc in self._work_centers() if self._working(wc, now)]
         ids = [wc.pk for wc in wcs]
-        tasks = list(Task.objects.filter(work_center_id__in=ids,
-                                         status__in=("in_progress", "released", "paused"))
+        tasks = list(self._existing(Task.objects.filter(
+                         work_center_id__in=ids, status__in=("in_progress", "released", "paused")),
+                                    "work_order__released_at", now)
                      .exclude(work_order__status="on_hold")
                      .select_related("work_order", "work_order__item")
                      .order_by(F("planned_start").asc(nulls_last=True),
@@ -327,8 +335,8 @@ class Simulator:
     def _qc(self, now):
         inspectors = self._users("qc_inspector")
         defects = list(DefectCode.objects.order_by("code"))
-        for insp in (Inspection.objects.filter(status="pending").select_related("plan")
-                     .order_by("created_at", "pk")[:30]):
+        for insp in (self._existing(Inspection.objects.filter(status="pending"), "created_at",
+                                    now).select_related("plan").order_by("created_at", "pk")[:30]):
             if not self._delay(("qc", insp.pk), now, self.rates.qc_delay_minutes):
                 continue
             fail = self.rng.random() < self.rates.qc_fail
@@ -356,8 +364,8 @@ class Simulator:
                 self.counters["inspections"] += 1
             except ValidationError as exc:
                 log.debug("simulated inspection refused: %s", exc)
-        for nc in Nonconformance.objects.filter(status="open", disposition="pending").order_by(
-                "pk"):
+        for nc in self._existing(Nonconformance.objects.filter(
+                status="open", disposition="pending"), "created_at", now).order_by("pk"):
             if not self._delay(("nc", nc.pk), now, (5, 60)):
                 continue
             choice = "rework" if self.rng.random() < self.rates.rework_share else "scrap"
@@ -393,7 +401,8 @@ class Simulator:
 
     def _acceptance(self, now):
         leads = self._users("workshop_lead")
-        for wo in WorkOrder.objects.filter(status="awaiting_acceptance").order_by("pk")[:30]:
+        for wo in self._existing(WorkOrder.objects.filter(status="awaiting_acceptance"),
+                                 "actual_end", now).order_by("pk")[:30]:
             if not self._delay(("accept", wo.pk), now, self.rates.accept_minutes):
                 continue
             if acceptance_blockers(wo):
@@ -417,8 +426,8 @@ class Simulator:
             alerts_sweep(now=now)
             self.last_sweep = now
         leads = self._users("workshop_lead")
-        for alert in Alert.objects.filter(status__in=("open", "acknowledged")).order_by(
-                "raised_at", "pk")[:40]:
+        for alert in self._existing(Alert.objects.filter(status__in=("open", "acknowledged")),
+                                    "raised_at", now).order_by("raised_at", "pk")[:40]:
             try:
                 if alert.status == "open" and self._delay(("ack", alert.pk), now,
                                                           self.rates.ack_minutes):
