@@ -12,6 +12,7 @@ from execution.models import (
     EquipmentStateChange,
     MaterialConsumption,
     ScanRefusal,
+    TaskActivity,
     WorkReport,
 )
 from planning.models import Equipment, MaterialRequirement, Task
@@ -43,6 +44,40 @@ def test_report_is_exactly_once(client):
     assert (tasks[0].qty_good, tasks[0].qty_scrap) == (4, 1)
     assert WorkReport.objects.count() == 1
     assert first.json()["task"]["status"] == "in_progress"
+
+
+def test_work_before_the_work_order_was_released_is_refused(client):
+    """A device with a wrong date (or a year typed wrong) cannot report work, or start or
+    complete a task, at a time before the work order was released: the task's and the work
+    order's actual start and the KPIs would take it as true. A clock a few minutes off is
+    still taken."""
+    wo, (task,), wc = released_order(steps=1, qty="5")
+    wo.refresh_from_db()
+    api = api_as(client, "operator", scopes=["devices"])
+    long_ago = datetime.datetime(2020, 1, 1, 8, 0, tzinfo=datetime.UTC)
+    response = api.post("/api/work-reports/", {
+        "task": task.pk, "client_token": token(), "good": "1",
+        "work_start": long_ago.isoformat(),
+        "work_end": (long_ago + datetime.timedelta(hours=1)).isoformat()})
+    assert response.status_code == 422, response.json()
+    message = error_of(response, "work_start")["message"]
+    assert "before its work order" in message and wo.number in message
+    started = api.post(f"/api/tasks/{task.pk}/start/", {"client_token": token(),
+                                                         "at": long_ago.isoformat()})
+    assert started.status_code == 422 and error_of(started, "at")
+    ahead = api.post(f"/api/tasks/{task.pk}/start/", {
+        "client_token": token(),
+        "at": (timezone.now() + datetime.timedelta(days=1)).isoformat()})
+    assert ahead.status_code == 422 and "future" in error_of(ahead, "at")["message"]
+    assert not WorkReport.objects.exists() and not TaskActivity.objects.exists()
+    task.refresh_from_db()
+    wo.refresh_from_db()
+    assert task.actual_start is None and wo.actual_start is None
+    skewed = (wo.released_at - datetime.timedelta(minutes=2)).isoformat()
+    assert api.post(f"/api/tasks/{task.pk}/start/", {"client_token": token(),
+                                                     "at": skewed}).status_code == 201
+    assert api.post("/api/work-reports/", {"task": task.pk, "client_token": token(),
+                                           "good": "1"}).status_code == 201
 
 
 def test_over_report_names_good_and_is_kept_for_the_lead(client):

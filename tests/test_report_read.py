@@ -202,7 +202,7 @@ def test_rework_task(op):
 
 
 def test_last_start_and_last_report_end_are_the_latest(op):
-    _wo, (t1, t2, _t3), wc = released_order(qty="10")
+    _wo, (t1, t2, _t3), wc = released_order(qty="10", released_ago=datetime.timedelta(days=2))
     base = timezone.now().replace(microsecond=123457) - datetime.timedelta(days=1)
 
     def at(hours):

@@ -129,7 +129,7 @@ def test_same_token_counts_once(op):
 
 def test_late_entry_marked_and_times_recorded(op, settings):
     settings.MES_REPORT_GRACE_MINUTES = 30
-    _wo, (t1, *_), wc = released_order()
+    _wo, (t1, *_), wc = released_order(released_ago=datetime.timedelta(days=1))
     end = timezone.now() - datetime.timedelta(hours=2)
     r = report(t1, op, wc, good=2, work_start=end - datetime.timedelta(hours=1), work_end=end)
     assert r.report.late
@@ -346,7 +346,7 @@ def test_a_report_that_starts_resumes_or_completes_a_task_records_it(op, make_us
     records nothing more; a resume is never before the pause it ends."""
     from quality.services.acceptance import work_order_accept
 
-    wo, (t1, t2), wc = released_order(steps=2, qty="10")
+    wo, (t1, t2), wc = released_order(steps=2, qty="10", released_ago=datetime.timedelta(days=1))
     now = timezone.now()
     ago = lambda minutes: now - datetime.timedelta(minutes=minutes)  # noqa: E731
     other = make_user("operator", badge_code="B-OP-10")

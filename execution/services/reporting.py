@@ -283,6 +283,37 @@ class ActivityResult:
     short: Decimal = Decimal(0)  # a completion: the units it was completed short by
 
 
+# How far a device's clock may be off: a time up to this far ahead of the server's, or before
+# the work order's release, is taken as the same moment, not refused.
+CLOCK_SKEW = datetime.timedelta(minutes=5)
+
+
+def check_not_before_release(at: datetime.datetime, work_order: WorkOrder, *,
+                             field: str) -> None:
+    """Refuse (on `field`) a time of work on `work_order` before it was released: no work
+    was done on it then (a device's wrong date, a typo in a year), and the task's and work
+    order's actual start and the KPIs would take it as true."""
+    released = work_order.released_at
+    if released is not None and at < released - CLOCK_SKEW:
+        raise StationRefusal({field: system_text(
+            "The work cannot have been done before its work order %(wo)s was released "
+            "(%(released)s).", wo=work_order.number,
+            released=f"{timezone.localtime(released):%Y-%m-%d %H:%M}")}, code="times")
+
+
+def check_action_time(at: datetime.datetime | None, work_order: WorkOrder) -> datetime.datetime:
+    """When a station action happened: `at` as given (a device sending what it recorded
+    offline), neither in the future nor before the work order's release; now without it."""
+    now = timezone.now()
+    if at is None:
+        return now
+    if at > now + CLOCK_SKEW:
+        raise StationRefusal({"at": system_text("The time cannot be in the future.")},
+                             code="times")
+    check_not_before_release(at, work_order, field="at")
+    return at
+
+
 def _station_action(*, operator, task, work_center, client_token, action, kind, at=None):
     token = check_client_token(client_token)
     existing = TaskActivity.objects.filter(client_token=token).first()
@@ -292,7 +323,7 @@ def _station_action(*, operator, task, work_center, client_token, action, kind, 
     if TaskActivity.objects.filter(client_token=token).exists():  # a retry that raced us
         return ActivityResult(locked, False)
     check_can_work(locked, operator, work_center)
-    at = at or timezone.now()
+    at = check_action_time(at, locked.work_order)
     if action == "start" and locked.status == T.IN_PROGRESS:
         raise refuse(system_text("Task %(task)s is already running.", task=locked), "running")
     if action == "start":
@@ -369,7 +400,7 @@ def task_complete(*, operator, task, work_center, client_token, at=None,
             "%(short)s of %(input)s are not reported on %(task)s. Report them as good or "
             "scrap, or give the reason to complete it short.", short=_fmt(short),
             input=_fmt(input_qty), task=locked), code="short_reason_missing")})
-    at = at or timezone.now()
+    at = check_action_time(at, locked.work_order)
     if short > 0:
         reason = system_text("completed at the station %(short)s short: %(reason)s",
                              short=_fmt(short), reason=short_reason)
@@ -519,9 +550,10 @@ def task_report_quantity(*, operator, task, work_center=None, client_token, good
     if work_start > work_end:
         raise StationRefusal({"work_start": system_text("The work cannot start after it ended.")},
                              code="times")
-    if work_end > now + datetime.timedelta(minutes=5):
+    if work_end > now + CLOCK_SKEW:
         raise StationRefusal({"work_end": system_text("The work cannot end in the future.")},
                              code="times")
+    check_not_before_release(work_start, locked.work_order, field="work_start")
     late = now - work_end > datetime.timedelta(minutes=settings.MES_REPORT_GRACE_MINUTES)
     # The report, the task's new quantities, the audit entry and the outbox rows: one
     # statement on PostgreSQL (mes.sql.Writes), where the report's id was read with the task.
