@@ -56,6 +56,25 @@ def test_list_costs_the_same_queries_for_few_and_many(client_as, reasons,
     assert 'data-testid="downtime-row"' not in ongoing.content.decode()
 
 
+def test_a_cleared_reason_is_cleared_or_refused_never_kept_silently(client_as, reasons):
+    """The form sends the stop as the lead left it: a reason picked back to "---------" is
+    no reason. An unplanned stop is refused for it (and keeps its reason); a planned one
+    (maintenance) loses it. It was kept with "Stop corrected." either way."""
+    client = client_as("workshop_lead")
+    _eq, (stop,) = stops(1, reasons[0])
+    url = reverse("execution:downtime_detail", args=[stop.pk])
+    form = {"start": local(stop.start), "end": local(stop.end), "reason": "", "note": "",
+            "why": "reason was wrong"}
+    refused = client.post(url, form, HTTP_ACCEPT_LANGUAGE="en")
+    assert refused.status_code == 400
+    assert "An unplanned stop needs its reason." in refused.content.decode()
+    stop.refresh_from_db()
+    assert stop.reason == reasons[0]
+    assert client.post(url, {**form, "planned": "on"}).status_code == 302
+    stop.refresh_from_db()
+    assert stop.planned and stop.reason is None
+
+
 def test_lead_corrects_a_stop_every_refusal_names_the_field(client_as, reasons):
     client = client_as("workshop_lead")
     eq, (stop,) = stops(1, reasons[0])

@@ -109,16 +109,21 @@ def _user(actor):
     return actor if actor is not None and getattr(actor, "is_authenticated", False) else None
 
 
+UNCHANGED = object()  # (downtime_edit's reason: not given, as opposed to None, cleared)
+
+
 @transaction.atomic
 def downtime_edit(*, actor, downtime: DowntimeEvent, start=None, end=None,
-                  reason: DowntimeReason | None = None, planned: bool | None = None,
-                  note: str | None = None, why: str) -> DowntimeEvent:
+                  reason: DowntimeReason | None | object = UNCHANGED,
+                  planned: bool | None = None, note: str | None = None,
+                  why: str) -> DowntimeEvent:
     """Correct a recorded downtime (a lead's job). Before: a reason for the correction; times
     in order, not in the future, not overlapping another stop of the same equipment; a stop
     still going on keeps no end (it ends when the equipment's state is set again). After: the
     event changed; for a stop still going on, the equipment's state follows it (since its
     start, its reason, down or maintenance as it is unplanned or planned); one audit entry with
-    before/after and why; the station and the plant told. Nothing changed: nothing written."""
+    before/after and why; the station and the plant told. Nothing changed: nothing written.
+    `reason` None clears it (a planned stop may have none; an unplanned one is refused)."""
     why = " ".join((why or "").split())
     if not why:
         raise ValidationError({"why": _("Say why the downtime is corrected.")})
@@ -134,8 +139,8 @@ def downtime_edit(*, actor, downtime: DowntimeEvent, start=None, end=None,
         stop.start = start
     if end is not None:
         stop.end = end
-    if reason is not None:
-        if not reason.active and reason.pk != stop.reason_id:
+    if reason is not UNCHANGED:
+        if reason is not None and not reason.active and reason.pk != stop.reason_id:
             raise ValidationError({"reason": _("Reason %(code)s is no longer in use.")
                                    % {"code": reason.code}})
         stop.reason = reason
