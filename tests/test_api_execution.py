@@ -80,6 +80,36 @@ def test_work_before_the_work_order_was_released_is_refused(client):
                                            "good": "1"}).status_code == 201
 
 
+def test_quantities_are_read_as_the_station_reads_them(client):
+    """The API refuses what a station refuses, with the same words and status (422, naming
+    the field): "1e3" is no number there (it was taken as 1000), "abc" is no number (it was a
+    400 of the framework's, while "2.5" of a discrete item was a 422 of ours). Decimal text
+    and JSON numbers are quantities."""
+    wo, (task,), wc = released_order(steps=1, qty="5")
+    api = api_as(client, "operator", scopes=["devices"])
+    for sent, words in (("1e3", "is not a number"), ("abc", "is not a number"),
+                        ("1,5", "is not a number"), ("2.5", "Whole units only"),
+                        ("-1", "cannot be negative"), (True, "decimal text or a number")):
+        response = api.post("/api/work-reports/", {"task": task.pk, "client_token": token(),
+                                                   "good": sent})
+        assert response.status_code in (400, 422), (sent, response.json())
+        assert words in error_of(response, "good")["message"], (sent, response.json())
+        if sent is not True:
+            assert response.status_code == 422, sent
+    req = MaterialRequirement.objects.filter(work_order=wo).select_related("item").first()
+    issue = api.post("/api/material-issues/", {"task": task.pk, "client_token": token(),
+                                               "item_code": req.item.code, "lot_code": "L-1",
+                                               "quantity": "1e3"})
+    assert issue.status_code == 422 and "not a number" in error_of(issue, "quantity")["message"]
+    assert not WorkReport.objects.exists() and not MaterialConsumption.objects.exists()
+    assert api.post("/api/work-reports/", {"task": task.pk, "client_token": token(),
+                                           "good": 2}).status_code == 201
+    assert api.post("/api/work-reports/", {"task": task.pk, "client_token": token(),
+                                           "good": "1.0"}).status_code == 201
+    task.refresh_from_db()
+    assert task.qty_good == 3
+
+
 def test_over_report_names_good_and_is_kept_for_the_lead(client):
     wo, tasks, wc = released_order(steps=2, qty="5")
     api = api_as(client, "operator", scopes=["execution:report"])

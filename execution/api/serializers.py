@@ -1,8 +1,7 @@
 """Execution serializers. Devices name things by code (work center, equipment, reasons) and
 send a client token per submission: the same token never counts twice."""
 
-from decimal import Decimal
-
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from execution.models import (
@@ -18,7 +17,23 @@ from mes.api import fields
 from planning.api.serializers import TaskSerializer, code_field
 from planning.models import Equipment, WorkCenter
 
-QTY = {"max_digits": 14, "decimal_places": 4, "min_value": Decimal(0)}
+
+@extend_schema_field({"oneOf": [{"type": "string", "example": "12.5"}, {"type": "number"}]})
+class QuantityField(serializers.Field):
+    """A quantity as a station reads one: decimal text ("12", "0.25") or a JSON number, checked
+    by the service with the station's own rules and words (execution.services.quantities:
+    "1e3" or "1,5" is no number, a fraction of a discrete item is refused, at most four
+    decimals): the same input is refused the same way, 422, naming the field."""
+
+    default_error_messages = {"invalid": "Send the quantity as decimal text or a number."}
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, str | int | float):
+            self.fail("invalid")
+        return data[:40] if isinstance(data, str) else data
+
+    def to_representation(self, value):
+        return str(value)
 RETRY_DOC = ("A fresh random string per submission (≤ 64 chars); resending the same "
                     "token returns the first result and changes nothing.")
 
@@ -72,8 +87,8 @@ class WorkReportCreateSerializer(StationInputSerializer):
     task = serializers.IntegerField(required=False, min_value=1, help_text="Task id, or:")
     scan = serializers.CharField(max_length=200, required=False,
                                  help_text="The task's traveler QR code (MES:T:…).")
-    good = serializers.DecimalField(**QTY, default=0)
-    scrap = serializers.DecimalField(**QTY, default=0)
+    good = QuantityField(default="0")
+    scrap = QuantityField(default="0")
     scrap_reason = code_field(ScrapReason.objects.all(), required=False, allow_null=True)
     equipment = code_field(Equipment.objects.all(), required=False, allow_null=True)
     work_start = fields.DateTimeField(required=False)
@@ -160,7 +175,7 @@ class MaterialIssueInputSerializer(StationInputSerializer):
     task = serializers.IntegerField(min_value=1)
     item_code = serializers.CharField(max_length=40)
     lot_code = serializers.CharField(max_length=80)
-    quantity = serializers.DecimalField(**QTY)
+    quantity = QuantityField()
 
 
 class MaterialConsumptionSerializer(serializers.ModelSerializer):
