@@ -29,7 +29,7 @@ from execution.services.reporting import (
     task_start,
 )
 from mes.models import User
-from planning.models import Item, Task, WorkCenter, WorkOrder
+from planning.models import Equipment, Item, Task, WorkCenter, WorkOrder
 from tests.factories import WorkCenterFactory
 from tests.factories_execution import released_order
 from tests.transactions import held_open
@@ -37,7 +37,7 @@ from tests.transactions import held_open
 pytestmark = pytest.mark.django_db
 
 FACT_KEYS = {"earlier_report", "previous_passed", "last_start", "last_report_end", "assigned",
-             "next_work_center"}
+             "next_work_center", "sole_equipment"}
 
 
 def tok():
@@ -140,8 +140,23 @@ def test_first_step_without_reports_or_activities(op):
     _wo, (t1, *_), wc = released_order()
     facts = read_both(t1, op)
     assert facts == {"earlier_report": None, "previous_passed": None, "last_start": None,
-                     "last_report_end": None, "assigned": True, "next_work_center": wc.pk}
+                     "last_report_end": None, "assigned": True, "next_work_center": wc.pk,
+                     "sole_equipment": None}
     assert facts["assigned"] is True
+
+
+def test_the_stations_machine_when_it_has_exactly_one_in_service(op):
+    """A report names the machine it was made on; without one named, the station's own when it
+    has exactly one in service (none when it has several: which one is not known)."""
+    _wo, (t1, *_), wc = released_order()
+    saw = Equipment.objects.create(code="EQ-1", name="锯床", work_center=wc)
+    assert read_both(t1, op)["sole_equipment"] == saw.pk
+    second = Equipment.objects.create(code="EQ-2", name="锯床 2", work_center=wc)
+    assert read_both(t1, op)["sole_equipment"] is None
+    Equipment.objects.filter(pk=saw.pk).update(active=False)
+    assert read_both(t1, op)["sole_equipment"] == second.pk
+    report(t1, op, wc, good=1)
+    assert WorkReport.objects.get().equipment == second
 
 
 def test_second_step_gets_what_the_first_reported_good(op):

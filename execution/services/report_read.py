@@ -25,7 +25,7 @@ from mes.sql import (
     valid_pk,
 )
 from mes.system_text import system_text
-from planning.models import Item, Task, WorkCenter, WorkOrder
+from planning.models import Equipment, Item, Task, WorkCenter, WorkOrder
 
 T = Task.Status
 
@@ -72,6 +72,14 @@ _NEXT_WORK_CENTER = """(
     WHERE n."work_order_id" = t."work_order_id" AND n."kind" = %(normal)s
       AND n."seq" > t."seq" AND NOT (n."status" = %(cancelled)s)
     ORDER BY n."seq", n."id" LIMIT 1)"""
+
+
+# The station's machine when it has exactly one in service (a report there was made on it),
+# for the task aliased t: the SQL twin of reporting.sole_equipment.
+_SOLE_EQUIPMENT = """(
+   SELECT CASE WHEN count(*) = 1 THEN min(e."id") END
+     FROM {equipment} e
+    WHERE e."work_center_id" = t."work_center_id" AND e."active")"""
 
 
 def _task_from(joins: str = "") -> str:
@@ -122,6 +130,7 @@ def _fact_columns() -> str:
   EXISTS (SELECT 1 FROM "{assigned}" o WHERE o."workcenter_id" = t."work_center_id"
                                          AND o."user_id" = %(operator)s),
   {_NEXT_WORK_CENTER.format(task=table(Task))},
+  {_SOLE_EQUIPMENT.format(equipment=table(Equipment))},
   {_report_id()}"""  # noqa: S608
 
 
@@ -138,7 +147,7 @@ _FACTS = (("earlier", WorkReport._meta.pk), ("passed", Task._meta.get_field("qty
           ("last_start", TaskActivity._meta.get_field("at")),
           ("last_end", WorkReport._meta.get_field("work_end")), ("anyone", None),
           ("operator_here", None), ("next_wc", WorkCenter._meta.pk),
-          ("report_id", WorkReport._meta.pk))
+          ("sole_equipment", Equipment._meta.pk), ("report_id", WorkReport._meta.pk))
 # The function's parameters (the read's), with their types.
 _PARAMS = (("task", "bigint"), ("token", "text"), ("operator", "bigint"), ("normal", "text"),
            ("cancelled", "text"), ("start", "text"), ("resume", "text"))
@@ -192,7 +201,7 @@ def install_function(*, using: str = "default", **_kwargs) -> None:
     if conn.vendor != "postgresql":
         return
     needed = {m._meta.db_table for m in (Task, WorkOrder, Item, WorkCenter, WorkReport,
-                                         TaskActivity, WorkCenter.operators.through)}
+                                         TaskActivity, WorkCenter.operators.through, Equipment)}
     if not needed <= set(conn.introspection.table_names()):
         return
     create = function_sql(conn)
@@ -324,8 +333,8 @@ def _task_and_facts(row, with_operator: bool = False) -> tuple[Task, dict]:
         raise _unknown_task()
     task, start = _task_from_row(row)
     end = start + len(_FACTS)
-    earlier, passed, last_start, last_end, anyone, operator_here, next_wc, report_id = (
-        row[start:end])
+    (earlier, passed, last_start, last_end, anyone, operator_here, next_wc, sole_equipment,
+     report_id) = row[start:end]
     facts = {
         "report_id": report_id,  # the id for a new report (None: the insert numbers it)
         "earlier_report": earlier,
@@ -335,6 +344,7 @@ def _task_and_facts(row, with_operator: bool = False) -> tuple[Task, dict]:
         "assigned": (not settings.MES_ENFORCE_OPERATOR_ASSIGNMENT
                      or not anyone or bool(operator_here)),
         "next_work_center": next_wc,
+        "sole_equipment": sole_equipment,
     }
     if with_operator:
         facts["operator"] = _OPERATOR.instance(row, end)  # (None: no active user by that id)
@@ -343,7 +353,11 @@ def _task_and_facts(row, with_operator: bool = False) -> tuple[Task, dict]:
 
 def report_facts_orm(task_id: int, token: str, operator) -> dict:
     """The same facts through the ORM (the reference the SQL above is tested against)."""
-    from execution.services.reporting import next_step_work_center, previous_step_passed
+    from execution.services.reporting import (
+        next_step_work_center,
+        previous_step_passed,
+        sole_equipment,
+    )
 
     through = WorkCenter.operators.through.objects
     facts = {
@@ -359,6 +373,7 @@ def report_facts_orm(task_id: int, token: str, operator) -> dict:
         "operator_assigned": Exists(through.filter(workcenter_id=OuterRef("work_center_id"),
                                                    user_id=operator.pk)),
         "next_work_center": next_step_work_center(),
+        "sole_equipment": sole_equipment(),
     }
     row = Task.objects.filter(pk=task_id).annotate(**facts).values(*facts).get()
     row["assigned"] = (not settings.MES_ENFORCE_OPERATOR_ASSIGNMENT

@@ -13,7 +13,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Case, DecimalField, F, OuterRef, Subquery, When
+from django.db.models import Case, Count, DecimalField, F, Min, OuterRef, Subquery, When
 from django.utils import timezone
 
 from execution.models import ScanRefusal, ScrapReason, TaskActivity, WorkReport
@@ -173,6 +173,17 @@ def next_step_work_center():
                                         kind=Task.Kind.NORMAL, seq__gt=OuterRef("seq"))
                     .exclude(status=T.CANCELLED).order_by("seq", "id")
                     .values("work_center_id")[:1])
+
+
+def sole_equipment():
+    """Subquery for a task queryset (OuterRef: the task): its station's machine when the
+    station has exactly one in service, else NULL. A report there without a machine named was
+    made on that one (the traceability record and the archive name the machines a work order
+    went through, and their stops)."""
+    in_service = Equipment.objects.filter(work_center_id=OuterRef("work_center_id"),
+                                          active=True).order_by().values("work_center_id")
+    return Subquery(in_service.annotate(n=Count("pk"), only=Min("pk")).filter(n=1)
+                    .values("only")[:1])
 
 
 def _input_from(task: Task, previous_passed) -> Decimal:
@@ -543,6 +554,10 @@ def task_report_quantity(*, operator, task, work_center=None, client_token, good
         raise StationRefusal({"equipment": system_text("%(eq)s is not at this station.",
                                                        eq=equipment.code)},
                              code="wrong_equipment")
+    # No machine named: the station's own, when it has just one (read with the task).
+    equipment_id = (equipment.pk if equipment is not None
+                    else facts["sole_equipment"] if work_center.pk == locked.work_center_id
+                    else None)
     now = timezone.now()
     work_end = work_end or now
     work_start = work_start or _work_started_from(facts["last_start"], facts["last_report_end"],
@@ -560,7 +575,7 @@ def task_report_quantity(*, operator, task, work_center=None, client_token, good
     writes = Writes()
     report = new_instance(
         WorkReport, pk=facts["report_id"], task=locked, operator=operator,
-        work_center=work_center, equipment=equipment, good=good, scrap=scrap,
+        work_center=work_center, equipment_id=equipment_id, good=good, scrap=scrap,
         scrap_reason=scrap_reason, work_start=work_start, work_end=work_end, reported_at=now,
         late=late, client_token=token, note=note[:200],
     )
