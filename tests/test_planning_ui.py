@@ -458,7 +458,7 @@ def test_order_lifecycle_through_the_pages(client_as):
                            {"work_orders": [child.pk]}, HTTP_HX_REQUEST="true",
                            HTTP_HX_TARGET="order-body")
     html = response.content.decode()
-    assert html.lstrip().startswith('<div id="order-body"') and "Released 1 work orders" in html
+    assert html.lstrip().startswith('<div id="order-body"') and "Released 1 work order." in html
     child.refresh_from_db()
     assert child.status == WorkOrder.Status.RELEASED
     # the order can no longer be exploded again; its edit page sends you back

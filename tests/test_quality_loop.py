@@ -197,7 +197,7 @@ def test_blockers_listed_and_reject_reopens_last_step(plan, defect, people):
     rep(t2, op, wc, good=2)
     blockers = acceptance_blockers(wo)
     assert any("not awaiting acceptance" in b for b in blockers)
-    assert any("inspection(s) not yet recorded" in b for b in blockers)
+    assert any("1 inspection not yet recorded" in b for b in blockers)
     measure(Inspection.objects.get(), qc, "10")
     rep(t3, op, wc, good=2)
     wo.refresh_from_db()

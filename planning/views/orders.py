@@ -14,6 +14,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _g
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from mes.forms import add_service_errors
@@ -174,7 +175,9 @@ def order_action(request, pk, action):
                     raise ValidationError(_g("Tick the work orders to release first."))
                 result = order_services.work_orders_release(actor=request.user,
                                                             work_orders=chosen, reason=reason)
-            notices.append(_g("Released %(n)d work orders.") % {"n": len(result.released)})
+            n = len(result.released)
+            notices.append(ngettext("Released %(n)d work order.", "Released %(n)d work orders.",
+                                    n) % {"n": n})
             refusals = result.refused
         else:
             raise Http404

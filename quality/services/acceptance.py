@@ -9,6 +9,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from mes.audit import audit_record, snapshot
 from mes.events import TOPIC_PLANT, event_emit, topic_work_center
@@ -115,7 +116,8 @@ def acceptance_blockers(work_order: WorkOrder) -> list[str]:
     pending = Inspection.objects.filter(work_order=work_order,
                                         status=Inspection.Status.PENDING).count()
     if pending:
-        blockers.append(_("%(n)d inspection(s) not yet recorded") % {"n": pending})
+        blockers.append(ngettext("%(n)d inspection not yet recorded",
+                                 "%(n)d inspections not yet recorded", pending) % {"n": pending})
     blockers += reconciliation(work_order)
     return blockers
 
