@@ -377,3 +377,43 @@ def test_a_live_refresh_of_the_equipment_keeps_the_reason_being_picked(asgi_serv
     page.get_by_test_id("equipment-PRESS-1").get_by_role("button", name="Down").click()
     status_says(page, "PRESS-1: down")
     assert DowntimeEvent.objects.get(equipment__code="PRESS-1").reason == power
+
+
+def test_an_answer_the_task_has_moved_on_from_says_so(asgi_server, page, browser, make_user):
+    """Two tablets on one task: the first's answer ("selected … remaining 3") is about the task
+    as it was; when the other tablet reports on it, the first's task panel follows live and
+    its answer is marked out of date, not left standing as if the task still stood so. Its own
+    start coming back on the stream marks nothing."""
+    first = make_user("operator", username="tab-a", badge_code="B-A1")
+    second = make_user("operator", username="tab-b", badge_code="B-B1")
+    _wo, (task,), wc = released_order(steps=1, qty="3")
+    open_station(page, asgi_server, first, wc)
+    wedge(page, payload_for_task(task))
+    page.get_by_test_id("task-start").click()
+    page.wait_for_function("() => /Started/.test("
+                           "document.getElementById('station-status').innerText)")
+    page.wait_for_timeout(1_500)  # its own start came back on the stream meanwhile
+    assert page.get_by_test_id("status-stale").count() == 0
+    other = browser.new_context(locale="en-US", viewport={"width": 1024, "height": 768})
+    tablet_b = other.new_page()
+    tablet_b.set_default_timeout(10_000)
+    open_station(tablet_b, asgi_server, second, wc)
+    wedge(tablet_b, payload_for_task(task))
+    tablet_b.get_by_test_id("report-good").fill("2")
+    tablet_b.get_by_test_id("report-submit").click()
+    tablet_b.wait_for_function("() => /good 2/.test("
+                               "document.getElementById('station-status').innerText)")
+    page.get_by_test_id("task-good").filter(has_text="2").wait_for(timeout=5_000)
+    page.get_by_test_id("status-stale").wait_for(timeout=5_000)
+    assert "is-stale" in status(page).get_attribute("class")
+    # The form's "all remaining" offers what remains now (it offered 3, which the server
+    # would refuse as too many).
+    assert page.locator("[data-fill-good]").get_attribute("data-fill-good") == "1"
+    screenshot(page, "station-answer-out-of-date")
+    # The next action's answer is current again.
+    page.get_by_test_id("report-good").fill("1")
+    page.get_by_test_id("report-submit").click()
+    page.wait_for_function("() => /good 1, scrap 0/.test("
+                           "document.getElementById('station-status').innerText)")
+    assert page.get_by_test_id("status-stale").count() == 0
+    other.close()

@@ -48,12 +48,13 @@ class DispatchPartialView(StationView):
 
 
 class TaskPanelPartialView(StationView):
-    """The selected task's figures and buttons, re-fetched on live events."""
+    """The selected task's figures and buttons, re-fetched on live events, with the report
+    form's "all remaining" button (out of band): it offers what remains now."""
 
     http_method_names = ["get"]
 
     def get(self, request, code):
-        return render(request, "execution/_task_panel.html", self.console_context())
+        return render(request, "execution/_task_panel_live.html", self.console_context())
 
 
 class EquipmentPanelView(StationView):

@@ -323,6 +323,36 @@
     document.body.addEventListener("htmx:afterSwap", function () {
       if (reasonPicks) restoreReasonPicks();
     });
+    // The answer above the task (its figures, "selected", "started") is about the task as it
+    // was: when a live refresh shows the task changed since (another station reported on it
+    // or completed it, the lead held it), the answer says it is out of date, not as if the
+    // task still stood so. (Its own action's event coming back changes nothing: no mark.)
+    var panelBefore = null;
+    function panelState() {
+      var panel = $("task-panel");
+      if (!panel) return "";
+      var qty = $("task-qty");
+      return (panel.getAttribute("data-status") || "") + "|" + (qty ? qty.textContent.replace(/\s+/g, " ") : "");
+    }
+    document.body.addEventListener("htmx:beforeSwap", function (event) {
+      var cfg = event.detail.requestConfig || {};
+      panelBefore = (event.detail.target && event.detail.target.id === "task-panel" &&
+                     (cfg.verb || "").toLowerCase() === "get") ? panelState() : null;
+    });
+    document.body.addEventListener("htmx:afterSettle", function (event) {
+      if (panelBefore === null || !event.detail.elt || event.detail.elt.id !== "task-panel") return;
+      var changed = panelState() !== panelBefore;
+      panelBefore = null;
+      var status = $("station-status");
+      if (!changed || !status || status.classList.contains("is-stale")) return;
+      status.classList.add("is-stale");
+      status.classList.remove("flash");
+      var note = document.createElement("p");
+      note.className = "st-status-line st-stale-note";
+      note.setAttribute("data-testid", "status-stale");
+      note.textContent = station.getAttribute("data-msg-stale");
+      status.appendChild(note);
+    });
     document.body.addEventListener("htmx:afterSettle", function (event) {
       fillTokens(event.detail.elt || document);
       // A live refresh that replaced the focused element (a button just tapped) leaves the
