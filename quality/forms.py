@@ -7,7 +7,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from planning.models import Item, WorkCenter
+from planning.models import Item, Task, WorkCenter
 from quality.models import Characteristic, DefectCode, InspectionPlan, Nonconformance
 from quality.services.inspections import NOTES_MAX
 
@@ -205,10 +205,33 @@ class DispositionForm(forms.Form):
                              widget=forms.Textarea(attrs={"rows": 2}),
                              help_text=_("Required for use as is."))
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, nc=None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["work_center"].queryset = WorkCenter.objects.filter(active=True).order_by(
-            "code")
+        field = self.fields["work_center"]
+        field.queryset = WorkCenter.objects.filter(active=True).order_by("code")
+        if nc is not None:
+            field.choices = rework_station_choices(nc, field)
+
+
+def rework_station_choices(nc, field) -> list:
+    """The stations a rework can go to: first the work order's steps up to the one
+    responsible, by step ("30 Finish turning · WC-CNC2"), so that a defect found at an
+    inspection step is sent back to the step that made it in one pick; then every other
+    station. Two queries."""
+    stations = list(field.queryset)
+    by_pk = {wc.pk: wc for wc in stations}
+    steps = (Task.objects.filter(work_order_id=nc.work_order_id, kind=Task.Kind.NORMAL,
+                                 seq__lte=nc.responsible_task.seq)
+             .exclude(status=Task.Status.CANCELLED).order_by("-seq")
+             .values_list("seq", "name", "work_center_id"))
+    mine, seen = [], set()
+    for seq, name, wc_id in steps:
+        if wc_id in by_pk and wc_id not in seen:
+            seen.add(wc_id)
+            mine.append((wc_id, f"{seq} {name} · {by_pk[wc_id]}"))
+    others = [(wc.pk, str(wc)) for wc in stations if wc.pk not in seen]
+    return [("", field.empty_label), (_("This work order's steps"), mine),
+            (_("Other stations"), others)]
 
 
 class ReasonForm(forms.Form):

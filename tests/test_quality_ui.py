@@ -14,6 +14,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import translation
+from django.utils.html import escape
 from django.utils.text import capfirst
 
 from mes.models import AuditEntry
@@ -424,6 +425,27 @@ def test_rework_can_go_to_another_work_center(client, open_nc):
     client.post(reverse("quality:nc_disposition", args=[nc.pk]),
                 {"disposition": "rework", "work_center": other.pk})
     assert Nonconformance.objects.get().rework_task.work_center == other
+
+
+def test_rework_station_is_picked_by_the_work_orders_steps(client, open_nc):
+    """A defect found at an inspection step is reworked where the part was made: "rework at"
+    lists the work order's steps up to the responsible one first, by step and station (the
+    inspection station itself is rarely where a diameter is turned again), then every other
+    station."""
+    nc, tasks = open_nc
+    lathe = WorkCenterFactory(code="WC-LATHE")
+    Task.objects.filter(pk=tasks[0].pk).update(work_center=lathe)
+    page = client.get(reverse("quality:nc_detail", args=[nc.pk]),
+                      HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    steps = page.split('<optgroup label="This work order&#x27;s steps">')[1].split(
+        "</optgroup>")[0]
+    responsible = nc.responsible_task
+    assert f"{responsible.seq} {escape(responsible.name)} · " in steps
+    assert f'value="{lathe.pk}">{tasks[0].seq} {escape(tasks[0].name)} · WC-LATHE' in steps
+    assert '<optgroup label="Other stations">' in page
+    client.post(reverse("quality:nc_disposition", args=[nc.pk]),
+                {"disposition": "rework", "work_center": lathe.pk})
+    assert Nonconformance.objects.get().rework_task.work_center == lathe
 
 
 def test_inspector_cannot_use_as_is_and_sees_why(client, open_nc):

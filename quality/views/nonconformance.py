@@ -60,7 +60,7 @@ def nc_detail(request, pk, form=None, refusal=None, status=200):
         "chain": selectors.nonconformance_chain(nc),
         "history": selectors.record_history(nc),
         "can_decide": can_decide, "refusal": refusal,
-        "form": form or DispositionForm(initial={"disposition": "rework"}),
+        "form": form or DispositionForm(initial={"disposition": "rework"}, nc=nc),
     }
     context.update(quality_context(request, "quality:nc_list"))
     return render(request, "quality/nc_detail.html", context, status=status)
@@ -70,8 +70,8 @@ def nc_detail(request, pk, form=None, refusal=None, status=200):
 def nc_disposition(request, pk):
     """Decide through nonconformance_disposition; a refusal shows the service's reason."""
     require_any(request.user, DECIDERS)
-    nc = get_object_or_404(Nonconformance, pk=pk)
-    form = DispositionForm(request.POST)
+    nc = get_object_or_404(Nonconformance.objects.select_related("responsible_task"), pk=pk)
+    form = DispositionForm(request.POST, nc=nc)
     if not form.is_valid():
         return nc_detail(request, pk, form=form, status=422)
     data = form.cleaned_data
