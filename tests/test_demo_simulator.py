@@ -16,7 +16,7 @@ from dashboards.demo.simulator import Simulator
 from execution.models import TaskActivity, WorkReport
 from mes.models import AuditEntry, User
 from mes.roles import ROLE_LABELS
-from planning.models import Item, ProductionOrder, WorkCenter, Workshop
+from planning.models import Item, ProductionOrder, Task, WorkCenter, Workshop
 from planning.services.orders import production_order_create, production_order_explode
 from quality.models import Inspection, InspectionPlan
 
@@ -221,3 +221,39 @@ def test_simulated_qc_has_units_that_went_on_used_as_is(make_user, choice):
     assert sim.counters["used_as_is"] == 1
     sim._qc(now)  # decided: nothing more to do
     assert sim.counters["used_as_is"] == 1
+
+
+@pytest.mark.django_db
+def test_simulated_rework_goes_back_to_the_step_that_made_the_units(make_user):
+    """Units failed at an inspection station (which measures, it makes nothing) are reworked
+    by the simulated QC at the step before it, where they were made."""
+    import uuid
+
+    from execution.services.reporting import task_report_quantity
+    from quality.models import Nonconformance
+    from quality.services.inspections import inspection_record
+    from tests.factories import WorkCenterFactory
+    from tests.factories_execution import released_order
+    from tests.factories_quality import DefectCodeFactory, measured_plan
+
+    op, qc = make_user("operator"), make_user("qc_inspector")
+    plan = measured_plan(sampling="every", sample_n=2)
+    wo, (turn, check), lathe = released_order(steps=2, qty="10")
+    qcm = WorkCenterFactory(code="WC-QCM")
+    Task.objects.filter(pk=check.pk).update(is_qc_checkpoint=True, wait_for_qc=True,
+                                            inspection_plan_code=plan.code, work_center=qcm)
+    for task, wc in ((turn, lathe), (check, qcm)):
+        task_report_quantity(operator=op, task=task, work_center=wc,
+                             client_token=uuid.uuid4().hex, good=10)
+    insp = Inspection.objects.get(task=check)
+    inspection_record(inspector=qc, inspection=insp,
+                      results={ch.pk: {"value": "10.2"} for ch in insp.plan.characteristics.all()},
+                      qty_failed=3, defect_code=DefectCodeFactory(code="D01"))
+    nc = Nonconformance.objects.get()
+    sim = Simulator(seed=1)
+    sim.rates.rework_share = 1.0
+    now = timezone.now()
+    sim.due_actions[("nc", nc.pk)] = now
+    sim._qc(now)
+    nc.refresh_from_db()
+    assert nc.disposition == "rework" and nc.rework_task.work_center == lathe

@@ -190,6 +190,9 @@ BOMS = {
     "P-HUB": [("R-BAR45", "0.7", 3, 10)],
 }
 
+# Stations that inspect and make nothing: units failed there are reworked where they were made.
+INSPECTION_STATIONS = frozenset({"WC-QCM", "WC-FQC"})
+
 # Routing templates: [(seq, zh, en, work center, setup min, run min/unit, plan, wait for QC)]
 TURNED = [(10, "下料", "Cut", "WC-SAW", 10, "1.0", "", False),
           (20, "粗车", "Rough turning", "WC-CNC1", 15, "4", "", False),

@@ -21,6 +21,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import F, Max
 from django.utils import timezone
 
+from dashboards.demo.plant import INSPECTION_STATIONS
 from execution.models import DowntimeEvent, DowntimeReason, EquipmentState, ScrapReason, WorkReport
 from execution.services.equipment import equipment_set_state
 from execution.services.reporting import task_report_quantity, task_start
@@ -375,10 +376,20 @@ class Simulator:
         """QC's decision; rework refused (the plan's loops used up): scrap; either refused
         because the units already went on to the next step: a manager approves them for use
         as is, as the refusal asks. Anything else refused is left for a later step."""
+        # Units failed at an inspection step (a QC station's: it measures, it makes nothing)
+        # go back to the step that made them.
+        station = None
+        if (choice == "rework"
+                and nc.responsible_task.work_center.code in INSPECTION_STATIONS):
+            station = (Task.objects.filter(work_order_id=nc.work_order_id, kind="normal",
+                                           seq__lt=nc.responsible_task.seq)
+                       .order_by("-seq").values_list("work_center", flat=True).first())
+        station = WorkCenter.objects.filter(pk=station).first() if station else None
         try:
             try:
                 nonconformance_disposition(actor=self._pick(inspectors), nonconformance=nc,
-                                           disposition=choice, reason=DECIDED)
+                                           disposition=choice, reason=DECIDED,
+                                           work_center=station)
             except ValidationError as exc:
                 if choice != "rework" or UNITS_WENT_ON in _codes(exc):
                     raise
