@@ -1,5 +1,7 @@
 """Quality reads: the complete record of a work order, traceability, the QC queue."""
 
+from decimal import Decimal
+
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Count, Exists, F, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce, TruncDate, TruncMonth
@@ -104,6 +106,20 @@ def work_order_record(wo: WorkOrder) -> dict:
                          "at", "actor_repr", "action", "content_type__model", "object_repr",
                          "changed_fields", "before", "after", "reason", "reason_key"),
     }
+
+
+def material_gaps(wo: WorkOrder) -> list[dict]:
+    """The work order's components with fewer units issued (lots scanned in) than it needs:
+    for each, the item, what is required and what was issued. An acceptance reads them as a
+    warning: the finished units' record would not name every lot they contain. One query."""
+    issued = (MaterialConsumption.objects.filter(work_order_id=wo.pk, item_id=OuterRef("item_id"))
+              .order_by().values("item_id").annotate(s=Sum("quantity")).values("s"))
+    rows = (MaterialRequirement.objects.filter(work_order=wo).select_related("item")
+            .annotate(issued=Coalesce(Subquery(issued), Decimal(0),
+                                      output_field=MaterialRequirement._meta.get_field(
+                                          "quantity")))
+            .filter(issued__lt=F("quantity")).order_by("item__code"))
+    return [{"item": r.item, "required": r.quantity, "issued": r.issued} for r in rows]
 
 
 def trace_backward(wo: WorkOrder) -> dict:

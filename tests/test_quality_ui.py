@@ -533,6 +533,38 @@ def test_scrap_of_units_gone_on_is_refused_on_the_disposition_field(client, plan
 
 
 # --- Acceptance --------------------------------------------------------------------------------
+def test_acceptance_warns_of_components_not_issued(client, people):
+    """A work order whose component lots were not all scanned in can be accepted, but the
+    acceptance page says so first, component by component (required against issued): its
+    archived record would not name every lot its units contain."""
+    import uuid
+
+    from execution.models import MaterialConsumption
+    from execution.services.materials import material_issue
+    from planning.models import MaterialRequirement
+    from quality.forms import plain
+    from tests.factories_execution import released_order
+
+    wo, (task,), wc = released_order(steps=1, qty="4")
+    need = MaterialRequirement.objects.filter(work_order=wo).select_related("item").first()
+    half = need.quantity / 2
+    material_issue(operator=people["op"], task=task, work_center=wc, item_code=need.item.code,
+                   lot_code="LOT-A1", quantity=half, client_token=uuid.uuid4().hex)
+    report(task, people["op"], wc, good=4)
+    as_user(client, people["lead"])
+    url = reverse("quality:acceptance", args=[wo.pk])
+    page = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert 'data-testid="ready"' in page and 'data-testid="material-gaps"' in page
+    assert (f"{need.item.code} {escape(need.item.display_name)}: {plain(need.quantity)} "
+            f"{need.item.uom} required, {plain(half)} {need.item.uom} issued") in page
+    MaterialConsumption.objects.create(work_order=wo, task=task, item=need.item,
+                                       lot_code="LOT-A2", quantity=need.quantity - half,
+                                       operator=people["op"], client_token=uuid.uuid4().hex)
+    page = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert 'data-testid="ready"' in page and 'data-testid="material-gap">' + need.item.code \
+        not in page
+
+
 def test_acceptance_blocked_then_allowed(client, plan, people):
     insp, wo, tasks, wc = pending_inspection(plan, people["op"], qty="2")
     as_user(client, people["lead"])
@@ -1097,5 +1129,6 @@ def test_acceptance_page_query_count_is_the_same_short_or_full(client, plan, peo
     assert counts[0] == counts[1] == ACCEPTANCE_PAGE_QUERIES
 
 
-# The acceptance page's queries (session, user, work order, tasks, blockers, the side lists).
-ACCEPTANCE_PAGE_QUERIES = 10
+# The acceptance page's queries (session, user, work order, tasks, blockers, components not
+# all issued, the side lists).
+ACCEPTANCE_PAGE_QUERIES = 11

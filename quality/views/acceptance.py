@@ -48,6 +48,8 @@ def acceptance(request, pk, errors=None, reject_form=None, status=200):
         "wo": wo, "title": str(_("Acceptance of %(wo)s") % {"wo": wo.number}),
         "quantity": plain(wo.quantity), "tasks": tasks,
         "blockers": acceptance_blockers(wo), "errors": errors or [],
+        "material_gaps": [{**g, "required": plain(g["required"]), "issued": plain(g["issued"])}
+                          for g in selectors.material_gaps(wo)],
         # Before it is finished, what is not made yet is no shortfall.
         "shortfall": (delivery_shortfall(wo.quantity, tasks) if wo.status in (
             WorkOrder.Status.AWAITING_ACCEPTANCE, WorkOrder.Status.ACCEPTED) else ""),
