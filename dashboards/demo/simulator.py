@@ -18,16 +18,32 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import F, Max
+from django.db.models import F, Max, Q
 from django.utils import timezone
 
 from dashboards.demo.plant import INSPECTION_STATIONS
-from execution.models import DowntimeEvent, DowntimeReason, EquipmentState, ScrapReason, WorkReport
+from execution.models import (
+    DowntimeEvent,
+    DowntimeReason,
+    EquipmentState,
+    MaterialConsumption,
+    ScrapReason,
+    WorkReport,
+)
 from execution.services.equipment import equipment_set_state
+from execution.services.materials import material_issue
 from execution.services.reporting import task_report_quantity, task_start
 from mes.models import User
 from planning.calendars import calendar_windows
-from planning.models import Item, Priority, ProductionOrder, Task, WorkCenter, WorkOrder
+from planning.models import (
+    Item,
+    MaterialRequirement,
+    Priority,
+    ProductionOrder,
+    Task,
+    WorkCenter,
+    WorkOrder,
+)
 from planning.services.orders import (
     production_order_create,
     production_order_explode,
@@ -254,12 +270,44 @@ class Simulator:
                 break
             if task.status == "in_progress" or inputs[task.pk] <= 0:
                 continue
+            operator = self._pick(ops)
             try:
-                task_start(operator=self._pick(ops), task=task, work_center=wc,
+                task_start(operator=operator, task=task, work_center=wc,
                            client_token=self._token(), at=now)
             except ValidationError:
                 continue
+            self._issue_materials(task, wc, operator, now)
             free -= 1
+
+    def _issue_materials(self, task, wc, operator, now):
+        """On starting a step that consumes bought components, its operator scans their lots
+        in (one or two lots per component, as packs come), so that every finished work
+        order's record names the lots its units contain."""
+        if task.kind != "normal":
+            return
+        first = not Task.objects.filter(work_order_id=task.work_order_id, kind="normal",
+                                        seq__lt=task.seq).exists()
+        needs = MaterialRequirement.objects.filter(work_order_id=task.work_order_id).filter(
+            Q(operation_seq=task.seq) | Q(operation_seq__isnull=True) if first
+            else Q(operation_seq=task.seq)).select_related("item").order_by("item__code")
+        for need in needs:
+            if MaterialConsumption.objects.filter(work_order_id=task.work_order_id,
+                                                  item=need.item).exists():
+                continue  # issued at an earlier start (a re-started step)
+            packs = [need.quantity]
+            if need.quantity > 1 and self.rng.random() < 0.3:  # the first pack ran out
+                first_pack = (need.quantity / 2).quantize(Decimal("1") if need.item.discrete
+                                                          else Decimal("0.01"))
+                packs = [first_pack, need.quantity - first_pack]
+            for quantity in packs:
+                lot = f"{need.item.code}-{now:%y%m%d}-{self.rng.randint(1, 99):02d}"
+                try:
+                    material_issue(operator=operator, task=task, work_center=wc,
+                                   item_code=need.item.code, lot_code=lot, quantity=quantity,
+                                   client_token=self._token())
+                    self.counters["lots_issued"] = self.counters.get("lots_issued", 0) + 1
+                except ValidationError as exc:
+                    log.debug("simulated material issue refused: %s", exc)
 
     def _progress(self, task, wc, ops, now, remaining, last):
         since = last or task.actual_start or now
