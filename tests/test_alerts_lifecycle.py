@@ -6,6 +6,7 @@ import threading
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
+from django.utils import translation
 
 from alerts.kinds import Channel, Kind
 from alerts.models import Alert, Notification
@@ -21,7 +22,7 @@ from alerts.services.lifecycle import (
 from alerts.services.raising import alert_raise, alerts_raise, rule_evaluate
 from alerts.services.sweep import alerts_sweep
 from mes.audit import audit_entries_for
-from mes.models import Event
+from mes.models import AuditEntry, Event
 from planning.models import WorkCenter, WorkOrder
 from tests.factories import WorkCenterFactory
 from tests.factories_alerts import (
@@ -179,10 +180,18 @@ def test_escalate_by_hand(plant):
     alerts_sweep(now=plant["t0"])
     alert = Alert.objects.get()
     alert_escalate(actor=plant["lead"], alert=alert, reason="needs the workshop")
-    alert_escalate(actor=plant["lead"], alert=alert)
+    with translation.override("en"):  # escalated by someone reading English
+        alert_escalate(actor=plant["lead"], alert=alert)
     with pytest.raises(ValidationError, match="last level"):
         alert_escalate(actor=plant["lead"], alert=alert)
     assert notified(alert, 3) == {"boss"}
+    # Its default reason reads in each reader's language (a Chinese lead saw it in English).
+    entry = AuditEntry.objects.filter(object_id=str(alert.pk),
+                                      content_type__model="alert").order_by("-pk").first()
+    with translation.override("zh-hans"):
+        assert entry.reason_shown == "手动升级"
+    with translation.override("en"):
+        assert entry.reason_shown == "escalated by hand"
 
 
 def test_one_open_alert_per_rule_and_subject_is_enforced(plant):

@@ -18,7 +18,7 @@ from alerts.services.notify import notify_levels, notify_people
 from alerts.services.raising import next_escalation, rule_levels
 from mes.audit import audit_record, snapshot
 from mes.models import AuditEntry, User
-from mes.system_text import system_text
+from mes.system_text import SystemText, system_text
 
 S = Alert.Status
 TEXT_MAX = 2000
@@ -39,7 +39,7 @@ def _text(value, field: str, missing: str) -> str:
     return text
 
 
-def _done(alert: Alert, actor, before: dict, reason: str, kind: str,
+def _done(alert: Alert, actor, before: dict, reason: str | SystemText, kind: str,
           action=AuditEntry.Action.TRANSITION) -> Alert:
     alert.save()
     audit_record(actor=actor, instance=alert, action=action, before=before, reason=reason)
@@ -148,7 +148,9 @@ def alert_escalate(*, actor, alert, reason: str = "", now=None) -> Alert:
     a.escalation_level = following[0].level
     a.next_escalation_at = (next_escalation(a.raised_at, levels, a.escalation_level)
                             if a.status == S.OPEN else None)
-    _done(a, actor, before, (reason or "").strip()[:TEXT_MAX] or _("escalated by hand"),
+    # (The default reason in each reader's language, not in the escalating user's.)
+    _done(a, actor, before,
+          (reason or "").strip()[:TEXT_MAX] or system_text("escalated by hand"),
           "alert.escalated")
     notify_levels([(a, following[0])], now=at, actor=actor)
     return a
