@@ -116,6 +116,17 @@ def test_fail_rework_reinspect_accept_archive_trace(plan, defect, people):
     assert (t2.qty_good, t2.qty_rework, t2.qty_qc_accepted) == (9, 0, 9)
     nc.refresh_from_db()
     assert nc.status == "closed"
+    # Closed by the rework's inspection: why, in each reader's language.
+    from django.utils import translation
+
+    from mes.models import AuditEntry
+
+    closed = AuditEntry.objects.filter(content_type__model="nonconformance",
+                                       object_id=str(nc.pk)).order_by("-pk").first()
+    with translation.override("zh-hans"):
+        assert closed.reason_shown == "返工完成"
+    with translation.override("en"):
+        assert closed.reason_shown == "rework finished"
     rep(t3, op, wc, good=2)
     wo.refresh_from_db()
     assert wo.status == WorkOrder.Status.AWAITING_ACCEPTANCE

@@ -21,6 +21,7 @@ from mes.audit import audit_record, snapshot
 from mes.events import TOPIC_PLANT, domain_event_publish, event_emit
 from mes.models import AuditEntry
 from mes.quantities import quantity_text
+from mes.system_text import system_text
 from planning.models import Task
 from quality.models import (
     Characteristic,
@@ -278,7 +279,8 @@ def _close_reworked(task: Task, *, actor) -> None:
     nc.status, nc.closed_at = Nonconformance.Status.CLOSED, timezone.now()
     nc.save(update_fields=["status", "closed_at"])
     audit_record(actor=actor, instance=nc, action=AuditEntry.Action.TRANSITION, before=before,
-                 after=snapshot(nc, ["status", "closed_at"]), reason=_("rework finished"))
+                 after=snapshot(nc, ["status", "closed_at"]),
+                 reason=system_text("rework finished"))
 
 
 def rework_loops_allowed(inspection: Inspection) -> int:
