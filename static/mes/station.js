@@ -126,7 +126,7 @@
   // The server answers a tap or a live refresh with 401 and the sign-in address (MES-Sign-In),
   // not with the login page: say so where answers are shown, then go there (back here after).
   var SIGN_IN_DELAY_MS = 2500;  // time to read it
-  var signingIn = false;
+  var signInTimer = null;
 
   function signInAddress(xhr) {
     return xhr && xhr.status === 401 ? xhr.getResponseHeader("MES-Sign-In") : null;
@@ -135,9 +135,11 @@
   function goSignIn(url, posted) {
     var station = $("station");
     showLocal(station.getAttribute(posted ? "data-msg-signed-out-posted" : "data-msg-signed-out"));
-    if (signingIn) return;
-    signingIn = true;
-    window.setTimeout(function () { window.location.assign(url); }, SIGN_IN_DELAY_MS);
+    if (signInTimer !== null && !posted) return;
+    // A tap's "not recorded" is read in full, even when a live refresh found the session gone
+    // just before and the page was about to go.
+    if (signInTimer !== null) window.clearTimeout(signInTimer);
+    signInTimer = window.setTimeout(function () { window.location.assign(url); }, SIGN_IN_DELAY_MS);
   }
 
   // --- The equipment panel's live refresh keeps the reason being picked --------------------
